@@ -1,0 +1,383 @@
+import { RangeDiff, movedRanges, type DiffSide, type NodeChanges } from './diff.js';
+import { RingError, describe } from './errors.js';
+import { checkHasher, createXxHash32 } from './hasher.js';
+import { DEFAULT_VNODES, MAX_POINTS, MAX_VNODES } from './limits.js';
+import { compareIds, normalizeNode, normalizeNodes, sameMeta, weightOf } from './node.js';
+import { EMPTY_LAYOUT, mergeLayout, nodePoints, pointCount, sortBatch, type Layout } from './points.js';
+import { parseSnapshot } from './snapshot.js';
+import type { Hasher, HashRingOptions, RingDiff, RingNode, RingSnapshot } from './types.js';
+
+/** A planned change of membership, checked in full before anything is touched. */
+interface Plan {
+  readonly changes: NodeChanges;
+  /** Nodes that get a slot: new ids. */
+  readonly joining: readonly RingNode[];
+  /** Ids that lose their slot. */
+  readonly leaving: readonly string[];
+  /** Ids that stay, with their new node object (weight and/or meta changed). */
+  readonly replacing: readonly RingNode[];
+}
+
+/** Reads a ring's points and slot table, for {@link diffRings}; set in HashRing's static block. */
+let sideOf: (ring: HashRing) => DiffSide;
+
+/**
+ * A consistent-hash ring with virtual nodes and weights.
+ *
+ * Each node gets `round(vnodes x weight)` points (at least one) at the hashes
+ * of labels `"<replica>:<id>"`; a key belongs to the node of the first point
+ * clockwise from the key's hash. Points live in sorted typed arrays with a
+ * bucket index on the top bits of the hash, so `lookup` is one hash and a
+ * short scan. Changes merge sorted arrays in linear time and return a
+ * {@link RingDiff} that says exactly which keys move.
+ *
+ * The ring is pure: no I/O, no timers, no clock, no randomness. The same
+ * nodes and options give the same owner for every key in every process,
+ * whatever the order the nodes were added in.
+ *
+ * @example
+ * ```ts
+ * const ring = await HashRing.create([{ id: 'a' }, { id: 'b' }, { id: 'c', weight: 2 }]);
+ * ring.lookup('user:42');                  // { id: 'c', weight: 2 }
+ * const diff = ring.add({ id: 'd' });
+ * diff.movedKeys(localUserIds);            // the sessions to hand over to 'd'
+ * ```
+ */
+export class HashRing {
+  readonly #hasher: Hasher;
+  readonly #vnodes: number;
+  #layout: Layout = EMPTY_LAYOUT;
+  /** Node of each owner slot; replaced (never mutated) on change so diffs and clones can keep the old one. */
+  #slots: ReadonlyArray<RingNode | undefined> = [];
+  #byId = new Map<string, number>();
+  #sorted: readonly RingNode[] | undefined = [];
+  /** Scratch for lookupN: `#seen[slot] === #stamp` marks a slot already taken. */
+  #seen = new Uint32Array(0);
+  #stamp = 0;
+
+  /**
+   * Builds a ring with the default xxHash32 hasher unless one is given.
+   * @param nodes - initial members; ids must be unique.
+   * @param options - `vnodes` (default 160) and `hasher` (default {@link createXxHash32}).
+   */
+  static async create(nodes?: Iterable<RingNode>, options?: { vnodes?: number; hasher?: Hasher }): Promise<HashRing> {
+    const hasher = options?.hasher ?? (await createXxHash32());
+    const opts: { vnodes?: number; hasher: Hasher } = { hasher };
+    if (options?.vnodes !== undefined) opts.vnodes = options.vnodes;
+    return new HashRing(opts, nodes);
+  }
+
+  /**
+   * Builds a ring synchronously with an explicit hasher (see {@link HashRing.create}
+   * for the async form with the default one).
+   */
+  constructor(options: HashRingOptions, nodes?: Iterable<RingNode>) {
+    if (typeof options !== 'object' || options === null) {
+      throw new RingError('INVALID_OPTION', `options must be an object with a hasher, got ${describe(options)}`);
+    }
+    this.#hasher = checkHasher(options.hasher);
+    const vnodes = options.vnodes ?? DEFAULT_VNODES;
+    if (!Number.isInteger(vnodes) || vnodes < 1 || vnodes > MAX_VNODES) {
+      throw new RingError('INVALID_OPTION', `vnodes must be an integer in [1, ${MAX_VNODES}], got ${describe(vnodes)}`);
+    }
+    this.#vnodes = vnodes;
+    if (nodes !== undefined) this.setNodes(nodes);
+  }
+
+  /** Rebuilds a ring from {@link HashRing.toJSON} output, validating every field. */
+  static async fromJSON(snapshot: unknown, hasher?: Hasher): Promise<HashRing> {
+    const parsed = await parseSnapshot(snapshot, hasher);
+    return new HashRing({ vnodes: parsed.vnodes, hasher: parsed.hasher }, parsed.nodes);
+  }
+
+  /** Number of physical nodes. */
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /** Points per unit of weight. */
+  get vnodes(): number {
+    return this.#vnodes;
+  }
+
+  /** The hash function for keys and points. */
+  get hasher(): Hasher {
+    return this.#hasher;
+  }
+
+  /** Number of points (virtual nodes) on the ring, all nodes together. */
+  get points(): number {
+    return this.#layout.hashes.length;
+  }
+
+  /** Bytes held by the point arrays and their index (excluding the node objects). */
+  get byteLength(): number {
+    const l = this.#layout;
+    return l.hashes.byteLength + l.owners.byteLength + l.index.byteLength;
+  }
+
+  /** The nodes, sorted by id. A new array each call; the node objects are frozen. */
+  nodes(): RingNode[] {
+    this.#sorted ??= [...this.#byId.keys()].sort(compareIds).map((id) => this.#slots[this.#byId.get(id)!]!);
+    return this.#sorted.slice();
+  }
+
+  /** Whether a node with this id is on the ring. */
+  has(id: string): boolean {
+    return this.#byId.has(id);
+  }
+
+  /** The node with this id, or `undefined`. */
+  get(id: string): RingNode | undefined {
+    const slot = this.#byId.get(id);
+    return slot === undefined ? undefined : this.#slots[slot];
+  }
+
+  /**
+   * The node that owns `key`.
+   * @throws RingError `EMPTY_RING` when the ring has no nodes; `INVALID_OPTION` when `key` is not a string.
+   */
+  lookup(key: string): RingNode {
+    const { hashes, owners, index, shift } = this.#layout;
+    const n = hashes.length;
+    if (n === 0) throw emptyRing();
+    if (typeof key !== 'string') throw badKey(key);
+    const h = this.#hasher.hash(key);
+    const b = h >>> shift;
+    let i = index[b]!;
+    const end = index[b + 1]!;
+    while (i < end && hashes[i]! < h) i++;
+    return this.#slots[owners[i === n ? 0 : i]!]!;
+  }
+
+  /**
+   * The first `min(n, size)` distinct nodes clockwise from `key`: the owner
+   * first (`[0]` is `lookup(key)`), then the replicas a key would fail over to.
+   * @throws RingError `INVALID_OPTION` when `n` is not an integer >= 1; `EMPTY_RING` on an empty ring.
+   */
+  lookupN(key: string, n: number): RingNode[] {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RingError('INVALID_OPTION', `lookupN needs an integer n >= 1, got ${describe(n)}`);
+    }
+    const { hashes, owners, index, shift } = this.#layout;
+    const total = hashes.length;
+    if (total === 0) throw emptyRing();
+    if (typeof key !== 'string') throw badKey(key);
+    const h = this.#hasher.hash(key);
+    const b = h >>> shift;
+    let i = index[b]!;
+    const end = index[b + 1]!;
+    while (i < end && hashes[i]! < h) i++;
+    if (i === total) i = 0;
+    const slots = this.#slots;
+    const want = Math.min(n, this.#byId.size);
+    if (want === 1) return [slots[owners[i]!]!];
+    if (this.#seen.length < slots.length) this.#seen = new Uint32Array(slots.length);
+    if (++this.#stamp === 0xffffffff) {
+      this.#seen.fill(0);
+      this.#stamp = 1;
+    }
+    const seen = this.#seen;
+    const stamp = this.#stamp;
+    const out: RingNode[] = [];
+    for (let k = 0; k < total && out.length < want; k++) {
+      const slot = owners[i]!;
+      if (seen[slot] !== stamp) {
+        seen[slot] = stamp;
+        out.push(slots[slot]!);
+      }
+      if (++i === total) i = 0;
+    }
+    return out;
+  }
+
+  /**
+   * Adds a node. Keys move only to the new node.
+   * @throws RingError `DUPLICATE_NODE` when the id is already on the ring; `INVALID_NODE` for a bad node.
+   */
+  add(node: RingNode): RingDiff {
+    const n = normalizeNode(node);
+    if (this.#byId.has(n.id)) {
+      throw new RingError('DUPLICATE_NODE', `node ${describe(n.id)} is already on the ring; use setNodes() to change it`);
+    }
+    return this.#apply({ changes: { added: [n.id], removed: [], reweighted: [], updated: [] }, joining: [n], leaving: [], replacing: [] });
+  }
+
+  /**
+   * Removes a node. Exactly its keys move, each to the next node clockwise.
+   * @throws RingError `UNKNOWN_NODE` when no node has this id; `INVALID_NODE` when `id` is not a non-empty string.
+   */
+  remove(id: string): RingDiff {
+    if (typeof id !== 'string' || id === '') {
+      throw new RingError('INVALID_NODE', `remove() needs a non-empty string id, got ${describe(id)}`);
+    }
+    if (!this.#byId.has(id)) throw new RingError('UNKNOWN_NODE', `node ${describe(id)} is not on the ring`);
+    return this.#apply({ changes: { added: [], removed: [id], reweighted: [], updated: [] }, joining: [], leaving: [id], replacing: [] });
+  }
+
+  /**
+   * Replaces the membership in one step: ids not listed leave, new ids join,
+   * changed weights move keys only to or from their node, changed meta moves
+   * nothing. Returns one diff for the whole change.
+   * @throws RingError `INVALID_NODE` or `DUPLICATE_NODE` for a bad list; the ring is then unchanged.
+   */
+  setNodes(nodes: Iterable<RingNode>): RingDiff {
+    const next = normalizeNodes(nodes);
+    const nextIds = new Set<string>();
+    const added: string[] = [];
+    const reweighted: string[] = [];
+    const updated: string[] = [];
+    const joining: RingNode[] = [];
+    const replacing: RingNode[] = [];
+    for (const n of next) {
+      nextIds.add(n.id);
+      const slot = this.#byId.get(n.id);
+      if (slot === undefined) {
+        added.push(n.id);
+        joining.push(n);
+        continue;
+      }
+      const old = this.#slots[slot]!;
+      if (weightOf(old) !== weightOf(n)) reweighted.push(n.id);
+      else if (!sameMeta(old, n)) updated.push(n.id);
+      else if (old.weight === n.weight) continue;
+      replacing.push(n);
+    }
+    const removed = [...this.#byId.keys()].filter((id) => !nextIds.has(id)).sort(compareIds);
+    return this.#apply({ changes: { added, removed, reweighted, updated }, joining, leaving: removed, replacing });
+  }
+
+  /** An independent copy. Cheap: the point arrays are shared until either ring changes. */
+  clone(): HashRing {
+    const copy = new HashRing({ vnodes: this.#vnodes, hasher: this.#hasher });
+    copy.#layout = this.#layout;
+    copy.#slots = this.#slots;
+    copy.#byId = new Map(this.#byId);
+    copy.#sorted = this.#sorted;
+    return copy;
+  }
+
+  /** The share of the hash space each node owns, by id (sums to 1 unless the ring is empty). */
+  ownership(): Map<string, number> {
+    const { hashes, owners } = this.#layout;
+    const shares = new Float64Array(this.#slots.length);
+    const n = hashes.length;
+    for (let i = 0; i < n; i++) {
+      const arc = i === 0 ? hashes[0]! + 2 ** 32 - hashes[n - 1]! : hashes[i]! - hashes[i - 1]!;
+      shares[owners[i]!]! += arc;
+    }
+    const out = new Map<string, number>();
+    for (const node of this.nodes()) out.set(node.id, shares[this.#byId.get(node.id)!]! / 2 ** 32);
+    return out;
+  }
+
+  /** The ring as plain JSON; {@link HashRing.fromJSON} rebuilds it. */
+  toJSON(): RingSnapshot {
+    return { version: 1, hasher: this.#hasher.name, vnodes: this.#vnodes, nodes: this.nodes() };
+  }
+
+  static {
+    sideOf = (ring) => ({ layout: ring.#layout, nodes: ring.#slots });
+  }
+
+  /**
+   * Carries out a plan: computes every new point first (anything that throws
+   * does so before the ring is touched), merges, then swaps state in.
+   */
+  #apply(plan: Plan): RingDiff {
+    const vnodes = this.#vnodes;
+    const slots = this.#slots.slice();
+    const byId = new Map(this.#byId);
+    const free: number[] = [];
+    for (let s = 0; s < slots.length; s++) if (slots[s] === undefined) free.push(s);
+    free.reverse();
+
+    let size = this.#layout.hashes.length;
+    const parts: Array<{ slot: number; id: string; hashes: Uint32Array }> = [];
+    const wholeSlots = new Set<number>();
+    const partial = new Map<number, Uint32Array>();
+
+    for (const id of plan.leaving) {
+      const slot = byId.get(id)!;
+      size -= pointCount(weightOf(slots[slot]!), vnodes);
+      wholeSlots.add(slot);
+    }
+    for (const node of plan.replacing) {
+      const slot = byId.get(node.id)!;
+      const before = pointCount(weightOf(slots[slot]!), vnodes);
+      const after = pointCount(weightOf(node), vnodes);
+      if (after > before) parts.push({ slot, id: node.id, hashes: nodePoints(this.#hasher, node.id, before, after) });
+      else if (after < before) partial.set(slot, nodePoints(this.#hasher, node.id, after, before));
+      size += after - before;
+      slots[slot] = node;
+    }
+    for (const node of plan.joining) {
+      const count = pointCount(weightOf(node), vnodes);
+      if (size + count > MAX_POINTS) {
+        throw new RingError('INVALID_NODE', `adding ${describe(node.id)} would put more than ${MAX_POINTS} points on the ring; lower vnodes or weights`);
+      }
+      const hashes = nodePoints(this.#hasher, node.id, 0, count);
+      // New slots never reuse one freed by this same change, so the old table stays valid for the diff.
+      const slot = free.pop() ?? slots.length;
+      slots[slot] = node;
+      byId.set(node.id, slot);
+      parts.push({ slot, id: node.id, hashes });
+      size += count;
+    }
+    if (size > MAX_POINTS) {
+      throw new RingError('INVALID_NODE', `the change would put ${size} points on the ring; the limit is ${MAX_POINTS}`);
+    }
+    for (const id of plan.leaving) {
+      slots[byId.get(id)!] = undefined;
+      byId.delete(id);
+    }
+
+    const movesPoints = parts.length > 0 || wholeSlots.size > 0 || partial.size > 0;
+    const layout = movesPoints
+      ? mergeLayout(this.#layout, { slots: wholeSlots, points: partial }, sortBatch(parts), size, (slot) => slots[slot]!.id)
+      : this.#layout;
+    const ranges = movesPoints ? movedRanges({ layout: this.#layout, nodes: this.#slots }, { layout, nodes: slots }) : [];
+    const diff = new RangeDiff(plan.changes, ranges, this.#hasher);
+
+    this.#layout = layout;
+    this.#slots = slots;
+    this.#byId = byId;
+    if (plan.joining.length > 0 || plan.leaving.length > 0 || plan.replacing.length > 0) this.#sorted = undefined;
+    return diff;
+  }
+}
+
+function emptyRing(): RingError {
+  return new RingError('EMPTY_RING', 'the ring has no nodes: add a node before looking up keys');
+}
+
+function badKey(key: unknown): RingError {
+  return new RingError('INVALID_OPTION', `keys must be strings, got ${describe(key)}`);
+}
+
+/**
+ * What changed between two rings and which keys move, for any two rings with
+ * the same hasher (different vnodes are fine). Linear in their point counts.
+ * @throws RingError `HASHER_MISMATCH` when the rings hash differently.
+ */
+export function diffRings(before: HashRing, after: HashRing): RingDiff {
+  if (!(before instanceof HashRing) || !(after instanceof HashRing)) {
+    throw new RingError('INVALID_OPTION', 'diffRings() takes two HashRing instances');
+  }
+  if (before.hasher.name !== after.hasher.name) {
+    throw new RingError('HASHER_MISMATCH', `cannot compare a ring hashed with ${describe(before.hasher.name)} to one hashed with ${describe(after.hasher.name)}`);
+  }
+  const added: string[] = [];
+  const removed: string[] = [];
+  const reweighted: string[] = [];
+  const updated: string[] = [];
+  for (const n of after.nodes()) {
+    const old = before.get(n.id);
+    if (old === undefined) added.push(n.id);
+    else if (weightOf(old) !== weightOf(n)) reweighted.push(n.id);
+    else if (!sameMeta(old, n)) updated.push(n.id);
+  }
+  for (const n of before.nodes()) if (!after.has(n.id)) removed.push(n.id);
+  const ranges = movedRanges(sideOf(before), sideOf(after));
+  return new RangeDiff({ added, removed, reweighted, updated }, ranges, after.hasher);
+}

@@ -1,0 +1,17 @@
+/**
+ * ringroute: consistent-hash routing for clusters.
+ *
+ * The core is a pure {@link HashRing} with virtual nodes and weights, whose
+ * changes return a {@link RingDiff} naming exactly the keys that move. Around
+ * it, {@link RingRouter} keeps a gateway's ring current from a {@link RingStore}
+ * and {@link RingCoordinator} writes membership into the store. In-memory
+ * adapters are exported here; Redis ones from `ringroute/redis`.
+ *
+ * @packageDocumentation
+ */
+export { HashRing, diffRings } from './hash-ring.js';
+export { createXxHash32 } from './hasher.js';
+export { RingError, type RingErrorCode } from './errors.js';
+export { DEFAULT_VNODES, MAX_ID_LENGTH, MAX_META_ENTRIES, MAX_META_LENGTH, MAX_POINTS, MAX_VNODES, MAX_WEIGHT } from './limits.js';
+export type { Hasher, HashRingOptions, MovedRange, RingDiff, RingNode, RingSnapshot } from './types.js';
+export type { Membership, MembershipAdapter, MembershipEvent, RingState, RingStore } from './contracts.js';

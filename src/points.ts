@@ -1,0 +1,164 @@
+/**
+ * The ring's points: sorted typed arrays that are replaced, never mutated, so
+ * clones can share them. A key is owned by the first point clockwise whose
+ * hash is >= the key's hash (wrapping to the first point).
+ *
+ * Memory: 4 bytes of hash + 4 bytes of owner slot per point, plus a bucket
+ * index of at most 2 bytes per point.
+ */
+import { RingError, describe } from './errors.js';
+import type { Hasher } from './types.js';
+
+export interface Layout {
+  /** Point hashes, ascending. Equal hashes are ordered by owner id, so the smaller id wins them. */
+  readonly hashes: Uint32Array;
+  /** Owner slot of each point (an index into the ring's node table). */
+  readonly owners: Uint32Array;
+  /** `index[b]` = first point whose top bits are >= b; `2^bits + 1` entries. */
+  readonly index: Uint32Array;
+  /** `32 - bits`: a hash's bucket is `hash >>> shift`. */
+  readonly shift: number;
+}
+
+export const EMPTY_LAYOUT: Layout = buildIndex(new Uint32Array(0), new Uint32Array(0));
+
+/** Points of a node with `weight` at `vnodes` per unit: absolute, at least one. */
+export function pointCount(weight: number, vnodes: number): number {
+  return Math.max(1, Math.round(vnodes * weight));
+}
+
+/**
+ * Label of a node's `replica`-th point. The replica number comes first and
+ * ends at the first `:`, which an integer never contains, so the label is
+ * injective: `1:node1` (node1, replica 1) and `11:node1` cannot meet
+ * `1:node11`, whatever characters the ids hold.
+ */
+export function pointLabel(id: string, replica: number): string {
+  return `${replica}:${id}`;
+}
+
+/** Hashes of replicas [from, to) of node `id`, sorted ascending. */
+export function nodePoints(hasher: Hasher, id: string, from: number, to: number): Uint32Array {
+  const out = new Uint32Array(to - from);
+  for (let r = from; r < to; r++) out[r - from] = checkedHash(hasher, pointLabel(id, r));
+  return out.sort();
+}
+
+function checkedHash(hasher: Hasher, label: string): number {
+  const h = hasher.hash(label);
+  if (!Number.isInteger(h) || h < 0 || h > 0xffffffff) {
+    throw new RingError('INVALID_OPTION', `hasher ${describe(hasher.name)} returned ${describe(h)}; it must return an unsigned 32-bit integer`);
+  }
+  return h;
+}
+
+/** A batch of new points, sorted by (hash, owner id). */
+export interface PointBatch {
+  readonly hashes: Uint32Array;
+  readonly owners: Uint32Array;
+}
+
+const RANK = 2 ** 21;
+
+/**
+ * Sorts the points of several nodes into one batch ordered by (hash, id).
+ * `parts` holds each node's slot, id and its own sorted hashes.
+ */
+export function sortBatch(parts: ReadonlyArray<{ slot: number; id: string; hashes: Uint32Array }>): PointBatch {
+  if (parts.length === 1) {
+    const only = parts[0]!;
+    return { hashes: only.hashes, owners: new Uint32Array(only.hashes.length).fill(only.slot) };
+  }
+  if (parts.length >= RANK) throw new RingError('INVALID_OPTION', `cannot add ${parts.length} nodes in one step`);
+  const ranked = [...parts].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  let total = 0;
+  for (const p of ranked) total += p.hashes.length;
+  // hash * 2^21 + rank is exact in a double (2^53) and sorts by (hash, id).
+  const keys = new Float64Array(total);
+  let k = 0;
+  for (let rank = 0; rank < ranked.length; rank++) {
+    const hs = ranked[rank]!.hashes;
+    for (let i = 0; i < hs.length; i++) keys[k++] = hs[i]! * RANK + rank;
+  }
+  keys.sort();
+  const hashes = new Uint32Array(total);
+  const owners = new Uint32Array(total);
+  for (let i = 0; i < total; i++) {
+    const key = keys[i]!;
+    const h = Math.floor(key / RANK);
+    hashes[i] = h;
+    owners[i] = ranked[key - h * RANK]!.slot;
+  }
+  return { hashes, owners };
+}
+
+/** What to take out of a layout: whole slots, and single points of shrunk nodes. */
+export interface Removal {
+  /** `true` at the slots whose points all go. */
+  readonly slots: ReadonlySet<number>;
+  /** Per slot, the sorted hashes of the points it loses (a node whose weight went down). */
+  readonly points: ReadonlyMap<number, Uint32Array>;
+}
+
+/**
+ * Builds the next layout in one linear merge: old points minus `removal`,
+ * plus `batch`, `size` points in all. `idOf(slot)` breaks ties between equal
+ * hashes (smaller id first).
+ */
+export function mergeLayout(old: Layout, removal: Removal, batch: PointBatch, size: number, idOf: (slot: number) => string): Layout {
+  const oh = old.hashes;
+  const oo = old.owners;
+  const bh = batch.hashes;
+  const bo = batch.owners;
+  const hashes = new Uint32Array(size);
+  const owners = new Uint32Array(size);
+  const cursors = new Map<number, number>();
+  for (const slot of removal.points.keys()) cursors.set(slot, 0);
+  const hasPartial = removal.points.size > 0;
+  const hasWhole = removal.slots.size > 0;
+  let n = 0;
+  let j = 0;
+  for (let i = 0; i < oh.length; i++) {
+    const h = oh[i]!;
+    const o = oo[i]!;
+    if (hasWhole && removal.slots.has(o)) continue;
+    if (hasPartial) {
+      const drop = removal.points.get(o);
+      if (drop !== undefined) {
+        // Both sorted by hash: the next point to drop is at the cursor.
+        const c = cursors.get(o)!;
+        if (c < drop.length && drop[c] === h) {
+          cursors.set(o, c + 1);
+          continue;
+        }
+      }
+    }
+    while (j < bh.length && (bh[j]! < h || (bh[j] === h && idOf(bo[j]!) < idOf(o)))) {
+      hashes[n] = bh[j]!;
+      owners[n++] = bo[j++]!;
+    }
+    hashes[n] = h;
+    owners[n++] = o;
+  }
+  while (j < bh.length) {
+    hashes[n] = bh[j]!;
+    owners[n++] = bo[j++]!;
+  }
+  if (n !== size) throw new Error(`ringroute internal error: merged ${n} points, expected ${size}`);
+  return buildIndex(hashes, owners);
+}
+
+/** Attaches the bucket index to sorted points: ~2 to 4 points per bucket. */
+export function buildIndex(hashes: Uint32Array, owners: Uint32Array): Layout {
+  const n = hashes.length;
+  const bits = Math.min(24, Math.max(1, Math.floor(Math.log2(Math.max(n, 1))) - 1));
+  const shift = 32 - bits;
+  const buckets = 1 << bits;
+  const index = new Uint32Array(buckets + 1);
+  let i = 0;
+  for (let b = 0; b <= buckets; b++) {
+    while (i < n && hashes[i]! >>> shift < b) i++;
+    index[b] = i;
+  }
+  return { hashes, owners, index, shift };
+}
