@@ -16,7 +16,9 @@ export type RingErrorCode =
   /** A snapshot (or stored ring state) that does not have the documented shape. */
   | 'INVALID_SNAPSHOT'
   /** Two rings, or a ring and a snapshot, built with different hash functions. */
-  | 'HASHER_MISMATCH';
+  | 'HASHER_MISMATCH'
+  /** A call on an adapter, router or coordinator after its `close()`. */
+  | 'CLOSED';
 
 /**
  * The error class of ringroute. A call that throws a `RingError` leaves the

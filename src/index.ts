@@ -15,3 +15,7 @@ export { RingError, type RingErrorCode } from './errors.js';
 export { DEFAULT_VNODES, MAX_ID_LENGTH, MAX_META_ENTRIES, MAX_META_LENGTH, MAX_POINTS, MAX_VNODES, MAX_WEIGHT } from './limits.js';
 export type { Hasher, HashRingOptions, MovedRange, RingDiff, RingNode, RingSnapshot } from './types.js';
 export type { Membership, MembershipAdapter, MembershipEvent, RingState, RingStore } from './contracts.js';
+export { MemoryRingStore } from './memory/ring-store.js';
+export { MemoryMembership, type MemoryMember, type MemoryMembershipOptions } from './memory/membership.js';
+export { RingRouter, type RingRouterEvents, type RingRouterOptions } from './router.js';
+export { RingCoordinator, type RingCoordinatorEvents, type RingCoordinatorOptions } from './coordinator.js';

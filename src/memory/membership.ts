@@ -1,0 +1,163 @@
+import type { Membership, MembershipAdapter, MembershipEvent } from '../contracts.js';
+import { RingError, describe } from '../errors.js';
+import { compareIds, normalizeNode, sameNode } from '../node.js';
+import type { RingNode } from '../types.js';
+
+/** Options of {@link MemoryMembership}. */
+export interface MemoryMembershipOptions {
+  /** A member that has not heartbeated for this long is expired. @default 3000 */
+  readonly ttlMs?: number;
+  /** How often members heartbeat and expired members are reaped. Must be below `ttlMs`. @default 1000 */
+  readonly heartbeatMs?: number;
+  /** The clock, in milliseconds; tests may pass a fake one. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** A membership held through {@link MemoryMembership.join}. */
+export interface MemoryMember extends Membership {
+  /** Stops heartbeating without leaving, as a crashed process would: the member expires after `ttlMs`. */
+  abandon(): void;
+}
+
+interface Entry {
+  readonly node: RingNode;
+  readonly token: object;
+  expiresAt: number;
+}
+
+interface Shared {
+  readonly members: Map<string, Entry>;
+  readonly handles: Set<MemoryMembership>;
+}
+
+/**
+ * The reference {@link MembershipAdapter}: live members in this process's
+ * memory, kept alive by heartbeats and expired after `ttlMs` without one,
+ * exactly like the Redis adapter. {@link MemoryMembership.connect} gives
+ * further handles on the same membership, as separate processes would have.
+ */
+export class MemoryMembership implements MembershipAdapter {
+  #shared: Shared = { members: new Map(), handles: new Set() };
+  readonly #ttlMs: number;
+  readonly #heartbeatMs: number;
+  readonly #now: () => number;
+  readonly #watchers = new Set<{ listener: (event: MembershipEvent) => void }>();
+  /** Memberships joined through this handle, by id. */
+  readonly #own = new Map<string, { token: object; stop(): void }>();
+  #reaper: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  constructor(options: MemoryMembershipOptions = {}) {
+    const { ttlMs = 3000, heartbeatMs = 1000, now = Date.now } = options;
+    if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RingError('INVALID_OPTION', `ttlMs must be a positive number, got ${describe(ttlMs)}`);
+    if (!Number.isFinite(heartbeatMs) || heartbeatMs <= 0 || heartbeatMs >= ttlMs) {
+      throw new RingError('INVALID_OPTION', `heartbeatMs must be a positive number below ttlMs (${ttlMs}), got ${describe(heartbeatMs)}`);
+    }
+    if (typeof now !== 'function') throw new RingError('INVALID_OPTION', 'now must be a function returning milliseconds');
+    this.#ttlMs = ttlMs;
+    this.#heartbeatMs = heartbeatMs;
+    this.#now = now;
+    this.#shared.handles.add(this);
+    this.#reaper = setInterval(() => this.#reap(), heartbeatMs);
+    this.#reaper.unref?.();
+  }
+
+  /** Another handle on the same membership (same options), with its own joins and watches. */
+  connect(): MemoryMembership {
+    this.#check();
+    const handle = new MemoryMembership({ ttlMs: this.#ttlMs, heartbeatMs: this.#heartbeatMs, now: this.#now });
+    handle.#shared = this.#shared;
+    this.#shared.handles.add(handle);
+    return handle;
+  }
+
+  async join(input: RingNode): Promise<MemoryMember> {
+    this.#check();
+    const node = normalizeNode(input);
+    if (this.#own.has(node.id)) {
+      throw new RingError('DUPLICATE_NODE', `node ${describe(node.id)} already joined through this adapter; leave() it first`);
+    }
+    this.#reap();
+    const token = {};
+    const previous = this.#shared.members.get(node.id);
+    this.#shared.members.set(node.id, { node, token, expiresAt: this.#now() + this.#ttlMs });
+    if (previous === undefined) this.#emit({ type: 'join', node });
+    else if (!sameNode(previous.node, node)) this.#emit({ type: 'update', node });
+
+    const beat = setInterval(() => {
+      const entry = this.#shared.members.get(node.id);
+      if (entry?.token === token) entry.expiresAt = this.#now() + this.#ttlMs;
+    }, this.#heartbeatMs);
+    beat.unref?.();
+    const stop = (): void => {
+      clearInterval(beat);
+      if (this.#own.get(node.id)?.token === token) this.#own.delete(node.id);
+    };
+    this.#own.set(node.id, { token, stop });
+    return {
+      leave: async () => {
+        stop();
+        const entry = this.#shared.members.get(node.id);
+        // A later join of the same id (a restarted process) owns the entry now: leave it alone.
+        if (entry?.token !== token) return;
+        this.#shared.members.delete(node.id);
+        this.#emit({ type: 'leave', node: entry.node });
+      },
+      abandon: stop,
+    };
+  }
+
+  async members(): Promise<RingNode[]> {
+    this.#check();
+    this.#reap();
+    return [...this.#shared.members.values()].map((e) => e.node).sort((a, b) => compareIds(a.id, b.id));
+  }
+
+  watch(listener: (event: MembershipEvent) => void): () => void {
+    this.#check();
+    const entry = { listener };
+    this.#watchers.add(entry);
+    return () => void this.#watchers.delete(entry);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    for (const [id, own] of [...this.#own]) {
+      own.stop();
+      const entry = this.#shared.members.get(id);
+      if (entry?.token === own.token) {
+        this.#shared.members.delete(id);
+        this.#emit({ type: 'leave', node: entry.node });
+      }
+    }
+    this.#closed = true;
+    clearInterval(this.#reaper);
+    this.#watchers.clear();
+    this.#shared.handles.delete(this);
+  }
+
+  #reap(): void {
+    const now = this.#now();
+    for (const [id, entry] of this.#shared.members) {
+      if (entry.expiresAt <= now) {
+        this.#shared.members.delete(id);
+        this.#emit({ type: 'expire', node: entry.node });
+      }
+    }
+  }
+
+  #emit(event: MembershipEvent): void {
+    const frozen = Object.freeze(event);
+    for (const handle of this.#shared.handles) {
+      for (const entry of handle.#watchers) {
+        queueMicrotask(() => {
+          if (handle.#watchers.has(entry)) entry.listener(frozen);
+        });
+      }
+    }
+  }
+
+  #check(): void {
+    if (this.#closed) throw new RingError('CLOSED', 'this MemoryMembership is closed');
+  }
+}

@@ -1,0 +1,25 @@
+import { MemoryMembership, MemoryRingStore } from '../../src/index.js';
+import { liveRoutingContract } from './live-routing.contract.js';
+
+liveRoutingContract('memory adapters', async () => {
+  const store = new MemoryRingStore();
+  let membership: MemoryMembership | undefined;
+  const opened: Array<{ close(): Promise<void> }> = [store];
+  return {
+    store: () => {
+      const s = store.connect();
+      opened.push(s);
+      return s;
+    },
+    membership: (timing) => {
+      membership ??= new MemoryMembership(timing);
+      const m = membership.connect();
+      opened.push(m);
+      return m;
+    },
+    cleanup: async () => {
+      for (const o of opened) await o.close();
+      await membership?.close();
+    },
+  };
+});
