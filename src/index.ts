@@ -19,3 +19,4 @@ export { MemoryRingStore } from './memory/ring-store.js';
 export { MemoryMembership, type MemoryMember, type MemoryMembershipOptions } from './memory/membership.js';
 export { RingRouter, type RingRouterEvents, type RingRouterOptions } from './router.js';
 export { RingCoordinator, type RingCoordinatorEvents, type RingCoordinatorOptions } from './coordinator.js';
+export { groupByOwner, type OwnerLookup } from './group-by-owner.js';
