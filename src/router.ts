@@ -1,4 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
+import { sameMembers } from './compare.js';
 import type { RingState, RingStore } from './contracts.js';
 import { RingError, describe } from './errors.js';
 import { HashRing } from './hash-ring.js';
@@ -26,7 +27,10 @@ export interface RingRouterEvents {
   change: [diff: RingDiff, state: RingState];
   /** The store could not be read, or held data that failed validation. Lookups go on from the last good ring. */
   error: [error: Error];
-  /** A periodic re-read found a version that the push had not delivered. Followed by `change`. */
+  /**
+   * A periodic re-read found a ring that the pushes had not delivered: a newer
+   * version, or a store that started over after losing its data. Followed by `change`.
+   */
   resync: [state: RingState];
 }
 
@@ -75,7 +79,7 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
     const router = new RingRouter(options.store, await HashRing.create([], ringOptions));
     // Watch before reading, so a change between the two is not missed.
     router.#unwatch = options.store.watch(
-      (state) => router.#apply(state, false),
+      (state) => void router.#apply(state, false),
       (error) => router.#fail(error),
     );
     try {
@@ -114,8 +118,7 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
   async resync(): Promise<void> {
     if (this.#closed) return;
     try {
-      const state = await this.#store.read();
-      if (state !== null) this.#apply(state, true);
+      this.#adopt(await this.#store.read());
     } catch (error) {
       this.#fail(error);
     }
@@ -130,8 +133,33 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
     this.removeAllListeners();
   }
 
-  #apply(state: RingState, fromResync: boolean, initial = false): void {
-    if (this.#closed || state.version <= this.#version) return;
+  /**
+   * A read is the store's truth, unlike a push, which may be stale. A newer
+   * version is applied as usual. An older version (or the same one with other
+   * nodes, or nothing at all) means the store lost its data and started over,
+   * e.g. a Redis restart without persistence or a fail-over to an empty
+   * replica: the router adopts the store's numbering, or it would ignore
+   * every version the coordinators write from then on.
+   */
+  #adopt(state: RingState | null): void {
+    if (this.#closed) return;
+    if (state === null) {
+      this.#version = 0; // keep serving the last good ring until a coordinator writes again
+      return;
+    }
+    if (state.version > this.#version) {
+      this.#apply(state, true);
+      return;
+    }
+    if (state.version === this.#version && sameMembers(this.#ring.nodes(), state.nodes)) return;
+    const version = this.#version;
+    this.#version = -1;
+    if (!this.#apply(state, true)) this.#version = version;
+  }
+
+  /** Applies a state newer than the current one; returns false when it was invalid. */
+  #apply(state: RingState, fromResync: boolean, initial = false): boolean {
+    if (this.#closed || state.version <= this.#version) return false;
     let next: HashRing;
     let diff: RingDiff;
     try {
@@ -140,13 +168,14 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
       diff = next.setNodes(state.nodes);
     } catch (error) {
       this.#fail(new RingError('INVALID_SNAPSHOT', `ignored ring version ${describe(state.version)}: ${(error as Error).message}`, { cause: error }));
-      return;
+      return false;
     }
     this.#ring = next;
     this.#version = state.version;
-    if (initial) return;
+    if (initial) return true;
     if (fromResync) this.emit('resync', state);
     this.emit('change', diff, state);
+    return true;
   }
 
   #fail(error: unknown): void {

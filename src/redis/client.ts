@@ -1,3 +1,5 @@
+import { RingError, describe } from '../errors.js';
+
 /**
  * The few methods of a Redis client that the adapters call. Both ioredis
  * clients (`Redis` and `Cluster`) satisfy it structurally, so ringroute never
@@ -24,10 +26,23 @@ export interface RedisSubscriberClient {
   on(event: 'error', listener: (error: Error) => void): unknown;
   /** The connection is (again) ready for commands. */
   on(event: 'ready', listener: () => void): unknown;
-  /** Removes a listener added with `on`. */
-  removeListener(event: string, listener: (...args: never[]) => void): unknown;
+  /** The connection was lost (the client reconnects by itself). */
+  on(event: 'close', listener: () => void): unknown;
   /** Closes the connection gracefully. */
   quit(): Promise<unknown>;
   /** Closes the connection at once. */
   disconnect(): void;
+}
+
+/** Throws `INVALID_OPTION` unless `redis` looks like a client with the methods the adapters call. */
+export function checkClient(redis: unknown, owner: string): asserts redis is RedisClient {
+  const client = redis as Partial<Record<keyof RedisClient, unknown>> | null | undefined;
+  const missing = (['evalsha', 'eval', 'get', 'duplicate'] as const).filter((name) => typeof client?.[name] !== 'function');
+  if (typeof redis !== 'object' || redis === null || missing.length > 0) {
+    throw new RingError(
+      'INVALID_OPTION',
+      `${owner} needs options.redis to be a Redis client (e.g. new Redis() from ioredis)` +
+        (typeof redis === 'object' && redis !== null ? `; it lacks ${missing.join(', ')}` : `, got ${describe(redis)}`),
+    );
+  }
 }

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { RingCoordinator, RingRouter, type MembershipAdapter, type RingNode, type RingStore } from '../../src/index.js';
-import { sleep, waitFor } from '../support/wait.js';
+import { sleep, waitFor, waitForTimed } from '../support/wait.js';
 
 /** One simulated process's view of a shared backend. */
 export interface LiveBackend {
@@ -69,9 +69,9 @@ export function liveRoutingContract(name: string, makeBackend: () => Promise<Liv
       const { routers, nodes } = await cluster({ routers: 3, coordinators: 2 });
       const a = await nodes.join({ id: 'node-a', meta: { url: 'ws://a' } });
       await nodes.join({ id: 'node-b', weight: 2 });
-      const join = await waitFor(() => agree(routers, ['node-a', 'node-b']), { what: 'routers to agree after joins' });
+      const join = await waitForTimed(() => agree(routers, ['node-a', 'node-b']), { what: 'routers to agree after joins' });
       await a.leave();
-      const leave = await waitFor(() => agree(routers, ['node-b']), { what: 'routers to agree after a leave' });
+      const leave = await waitForTimed(() => agree(routers, ['node-b']), { what: 'routers to agree after a leave' });
       expect(routers[0]!.lookup('user:1').id).toBe('node-b');
       console.info(`[${name}] convergence: join ${join.ms.toFixed(1)} ms, leave ${leave.ms.toFixed(1)} ms`);
     });
@@ -83,7 +83,7 @@ export function liveRoutingContract(name: string, makeBackend: () => Promise<Liv
       await waitFor(() => agree(routers, ['node-a', 'node-b']), { what: 'routers to see both nodes' });
       expect(typeof b.abandon).toBe('function');
       b.abandon!();
-      const died = await waitFor(() => agree(routers, ['node-a']), { timeoutMs: timing.ttlMs + 1000, what: 'the dead node to expire' });
+      const died = await waitForTimed(() => agree(routers, ['node-a']), { timeoutMs: timing.ttlMs + 1000, what: 'the dead node to expire' });
       console.info(`[${name}] silent death (ttl ${timing.ttlMs} ms) converged in ${died.ms.toFixed(0)} ms`);
     });
 
@@ -133,7 +133,7 @@ export function liveRoutingContract(name: string, makeBackend: () => Promise<Liv
       }
       await Promise.all(ops);
       const store = backend.store();
-      const converged = await waitFor(async () => {
+      const converged = await waitForTimed(async () => {
         const state = await store.read();
         return state !== null && state.nodes.map((n: RingNode) => n.id).join(',') === [...live].sort().join(',') && agree(routers, [...live]);
       }, { timeoutMs: 8000, what: 'store and routers to equal the live membership' });

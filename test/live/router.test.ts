@@ -100,6 +100,31 @@ describe('RingRouter', () => {
     await router.close();
   });
 
+  it('adopts a store that lost its data and started over at a lower version', async () => {
+    const store = new ScriptedStore();
+    store.state = { version: 9, nodes: nodes('a') };
+    const router = await RingRouter.start({ store, resyncMs: 60_000 });
+    const seen: number[] = [];
+    router.on('change', (_diff, state) => seen.push(state.version));
+    // Redis restarted empty: nothing stored, the last good ring keeps serving.
+    store.state = null;
+    await router.resync();
+    expect(router.lookup('k').id).toBe('a');
+    expect(router.version).toBe(0);
+    // A coordinator writes again from version 1; the push is accepted.
+    store.push({ version: 1, nodes: nodes('a', 'b') });
+    expect(router.version).toBe(1);
+    // The store restarted again and already counted up to 1 with other nodes: a read adopts it.
+    store.state = { version: 1, nodes: nodes('c') };
+    await router.resync();
+    expect(router.ring.nodes().map((n) => n.id)).toEqual(['c']);
+    // A lower version with different nodes, seen by a read, is adopted too; a stale push is not.
+    store.push({ version: 0, nodes: nodes('x') });
+    expect(router.version).toBe(1);
+    expect(seen).toEqual([1, 1]);
+    await router.close();
+  });
+
   it('rejects start when the first read fails, and bad options with RingError', async () => {
     const store = new ScriptedStore();
     store.down = true;

@@ -1,0 +1,357 @@
+import { randomUUID } from 'node:crypto';
+import type { Membership, MembershipAdapter, MembershipEvent } from '../contracts.js';
+import { RingError, describe } from '../errors.js';
+import { compareIds, normalizeNode } from '../node.js';
+import type { RingNode } from '../types.js';
+import { ChannelSubscription, asError } from './channel.js';
+import { checkClient, type RedisClient } from './client.js';
+import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
+import { JOIN_SCRIPT, LEAVE_SCRIPT, MEMBERS_SCRIPT, TICK_SCRIPT } from './scripts.js';
+import { parseJson, parseMembershipEvent, parseNode } from './state.js';
+
+/** Default time a member stays alive without a heartbeat. */
+export const DEFAULT_TTL_MS = 3000;
+/** Default interval of heartbeats and reaper passes. */
+export const DEFAULT_HEARTBEAT_MS = 1000;
+/** Smallest accepted `heartbeatMs`. */
+export const MIN_HEARTBEAT_MS = 10;
+/** Largest accepted `ttlMs`: one day. */
+export const MAX_TTL_MS = 86_400_000;
+
+/** Options of a {@link RedisMembership}. */
+export interface RedisMembershipOptions {
+  /**
+   * A connected client (ioredis `Redis` or `Cluster`, or anything that fits
+   * {@link RedisClient}). The adapter runs commands on it, `duplicate()`s it
+   * once for watching, and never closes it. Set a low
+   * `maxRetriesPerRequest` (or a `commandTimeout`) on it so that failures
+   * surface in seconds rather than after ioredis' 20 reconnect attempts.
+   */
+  readonly redis: RedisClient;
+  /**
+   * Namespace of the keys and channels; becomes the cluster hash tag
+   * `{prefix}`. 1 to 256 characters, no braces.
+   * @default "ringroute"
+   */
+  readonly prefix?: string;
+  /**
+   * How long a member stays alive after its last heartbeat, in ms. A process
+   * that dies silently is reported as `expire` within about
+   * `ttlMs + heartbeatMs`. An integer in [2 x heartbeatMs, 86400000]; all
+   * processes of one prefix should use the same value.
+   * @default 3000, or 3 x heartbeatMs when that is larger
+   */
+  readonly ttlMs?: number;
+  /**
+   * Interval of heartbeats (for the members this adapter joined) and reaper
+   * passes (while it holds members or has watchers), in ms. An integer in
+   * [10, ttlMs / 2], so that one late heartbeat never expires a member.
+   * @default 1000, or ttlMs / 3 (rounded down) when that is smaller
+   */
+  readonly heartbeatMs?: number;
+  /**
+   * Hears about background failures: heartbeats and reaper passes that fail
+   * (Redis down), a member lost and joined again, a member taken over by
+   * another process. Watchers' `onError` callbacks hear the same. Without
+   * either, such failures are only retried.
+   */
+  readonly onError?: (error: Error) => void;
+}
+
+/** The membership returned by {@link RedisMembership.join}. */
+export interface RedisMembershipHandle extends Membership {
+  /** The node as registered (normalized). */
+  readonly node: RingNode;
+  /**
+   * Removes the member now (publishing `leave`) and stops its heartbeats.
+   * Idempotent: later calls return the first call's promise. If Redis is
+   * unreachable it rejects, and the member expires after `ttlMs` instead.
+   * A member that another process has since re-joined is left alone.
+   */
+  leave(): Promise<void>;
+  /**
+   * Stops heartbeating WITHOUT leaving, as if the process had crashed: the
+   * member expires after `ttlMs` and is reported as `expire`. The id may be
+   * joined again through the same adapter afterwards. Idempotent.
+   */
+  abandon(): void;
+}
+
+interface Held {
+  readonly node: RingNode;
+  readonly json: string;
+  readonly token: string;
+  /** The join script has not answered yet; the tick skips the member. */
+  joining: boolean;
+  /** No more heartbeats (left, abandoned, or taken over). */
+  stopped: boolean;
+  leaving: Promise<void> | null;
+}
+
+interface Watcher {
+  readonly listener: (event: MembershipEvent) => void;
+  readonly onError: ((error: Error) => void) | undefined;
+}
+
+/**
+ * A {@link MembershipAdapter} in Redis, on a single server or a Redis Cluster.
+ *
+ * Members live in the hash `{prefix}:members` (id to node JSON) with their
+ * expiry times in the sorted set `{prefix}:expiry`, scored with the Redis
+ * server's clock so the processes' clocks never matter. Join, heartbeat,
+ * leave and the reaper are Lua scripts, each atomic, each publishing what it
+ * changed on `{prefix}:members:events`. Every adapter that holds members or
+ * watchers runs a heartbeat-and-reap pass every `heartbeatMs`, and
+ * `members()` reaps first, so it never returns an expired member.
+ *
+ * @example
+ * ```ts
+ * const membership = new RedisMembership({ redis, prefix: 'chat', ttlMs: 3000, heartbeatMs: 1000 });
+ * const me = await membership.join({ id: 'node-7', meta: { url: 'ws://10.0.0.7:8080' } });
+ * process.on('SIGTERM', () => void membership.close());
+ * ```
+ */
+export class RedisMembership implements MembershipAdapter {
+  readonly #redis: RedisClient;
+  readonly #keys: RedisKeys;
+  readonly #ttlMs: number;
+  readonly #heartbeatMs: number;
+  readonly #onError: ((error: Error) => void) | undefined;
+  readonly #held = new Map<string, Held>();
+  readonly #watchers = new Set<Watcher>();
+  #subscription: ChannelSubscription | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #ticking = false;
+  #closed = false;
+
+  constructor(options: RedisMembershipOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new RingError('INVALID_OPTION', `RedisMembership options must be an object like { redis, prefix }, got ${describe(options)}`);
+    }
+    checkClient(options.redis, 'RedisMembership');
+    // Each default follows the other option when only one is given.
+    const ttlMs = options.ttlMs ?? Math.max(DEFAULT_TTL_MS, 3 * (options.heartbeatMs ?? 0));
+    const heartbeatMs = options.heartbeatMs ?? Math.min(DEFAULT_HEARTBEAT_MS, Math.floor(ttlMs / 3));
+    if (!Number.isSafeInteger(ttlMs) || ttlMs < 2 * MIN_HEARTBEAT_MS || ttlMs > MAX_TTL_MS) {
+      throw new RingError('INVALID_OPTION', `ttlMs must be an integer in [${2 * MIN_HEARTBEAT_MS}, ${MAX_TTL_MS}], got ${describe(ttlMs)}`);
+    }
+    if (!Number.isSafeInteger(heartbeatMs) || heartbeatMs < MIN_HEARTBEAT_MS || heartbeatMs * 2 > ttlMs) {
+      throw new RingError(
+        'INVALID_OPTION',
+        `heartbeatMs must be an integer in [${MIN_HEARTBEAT_MS}, ttlMs / 2 = ${Math.floor(ttlMs / 2)}], got ${describe(heartbeatMs)}`,
+      );
+    }
+    if (options.onError !== undefined && typeof options.onError !== 'function') {
+      throw new RingError('INVALID_OPTION', `onError must be a function, got ${describe(options.onError)}`);
+    }
+    this.#redis = options.redis;
+    this.#keys = redisKeys(options.prefix ?? DEFAULT_PREFIX);
+    this.#ttlMs = ttlMs;
+    this.#heartbeatMs = heartbeatMs;
+    this.#onError = options.onError;
+  }
+
+  /** The Redis key and channel names of this adapter's prefix. */
+  get keys(): RedisKeys {
+    return this.#keys;
+  }
+
+  /**
+   * Registers `node` as alive (publishing `join`, or `update` when a live
+   * member of that id had another weight or meta, or nothing when identical)
+   * and heartbeats it until `leave()`, `abandon()` or `close()`. Rejects with
+   * `INVALID_NODE` for a bad node, `DUPLICATE_NODE` when this adapter already
+   * holds the id, and the client's error when Redis is unreachable (nothing
+   * is then held).
+   */
+  async join(node: RingNode): Promise<RedisMembershipHandle> {
+    this.#assertOpen('join');
+    const valid = normalizeNode(node);
+    if (this.#held.has(valid.id)) {
+      throw new RingError('DUPLICATE_NODE', `node ${describe(valid.id)} already joined through this adapter; leave() it first`);
+    }
+    const held: Held = { node: valid, json: JSON.stringify(valid), token: randomUUID(), joining: true, stopped: false, leaving: null };
+    this.#held.set(valid.id, held);
+    try {
+      await this.#register(held);
+    } catch (error) {
+      if (this.#held.get(valid.id) === held) this.#held.delete(valid.id);
+      throw error;
+    }
+    held.joining = false;
+    this.#schedule();
+    return Object.freeze({
+      node: valid,
+      leave: () => this.#leave(held),
+      abandon: () => this.#stop(held),
+    });
+  }
+
+  /**
+   * The live members, sorted by id; runs a reaper pass first, so members
+   * whose ttl ran out are never returned. Rejects with `INVALID_SNAPSHOT`
+   * when the members hash holds a value ringroute did not write.
+   */
+  async members(): Promise<RingNode[]> {
+    this.#assertOpen('members');
+    const reply = await MEMBERS_SCRIPT.run(this.#redis, this.#memberKeys(), [this.#keys.memberEvents]);
+    if (!Array.isArray(reply)) throw new Error(`unexpected reply from the members script: ${describe(reply)}`);
+    const nodes: RingNode[] = [];
+    for (let i = 0; i + 1 < reply.length; i += 2) {
+      const id: unknown = reply[i];
+      const raw: unknown = reply[i + 1];
+      const where = `${this.#keys.members}[${describe(id)}]`;
+      const node = parseNode(parseJson(String(raw), where), where);
+      if (node.id !== id) throw new RingError('INVALID_SNAPSHOT', `${where} holds node ${describe(node.id)}; ids must match`);
+      nodes.push(node);
+    }
+    return nodes.sort((a, b) => compareIds(a.id, b.id));
+  }
+
+  /**
+   * Calls `listener` with every event published on
+   * `{prefix}:members:events`. Events that fail validation, connection and
+   * background failures, and exceptions thrown by `listener` go to
+   * `onError`. Events published before the subscription is confirmed (a few
+   * ms after the first watch) or while disconnected are missed: re-read
+   * `members()` now and then. Stopping the last watch closes the subscriber
+   * connection.
+   */
+  watch(listener: (event: MembershipEvent) => void, onError?: (error: Error) => void): () => void {
+    this.#assertOpen('watch');
+    if (typeof listener !== 'function') {
+      throw new RingError('INVALID_OPTION', `watch(listener) needs a function, got ${describe(listener)}`);
+    }
+    const watcher: Watcher = { listener, onError };
+    this.#watchers.add(watcher);
+    this.#subscription ??= new ChannelSubscription(this.#redis, this.#keys.memberEvents, {
+      message: (message) => this.#deliver(message),
+      error: (error) => this.#report(error),
+      subscribed: () => undefined,
+    });
+    this.#schedule();
+    return () => {
+      if (!this.#watchers.delete(watcher) || this.#watchers.size > 0) return;
+      const subscription = this.#subscription;
+      this.#subscription = null;
+      void subscription?.close();
+    };
+  }
+
+  /**
+   * Leaves every member this adapter joined (best effort: a member that
+   * cannot be removed expires after `ttlMs`), stops heartbeats and watches
+   * and closes the subscriber connection. The caller's client stays open.
+   * Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    const leaving = [...this.#held.values()].map((held) => this.#leave(held));
+    this.#closed = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    await Promise.allSettled(leaving);
+    this.#watchers.clear();
+    const subscription = this.#subscription;
+    this.#subscription = null;
+    await subscription?.close();
+  }
+
+  #memberKeys(): string[] {
+    return [this.#keys.members, this.#keys.expiry, this.#keys.owners];
+  }
+
+  async #register(held: Held): Promise<void> {
+    await JOIN_SCRIPT.run(this.#redis, this.#memberKeys(), [held.node.id, held.json, held.token, this.#ttlMs, this.#keys.memberEvents]);
+  }
+
+  #leave(held: Held): Promise<void> {
+    if (held.leaving === null) {
+      this.#stop(held);
+      held.leaving = LEAVE_SCRIPT.run(this.#redis, this.#memberKeys(), [held.node.id, held.token, this.#keys.memberEvents]).then(
+        () => undefined,
+      );
+    }
+    return held.leaving;
+  }
+
+  #stop(held: Held): void {
+    held.stopped = true;
+    if (this.#held.get(held.node.id) === held) this.#held.delete(held.node.id);
+  }
+
+  /** Arms the next heartbeat-and-reap pass, unless one is armed or running or there is nothing to do. */
+  #schedule(): void {
+    if (this.#closed || this.#timer !== null || this.#ticking) return;
+    if (this.#held.size === 0 && this.#watchers.size === 0) return;
+    this.#timer = setTimeout(() => void this.#tick(), this.#heartbeatMs);
+    this.#timer.unref();
+  }
+
+  async #tick(): Promise<void> {
+    this.#timer = null;
+    this.#ticking = true;
+    try {
+      const batch = [...this.#held.values()].filter((held) => !held.joining && !held.stopped);
+      const args: Array<string | number> = [this.#ttlMs, this.#keys.memberEvents];
+      for (const held of batch) args.push(held.node.id, held.token);
+      const reply = await TICK_SCRIPT.run(this.#redis, this.#memberKeys(), args);
+      const results = Array.isArray(reply) ? reply : [];
+      for (const [i, held] of batch.entries()) {
+        if (held.stopped || this.#closed) continue;
+        if (results[i] === 0) {
+          // Reaped (we were cut off longer than ttlMs) or lost (Redis
+          // restarted empty): the process is alive, so join again.
+          await this.#register(held);
+          this.#report(new Error(`member ${describe(held.node.id)} had expired or vanished from Redis; it joined again`));
+        } else if (results[i] === -1) {
+          this.#stop(held);
+          this.#report(
+            new RingError(
+              'DUPLICATE_NODE',
+              `member ${describe(held.node.id)} was taken over by another join of the same id (another process?); this adapter stopped heartbeating it`,
+            ),
+          );
+        }
+      }
+    } catch (error) {
+      this.#report(asError(error, 'membership heartbeat failed'));
+    } finally {
+      this.#ticking = false;
+      this.#schedule();
+    }
+  }
+
+  #deliver(message: string): void {
+    let event: MembershipEvent;
+    try {
+      event = parseMembershipEvent(message, this.#keys.memberEvents);
+    } catch (error) {
+      this.#report(asError(error, 'bad membership event'));
+      return;
+    }
+    for (const watcher of [...this.#watchers]) {
+      try {
+        watcher.listener(event);
+      } catch (error) {
+        watcher.onError?.(asError(error, 'membership listener threw'));
+      }
+    }
+  }
+
+  #report(error: Error): void {
+    if (this.#closed) return;
+    const handlers = [this.#onError, ...[...this.#watchers].map((watcher) => watcher.onError)];
+    for (const handler of handlers) {
+      try {
+        handler?.(error);
+      } catch {
+        // An error handler that throws must not stop the others.
+      }
+    }
+  }
+
+  #assertOpen(method: string): void {
+    if (this.#closed) throw new RingError('CLOSED', `RedisMembership.${method}() called after close()`);
+  }
+}

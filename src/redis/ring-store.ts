@@ -1,0 +1,229 @@
+import type { RingState, RingStore } from '../contracts.js';
+import { RingError, describe } from '../errors.js';
+import { normalizeNodes } from '../node.js';
+import type { RingNode } from '../types.js';
+import { ChannelSubscription, asError } from './channel.js';
+import { checkClient, type RedisClient } from './client.js';
+import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
+import { BAD_STATE_REPLY, CAS_SCRIPT } from './scripts.js';
+import { parseRingState } from './state.js';
+
+/** Default cap on the size of a stored ring state: 4 MiB. */
+export const DEFAULT_MAX_STATE_BYTES = 4 * 1024 * 1024;
+/** Largest accepted `maxStateBytes`: 512 MiB, the largest Redis string. */
+export const MAX_STATE_BYTES_LIMIT = 512 * 1024 * 1024;
+
+/** Options of a {@link RedisRingStore}. */
+export interface RedisRingStoreOptions {
+  /**
+   * A connected client (ioredis `Redis` or `Cluster`, or anything that fits
+   * {@link RedisClient}). The store runs commands on it, `duplicate()`s it
+   * once for subscribing, and never closes it.
+   */
+  readonly redis: RedisClient;
+  /**
+   * Namespace of the keys and channels; becomes the cluster hash tag
+   * `{prefix}`. 1 to 256 characters, no braces. Stores and memberships of
+   * one cluster of gateways must use the same prefix.
+   * @default "ringroute"
+   */
+  readonly prefix?: string;
+  /**
+   * Largest ring state, in UTF-8 bytes of JSON, that the store writes or
+   * accepts from Redis; anything bigger is rejected as `INVALID_SNAPSHOT`
+   * (read) or `INVALID_OPTION` (compareAndSet), so a runaway value can never
+   * exhaust a gateway's memory. An integer in [1024, 512 MiB].
+   * @default 4194304 (4 MiB)
+   */
+  readonly maxStateBytes?: number;
+}
+
+interface Watcher {
+  readonly listener: (state: RingState) => void;
+  readonly onError: ((error: Error) => void) | undefined;
+}
+
+/**
+ * A {@link RingStore} in Redis, on a single server or a Redis Cluster.
+ *
+ * The ring is one string key `{prefix}:ring` holding
+ * `{"version":N,"nodes":[...]}`. `compareAndSet` is a single Lua script that
+ * checks the version, writes the new state and publishes it on
+ * `{prefix}:ring:changes`, so two gateways can never both win a version.
+ * `watch` listens on that channel through a duplicated connection and, after
+ * every (re)subscription, re-reads the key so a watcher catches up with what
+ * it missed while disconnected.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { RedisRingStore } from 'ringroute/redis';
+ * const store = new RedisRingStore({ redis: new Redis(process.env.REDIS_URL!), prefix: 'chat' });
+ * ```
+ */
+export class RedisRingStore implements RingStore {
+  readonly #redis: RedisClient;
+  readonly #keys: RedisKeys;
+  readonly #maxBytes: number;
+  readonly #watchers = new Set<Watcher>();
+  #subscription: ChannelSubscription | null = null;
+  #closed = false;
+
+  constructor(options: RedisRingStoreOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new RingError('INVALID_OPTION', `RedisRingStore options must be an object like { redis, prefix }, got ${describe(options)}`);
+    }
+    checkClient(options.redis, 'RedisRingStore');
+    const maxBytes = options.maxStateBytes ?? DEFAULT_MAX_STATE_BYTES;
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1024 || maxBytes > MAX_STATE_BYTES_LIMIT) {
+      throw new RingError(
+        'INVALID_OPTION',
+        `maxStateBytes must be an integer in [1024, ${MAX_STATE_BYTES_LIMIT}], got ${describe(maxBytes)}`,
+      );
+    }
+    this.#redis = options.redis;
+    this.#keys = redisKeys(options.prefix ?? DEFAULT_PREFIX);
+    this.#maxBytes = maxBytes;
+  }
+
+  /** The Redis key and channel names of this store's prefix. */
+  get keys(): RedisKeys {
+    return this.#keys;
+  }
+
+  /**
+   * The stored state, or `null` when none was ever stored. Rejects with
+   * `INVALID_SNAPSHOT` when the key holds anything but a valid state (bad
+   * JSON, wrong field types, duplicate ids, over `maxStateBytes`, or a key
+   * of another Redis type), and with the client's error when Redis is
+   * unreachable.
+   */
+  async read(): Promise<RingState | null> {
+    this.#assertOpen('read');
+    let raw: string | null;
+    try {
+      raw = await this.#redis.get(this.#keys.ring);
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('WRONGTYPE')) {
+        throw new RingError('INVALID_SNAPSHOT', `${this.#keys.ring} holds a Redis value of the wrong type; expected a string`, { cause: error });
+      }
+      throw error;
+    }
+    return raw === null ? null : parseRingState(raw, this.#keys.ring, this.#maxBytes);
+  }
+
+  /**
+   * Atomically stores `nodes` at `expectedVersion + 1` and publishes the new
+   * state, or resolves to `null` when the stored version is not
+   * `expectedVersion`. Rejects before writing anything with `INVALID_OPTION`
+   * (a bad version, or a state over `maxStateBytes`), `INVALID_NODE` or
+   * `DUPLICATE_NODE`; with `INVALID_SNAPSHOT` when the key holds something
+   * this store did not write (delete the key to start over).
+   */
+  async compareAndSet(expectedVersion: number, nodes: readonly RingNode[]): Promise<RingState | null> {
+    this.#assertOpen('compareAndSet');
+    if (typeof expectedVersion !== 'number' || !Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
+      throw new RingError('INVALID_OPTION', `expectedVersion must be a non-negative safe integer, got ${describe(expectedVersion)}`);
+    }
+    const valid = normalizeNodes(nodes);
+    const json = JSON.stringify(valid);
+    // The stored state adds `{"version":N,"nodes":` and `}` around the list.
+    const bytes = Buffer.byteLength(json, 'utf8') + 40;
+    if (bytes > this.#maxBytes) {
+      throw new RingError('INVALID_OPTION', `the ring state would be about ${bytes} bytes; maxStateBytes is ${this.#maxBytes}`);
+    }
+    let reply: unknown;
+    try {
+      reply = await CAS_SCRIPT.run(this.#redis, [this.#keys.ring], [expectedVersion, json, this.#keys.ringChanges]);
+    } catch (error) {
+      if (error instanceof Error && (error.message.includes(BAD_STATE_REPLY) || error.message.startsWith('WRONGTYPE'))) {
+        throw new RingError('INVALID_SNAPSHOT', `compareAndSet refused to overwrite ${this.#keys.ring}: it holds a value ringroute did not write`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    if (reply === null) return null;
+    if (typeof reply !== 'number') throw new Error(`unexpected reply from the compare-and-set script: ${describe(reply)}`);
+    return Object.freeze({ version: reply, nodes: Object.freeze(valid) });
+  }
+
+  /**
+   * Calls `listener` with every state published on `{prefix}:ring:changes`
+   * and, after each (re)subscription, with the stored state (so a state may
+   * arrive twice; compare versions). Pushed data that fails validation, a
+   * failed catch-up read, connection errors and exceptions thrown by
+   * `listener` go to `onError`, never to `listener`. The first watch opens
+   * the subscriber connection; stopping the last watch closes it.
+   */
+  watch(listener: (state: RingState) => void, onError?: (error: Error) => void): () => void {
+    this.#assertOpen('watch');
+    if (typeof listener !== 'function') {
+      throw new RingError('INVALID_OPTION', `watch(listener) needs a function, got ${describe(listener)}`);
+    }
+    const watcher: Watcher = { listener, onError };
+    this.#watchers.add(watcher);
+    this.#subscription ??= new ChannelSubscription(this.#redis, this.#keys.ringChanges, {
+      message: (message) => this.#deliver(() => parseRingState(message, this.#keys.ringChanges, this.#maxBytes)),
+      error: (error) => this.#fail(error),
+      subscribed: () => this.#catchUp(),
+    });
+    return () => {
+      if (!this.#watchers.delete(watcher) || this.#watchers.size > 0) return;
+      const subscription = this.#subscription;
+      this.#subscription = null;
+      void subscription?.close();
+    };
+  }
+
+  /** Stops every watch and closes the subscriber connection. The caller's client stays open. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#watchers.clear();
+    const subscription = this.#subscription;
+    this.#subscription = null;
+    await subscription?.close();
+  }
+
+  #catchUp(): void {
+    this.read().then(
+      (state) => {
+        if (state !== null) this.#deliver(() => state);
+      },
+      (error: unknown) => this.#fail(asError(error, 'catch-up read failed')),
+    );
+  }
+
+  #deliver(parse: () => RingState): void {
+    let state: RingState;
+    try {
+      state = parse();
+    } catch (error) {
+      this.#fail(asError(error, 'bad ring state pushed'));
+      return;
+    }
+    for (const watcher of [...this.#watchers]) {
+      try {
+        watcher.listener(state);
+      } catch (error) {
+        watcher.onError?.(asError(error, 'ring state listener threw'));
+      }
+    }
+  }
+
+  #fail(error: Error): void {
+    if (this.#closed) return;
+    for (const watcher of [...this.#watchers]) {
+      try {
+        watcher.onError?.(error);
+      } catch {
+        // An error handler that throws must not stop the others.
+      }
+    }
+  }
+
+  #assertOpen(method: string): void {
+    if (this.#closed) throw new RingError('CLOSED', `RedisRingStore.${method}() called after close()`);
+  }
+}
