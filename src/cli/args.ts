@@ -1,0 +1,269 @@
+/**
+ * The command line of `ringroute`: the flags of `bench`, their defaults and
+ * checks, and the help text. Parsing is pure (no I/O) so tests can call it.
+ */
+
+/** The options of one `ringroute bench` run, defaults filled in. */
+export interface BenchOptions {
+  /** Cluster sizes to measure, ascending. */
+  readonly nodes: readonly number[];
+  readonly users: number;
+  readonly messages: number;
+  /** Members per group; 0 = one-to-one messages only. */
+  readonly groupSize: number;
+  /** Share of messages that go to a group, when `groupSize > 0`. */
+  readonly groupShare: number;
+  /** Characters of text per message. */
+  readonly payloadBytes: number;
+  readonly transport: 'memory' | 'redis';
+  readonly redisUrl: string;
+  /** Messages per second offered by the gateway on the redis transport; 0 = as fast as it can. */
+  readonly rate: number;
+  /** Measured repetitions of each mode at each node count; the median CPU is reported. */
+  readonly rounds: number;
+  readonly seed: number;
+  readonly json: string | null;
+  readonly svg: string | null;
+  readonly quiet: boolean;
+}
+
+/** What the command line asks for. */
+export type Command = { readonly kind: 'help' } | { readonly kind: 'bench'; readonly options: BenchOptions };
+
+/** A command line that cannot run; the CLI prints the message and exits with code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Defaults; those that depend on the transport are given for both. */
+export const DEFAULTS = {
+  nodes: [2, 4, 8, 16] as readonly number[],
+  users: 10_000,
+  messages: { memory: 30_000, redis: 2_000 },
+  groupSize: 8,
+  groupShare: 0.5,
+  payloadBytes: 64,
+  transport: 'memory' as const,
+  redisUrl: 'redis://127.0.0.1:6379',
+  rate: 500,
+  rounds: { memory: 5, redis: 1 },
+  seed: 1,
+} as const;
+
+/** Upper bounds that keep a run on one machine sane. */
+export const LIMITS = {
+  nodesMemory: 1024,
+  /** One OS process per node. */
+  nodesRedis: 64,
+  users: 10_000_000,
+  messages: 10_000_000,
+  payloadBytes: 1_048_576,
+  rate: 1_000_000,
+  rounds: 100,
+} as const;
+
+export const HELP = `ringroute bench: what broadcast routing costs against hash routing, as the cluster grows
+
+Usage: ringroute bench [flags]
+
+For each node count, the same seeded workload (users whose sessions live on
+their owner node by the ring; one-to-one and group messages) is routed twice:
+  broadcast  every message goes to every node; each node checks its local
+             sessions (what the Socket.IO Redis adapter does)
+  hash       the gateway looks up each recipient's owner on the ring and sends
+             only to the owners; a group message goes once to each distinct
+             owner with the members it holds
+Both modes must deliver the same messages to the same users (counted and
+checksummed); a mismatch fails the run with exit code 1.
+
+Flags:
+  --nodes LIST        comma-separated node counts to measure, each >= 1
+                      (default ${DEFAULTS.nodes.join(',')}; at most ${LIMITS.nodesRedis} with --transport redis)
+  --users N           users, one session each (default ${DEFAULTS.users})
+  --messages N        messages routed per mode and node count
+                      (default ${DEFAULTS.messages.memory} with memory, ${DEFAULTS.messages.redis} with redis)
+  --group-size N      members per chat group; 0 = one-to-one messages only
+                      (default ${DEFAULTS.groupSize}; at most --users)
+  --group-share F     share of messages sent to a group, in (0, 1], when
+                      --group-size > 0 (default ${DEFAULTS.groupShare})
+  --payload N         characters of text per message (default ${DEFAULTS.payloadBytes})
+  --transport NAME    memory: all nodes in this process; measures the routing
+                              work itself, no latency (default)
+                      redis:  one worker process per node, each with its own
+                              Redis connection; real pub/sub: one shared channel
+                              for broadcast, one channel per node for hash.
+                              Needs the ioredis package.
+  --redis URL         Redis server for --transport redis (default ${DEFAULTS.redisUrl});
+                      implies --transport redis. Channels get a unique prefix,
+                      so a shared server is safe.
+  --rate N            messages per second the gateway offers with --transport
+                      redis; 0 = as fast as it can (default ${DEFAULTS.rate}).
+                      Latency is measured at this load.
+  --rounds N          measured repetitions of each mode; the median CPU is
+                      reported (default ${DEFAULTS.rounds.memory} with memory, ${DEFAULTS.rounds.redis} with redis)
+  --seed N            seed of the workload generator, an integer in
+                      [0, 2^32) (default ${DEFAULTS.seed}); the same seed gives the
+                      same users, groups and messages
+  --json FILE         also write the full report as JSON to FILE
+  --svg FILE          also write a chart (CPU per delivered message against
+                      node count, both modes) as a standalone SVG to FILE
+  --quiet             no progress bar (it is only drawn on a terminal anyway)
+  -h, --help          show this help
+
+Figures, per node count and mode:
+  visits/msg          envelopes delivered to nodes per message (broadcast: the
+                      node count; hash: the distinct owners of the recipients)
+  wasted/msg          visits to a node holding none of the recipients
+  session lookups     lookups in the nodes' local session maps
+  ring lookups        owner lookups on the hash ring at the gateway
+  bytes/msg           serialized bytes delivered to nodes per message
+  CPU us/delivered    user+system CPU of the whole run (gateway, nodes and,
+                      with redis, the worker processes and the Redis server)
+                      per message delivered to a user
+  delivered/CPU-s     the inverse: deliveries per second of CPU
+  p50/p99 ms          send-to-delivery latency (redis transport only)
+
+Exit codes: 0 done, 1 the run failed (delivery mismatch, Redis error),
+2 invalid arguments or missing ioredis.
+
+Examples:
+  ringroute bench
+  ringroute bench --nodes 2,4,8,16,32 --group-size 0 --json report.json --svg chart.svg
+  ringroute bench --transport redis --redis redis://127.0.0.1:6379 --nodes 2,4,8
+`;
+
+const FLAGS = new Set([
+  'nodes', 'users', 'messages', 'group-size', 'group-share', 'payload', 'transport',
+  'redis', 'rate', 'rounds', 'seed', 'json', 'svg', 'quiet', 'help',
+]);
+
+/**
+ * Parses `argv` (without the node binary and script).
+ * @throws UsageError for anything that cannot run.
+ */
+export function parseCommand(argv: readonly string[]): Command {
+  if (argv.length === 0) throw new UsageError('missing command: try "ringroute bench"');
+  const [command, ...rest] = argv;
+  if (command === '-h' || command === '--help' || command === 'help') return { kind: 'help' };
+  if (command !== 'bench') throw new UsageError(`unknown command ${JSON.stringify(command)}: the only command is "bench"`);
+  const flags = readFlags(rest);
+  if (flags.has('help')) return { kind: 'help' };
+  return { kind: 'bench', options: benchOptions(flags) };
+}
+
+/** Flag name -> value (`''` for `--quiet`), checking names, repeats and missing values. */
+function readFlags(args: readonly string[]): Map<string, string> {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '-h') {
+      flags.set('help', '');
+      continue;
+    }
+    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument ${JSON.stringify(arg)}: flags start with "--"`);
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    if (!FLAGS.has(name)) throw new UsageError(`unknown flag --${name}`);
+    if (flags.has(name)) throw new UsageError(`--${name} is given more than once`);
+    if (name === 'quiet' || name === 'help') {
+      if (eq !== -1) throw new UsageError(`--${name} takes no value`);
+      flags.set(name, '');
+      continue;
+    }
+    let value: string | undefined;
+    if (eq !== -1) value = arg.slice(eq + 1);
+    else {
+      value = args[i + 1];
+      if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value`);
+      i++;
+    }
+    flags.set(name, value);
+  }
+  return flags;
+}
+
+function benchOptions(flags: ReadonlyMap<string, string>): BenchOptions {
+  const transportFlag = flags.get('transport');
+  if (transportFlag !== undefined && transportFlag !== 'memory' && transportFlag !== 'redis') {
+    throw new UsageError(`--transport must be "memory" or "redis", got ${JSON.stringify(transportFlag)}`);
+  }
+  const redisFlag = flags.get('redis');
+  if (redisFlag !== undefined && transportFlag === 'memory') throw new UsageError('--redis needs --transport redis');
+  const transport: 'memory' | 'redis' = transportFlag ?? (redisFlag !== undefined ? 'redis' : DEFAULTS.transport);
+  if (transport === 'memory' && flags.has('rate')) throw new UsageError('--rate applies to --transport redis only');
+
+  const maxNodes = transport === 'redis' ? LIMITS.nodesRedis : LIMITS.nodesMemory;
+  const nodes = nodeList(flags.get('nodes'), maxNodes, transport);
+  const users = integer(flags, 'users', DEFAULTS.users, 1, LIMITS.users);
+  const messages = integer(flags, 'messages', DEFAULTS.messages[transport], 1, LIMITS.messages);
+  const groupSize = integer(flags, 'group-size', DEFAULTS.groupSize, 0, LIMITS.users);
+  if (groupSize === 1) throw new UsageError('--group-size must be 0 (one-to-one only) or at least 2');
+  if (groupSize > users) throw new UsageError(`--group-size ${groupSize} is larger than --users ${users}`);
+  const shareText = flags.get('group-share');
+  if (shareText !== undefined && groupSize === 0) throw new UsageError('--group-share needs --group-size > 0');
+  const groupShare = shareText === undefined ? DEFAULTS.groupShare : share(shareText);
+  const redisUrl = redisFlag ?? DEFAULTS.redisUrl;
+  if (!/^rediss?:\/\/\S+$/.test(redisUrl)) throw new UsageError(`--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redisUrl)}`);
+
+  return {
+    nodes,
+    users,
+    messages,
+    groupSize,
+    groupShare,
+    payloadBytes: integer(flags, 'payload', DEFAULTS.payloadBytes, 0, LIMITS.payloadBytes),
+    transport,
+    redisUrl,
+    rate: integer(flags, 'rate', DEFAULTS.rate, 0, LIMITS.rate),
+    rounds: integer(flags, 'rounds', DEFAULTS.rounds[transport], 1, LIMITS.rounds),
+    seed: integer(flags, 'seed', DEFAULTS.seed, 0, 0xffffffff),
+    json: path(flags, 'json'),
+    svg: path(flags, 'svg'),
+    quiet: flags.has('quiet'),
+  };
+}
+
+function integer(flags: ReadonlyMap<string, string>, name: string, fallback: number, min: number, max: number): number {
+  const text = flags.get(name);
+  if (text === undefined) return fallback;
+  return parseInteger(text, `--${name}`, min, max);
+}
+
+function parseInteger(text: string, what: string, min: number, max: number): number {
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`${what} must be an integer in [${min}, ${max}], got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+function nodeList(text: string | undefined, max: number, transport: string): number[] {
+  if (text === undefined) return [...DEFAULTS.nodes];
+  const parts = text.split(',');
+  const counts = parts.map((part) => {
+    const value = /^\d+$/.test(part.trim()) ? Number(part.trim()) : NaN;
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new UsageError(`--nodes takes comma-separated integers >= 1, such as 2,4,8,16; got ${JSON.stringify(text)}`);
+    }
+    if (value > max) throw new UsageError(`--nodes ${value} is over the limit of ${max} nodes with --transport ${transport}`);
+    return value;
+  });
+  if (new Set(counts).size !== counts.length) throw new UsageError(`--nodes lists a count twice: ${JSON.stringify(text)}`);
+  return counts.sort((a, b) => a - b);
+}
+
+function share(text: string): number {
+  const value = /^(\d+(\.\d*)?|\.\d+)$/.test(text) ? Number(text) : NaN;
+  if (!(value > 0 && value <= 1)) throw new UsageError(`--group-share must be a number in (0, 1], got ${JSON.stringify(text)}`);
+  return value;
+}
+
+function path(flags: ReadonlyMap<string, string>, name: string): string | null {
+  const value = flags.get(name);
+  if (value === undefined) return null;
+  if (value.trim() === '') throw new UsageError(`--${name} needs a file name`);
+  return value;
+}

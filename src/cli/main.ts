@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+/**
+ * The `ringroute` command. `ringroute bench` measures broadcast routing
+ * against hash routing as the cluster grows (see `--help`). Exit codes:
+ * 0 done, 1 the run failed, 2 invalid arguments or a missing optional
+ * dependency.
+ */
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { type BenchOptions, HELP, UsageError, parseCommand } from './args.js';
+import { runRoutingBench } from './bench-routing.js';
+import { createProgress } from './progress.js';
+import { formatReport, formatVerdict } from './report.js';
+import { renderSvg } from './svg.js';
+import { memoryTransport } from './transport-memory.js';
+import { redisTransport } from './transport-redis.js';
+import type { Transport } from './transport.js';
+import { WORKER_ARG, runWorker } from './worker.js';
+
+const USAGE_HINT = 'Run "ringroute bench --help" for the flags.';
+
+async function main(argv: readonly string[]): Promise<number> {
+  let options: BenchOptions;
+  try {
+    const command = parseCommand(argv);
+    if (command.kind === 'help') {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    options = command.options;
+    for (const file of [options.json, options.svg]) if (file !== null) checkWritable(file);
+  } catch (error) {
+    return fail(error);
+  }
+
+  let transport: Transport;
+  try {
+    transport =
+      options.transport === 'memory'
+        ? memoryTransport()
+        : await redisTransport({
+            url: options.redisUrl,
+            rate: options.rate,
+            // Workers run this same entry: the built dist/cli.js, or main.ts under tsx.
+            worker: { script: resolve(process.argv[1]!), execArgv: process.execArgv },
+          });
+  } catch (error) {
+    return fail(error);
+  }
+
+  const progress = createProgress(process.stderr, options.quiet);
+  let report;
+  try {
+    report = await runRoutingBench(options, transport, (fraction, label) => progress.update(fraction, label));
+  } catch (error) {
+    progress.done();
+    return fail(error, 'ringroute bench failed');
+  } finally {
+    await transport.close().catch(() => {});
+  }
+  progress.done();
+
+  process.stdout.write(formatReport(report));
+  const saved = { ...report, args: { ...report.args, redisUrl: redactUrl(report.args.redisUrl) } };
+  try {
+    if (options.json !== null) writeFileSync(options.json, `${JSON.stringify(saved, null, 2)}\n`);
+    if (options.svg !== null) writeFileSync(options.svg, renderSvg(report));
+  } catch (error) {
+    return fail(error, 'could not write the report');
+  }
+  if (!report.correct) {
+    process.stderr.write(`ringroute bench: ${formatVerdict(report)}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+/** Prints why and returns the exit code: 2 for usage errors, 1 otherwise. */
+function fail(error: unknown, context?: string): number {
+  if (error instanceof UsageError) {
+    process.stderr.write(`ringroute: ${error.message}\n${USAGE_HINT}\n`);
+    return 2;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`ringroute: ${context === undefined ? '' : `${context}: `}${message}\n`);
+  return 1;
+}
+
+/** Fails before a long run, not after it, when an output file cannot be written. */
+function checkWritable(file: string): void {
+  const dir = dirname(resolve(file));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`cannot write ${file}: directory ${dir} does not exist`);
+  if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`cannot write ${file}: it is a directory`);
+}
+
+/** The URL without its password, for the saved report. */
+function redactUrl(url: string): string {
+  return url.replace(/^(rediss?:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
+}
+
+if (process.argv[2] === WORKER_ARG) {
+  runWorker();
+} else {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,82 @@
+/**
+ * The slice of ioredis the redis transport uses, and its loader. ioredis is
+ * an optional peer dependency: it is imported only when `--transport redis`
+ * is asked for, never statically, so the memory transport runs without it.
+ */
+import { UsageError } from './args.js';
+
+/** The ioredis `Redis` methods the gateway and the workers call. */
+export interface BenchRedis {
+  connect(): Promise<void>;
+  publish(channel: string, message: string): Promise<number>;
+  subscribe(...channels: string[]): Promise<unknown>;
+  /** Unsubscribes from every channel when called without arguments. */
+  unsubscribe(...channels: string[]): Promise<unknown>;
+  /** `INFO section`, as text. */
+  info(section: string): Promise<string>;
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+}
+
+type RedisConstructor = new (url: string, options: Record<string, unknown>) => BenchRedis;
+
+let loaded: Promise<RedisConstructor> | undefined;
+
+/**
+ * Loads ioredis.
+ * @throws UsageError (exit code 2) when the package is not installed.
+ */
+export function loadRedis(): Promise<RedisConstructor> {
+  loaded ??= (async () => {
+    // A specifier in a variable: bundlers leave it alone and it stays optional.
+    const name = 'ioredis';
+    let mod: { Redis?: unknown; default?: unknown };
+    try {
+      mod = (await import(name)) as typeof mod;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+        throw new UsageError('--transport redis needs the ioredis package, which is not installed: run "npm install ioredis"');
+      }
+      throw error;
+    }
+    const ctor = mod.Redis ?? mod.default;
+    if (typeof ctor !== 'function') throw new UsageError('the installed ioredis package has no Redis class; install ioredis 5 or later');
+    return ctor as RedisConstructor;
+  })();
+  return loaded;
+}
+
+/**
+ * Connects once, without retries: a benchmark should fail fast and say why
+ * rather than wait for a server that is not there.
+ */
+export async function connectRedis(url: string): Promise<BenchRedis> {
+  const Redis = await loadRedis();
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, enableOfflineQueue: false });
+  client.on('error', () => {
+    // Reported through the failing command or connect() below.
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    client.disconnect();
+    throw new Error(`cannot connect to Redis at ${url}: ${(error as Error).message}`);
+  }
+  return client;
+}
+
+/** Total CPU seconds the Redis server has used (user + system), from `INFO cpu`; null if not allowed. */
+export async function redisCpuSeconds(client: BenchRedis): Promise<number | null> {
+  try {
+    const info = await client.info('cpu');
+    const user = /used_cpu_user:([\d.]+)/.exec(info);
+    const sys = /used_cpu_sys:([\d.]+)/.exec(info);
+    if (user === null || sys === null) return null;
+    return Number(user[1]) + Number(sys[1]);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The report as people read it: a table with one row per node count, both
+ * modes side by side and their ratio, plus the lines that say what ran and
+ * whether both modes delivered the same messages.
+ */
+import type { BenchReport, ModeFigures, NodeCountResult } from './bench-routing.js';
+
+interface Column {
+  /** Group header, spanning consecutive columns with the same group. */
+  readonly group: string;
+  readonly header: string;
+  readonly cell: (r: NodeCountResult) => string;
+}
+
+/** Both modes and, when `withRatio`, broadcast / hash. */
+function pair(group: string, value: (f: ModeFigures) => number | null, format: (v: number) => string, withRatio: boolean): Column[] {
+  const cell = (f: ModeFigures): string => {
+    const v = value(f);
+    return v === null ? '-' : format(v);
+  };
+  const columns: Column[] = [
+    { group, header: 'bcast', cell: (r) => cell(r.broadcast) },
+    { group, header: 'hash', cell: (r) => cell(r.hash) },
+  ];
+  if (withRatio) {
+    columns.push({
+      group,
+      header: 'ratio',
+      cell: (r) => {
+        const b = value(r.broadcast);
+        const h = value(r.hash);
+        return b === null || h === null || h === 0 ? '-' : `${(b / h).toFixed(b / h >= 100 ? 0 : 1)}x`;
+      },
+    });
+  }
+  return columns;
+}
+
+/** The table, with latency columns only when the transport measured latency. */
+export function formatTable(report: BenchReport): string {
+  const hasLatency = report.results.some((r) => r.broadcast.latencyP50Ms !== null);
+  const columns: Column[] = [
+    { group: '', header: 'nodes', cell: (r) => String(r.nodes) },
+    ...pair('visits/msg', (f) => f.nodeVisitsPerMessage, (v) => v.toFixed(2), true),
+    ...pair('wasted/msg', (f) => f.wastedVisitsPerMessage, (v) => v.toFixed(2), false),
+    ...pair('bytes/msg', (f) => f.bytesPerMessage, (v) => Math.round(v).toString(), true),
+    ...pair('CPU µs/delivered', (f) => f.cpuMicrosPerDelivered, micros, true),
+    ...pair('delivered/CPU-s', (f) => f.deliveredPerCpuSecond, compact, false),
+  ];
+  if (hasLatency) {
+    columns.push(...pair('p50 ms', (f) => f.latencyP50Ms, millis, false), ...pair('p99 ms', (f) => f.latencyP99Ms, millis, true));
+  }
+  const rows = report.results.map((r) => columns.map((c) => c.cell(r)));
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((row) => row[i]!.length)));
+
+  // Widen the last column of a group until the group header fits.
+  const groups: Array<{ name: string; from: number; to: number }> = [];
+  columns.forEach((c, i) => {
+    const last = groups.at(-1);
+    if (last !== undefined && last.name === c.group) last.to = i;
+    else groups.push({ name: c.group, from: i, to: i });
+  });
+  const gap = 2;
+  const groupGap = 3;
+  for (const g of groups) {
+    const span = (): number => widths.slice(g.from, g.to + 1).reduce((a, b) => a + b, 0) + gap * (g.to - g.from);
+    while (span() < g.name.length) widths[g.to]!++;
+  }
+  const line = (cells: readonly string[]): string =>
+    groups
+      .map((g) => cells.slice(g.from, g.to + 1).map((cell, k) => cell.padStart(widths[g.from + k]!)).join(' '.repeat(gap)))
+      .join(' '.repeat(groupGap))
+      .trimEnd();
+  const groupLine = groups
+    .map((g) => {
+      const span = widths.slice(g.from, g.to + 1).reduce((a, b) => a + b, 0) + gap * (g.to - g.from);
+      return g.name.padStart(Math.floor((span + g.name.length) / 2)).padEnd(span);
+    })
+    .join(' '.repeat(groupGap))
+    .trimEnd();
+  const header = line(columns.map((c) => c.header));
+  const rule = '-'.repeat(header.length);
+  return [groupLine, header, rule, ...rows.map(line)].join('\n');
+}
+
+/** What ran, on what, in one or two lines. */
+export function formatHeadline(report: BenchReport): string {
+  const a = report.args;
+  const w = report.workload;
+  const traffic =
+    w.groupMessages === 0
+      ? `${w.messages} one-to-one messages`
+      : `${w.messages} messages (${w.directMessages} one-to-one, ${w.groupMessages} to groups of ${a.groupSize})`;
+  const transport = a.transport === 'redis' ? `redis transport (${a.rate === 0 ? 'unpaced' : `${a.rate} msg/s offered`})` : 'memory transport';
+  const m = report.machine;
+  const rounds = a.rounds > 1 ? `, median of ${a.rounds} rounds` : '';
+  return `ringroute bench: ${transport}, ${w.users} users, ${traffic}, seed ${a.seed}${rounds}\n${m.cpu}, ${m.cores} cores, Node ${m.node}`;
+}
+
+/** The correctness line: the same deliveries in both modes, or what differed. */
+export function formatVerdict(report: BenchReport): string {
+  if (report.correct) {
+    return `both modes delivered all ${report.workload.expectedDelivered} expected (message, user) pairs at every node count (checksum ${report.workload.expectedChecksum})`;
+  }
+  return ['DELIVERY MISMATCH: the two modes did not deliver the same messages:', ...report.problems.map((p) => `  - ${p}`)].join('\n');
+}
+
+/** Headline, table and verdict, as printed on stdout. */
+export function formatReport(report: BenchReport): string {
+  const notes: string[] = [];
+  if (report.args.transport === 'redis') notes.push('CPU includes the gateway, every node worker and the Redis server; latency is send to delivery.');
+  else notes.push('CPU is the whole routing and delivery work of all nodes in this process.');
+  notes.push('ratio = broadcast / hash.');
+  return `${formatHeadline(report)}\n\n${formatTable(report)}\n\n${notes.join(' ')}\n${formatVerdict(report)}\n`;
+}
+
+function micros(v: number): string {
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+function millis(v: number): string {
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+function compact(v: number): string {
+  if (v >= 1e6) return `${(v / 1e6).toFixed(v >= 1e7 ? 0 : 1)}M`;
+  if (v >= 1e3) return `${(v / 1e3).toFixed(v >= 1e4 ? 0 : 1)}k`;
+  return String(Math.round(v));
+}

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS, HELP, UsageError, parseCommand, type BenchOptions } from '../../src/cli/args.js';
+
+function bench(...args: string[]): BenchOptions {
+  const command = parseCommand(['bench', ...args]);
+  if (command.kind !== 'bench') throw new Error('expected a bench command');
+  return command.options;
+}
+
+function usageError(args: string[]): string {
+  try {
+    parseCommand(args);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as Error).message;
+  }
+  throw new Error(`${args.join(' ')} was accepted`);
+}
+
+describe('parseCommand', () => {
+  it('fills in the documented defaults', () => {
+    expect(bench()).toEqual({
+      nodes: [2, 4, 8, 16],
+      users: DEFAULTS.users,
+      messages: DEFAULTS.messages.memory,
+      groupSize: DEFAULTS.groupSize,
+      groupShare: DEFAULTS.groupShare,
+      payloadBytes: DEFAULTS.payloadBytes,
+      transport: 'memory',
+      redisUrl: DEFAULTS.redisUrl,
+      rate: DEFAULTS.rate,
+      rounds: DEFAULTS.rounds.memory,
+      seed: DEFAULTS.seed,
+      json: null,
+      svg: null,
+      quiet: false,
+    });
+  });
+
+  it('reads every flag, in both --flag value and --flag=value forms', () => {
+    const options = bench(
+      '--nodes', '8,2,4', '--users=500', '--messages', '900', '--group-size', '0', '--payload=10',
+      '--transport', 'redis', '--redis', 'redis://127.0.0.1:7000', '--rate', '0', '--rounds', '2',
+      '--seed', '4294967295', '--json', 'out.json', '--svg=out.svg', '--quiet',
+    );
+    expect(options).toMatchObject({
+      nodes: [2, 4, 8], users: 500, messages: 900, groupSize: 0, payloadBytes: 10, transport: 'redis',
+      redisUrl: 'redis://127.0.0.1:7000', rate: 0, rounds: 2, seed: 4294967295, json: 'out.json', svg: 'out.svg', quiet: true,
+    });
+  });
+
+  it('takes transport-dependent defaults from the transport, and --redis implies redis', () => {
+    const options = bench('--redis', 'redis://localhost:6380');
+    expect(options.transport).toBe('redis');
+    expect(options.messages).toBe(DEFAULTS.messages.redis);
+    expect(options.rounds).toBe(DEFAULTS.rounds.redis);
+  });
+
+  it('asks for help with --help, -h and the help command', () => {
+    expect(parseCommand(['--help'])).toEqual({ kind: 'help' });
+    expect(parseCommand(['help'])).toEqual({ kind: 'help' });
+    expect(parseCommand(['bench', '--nodes', '2', '-h'])).toEqual({ kind: 'help' });
+  });
+
+  it.each([
+    [[], /missing command/],
+    [['serve'], /unknown command "serve"/],
+    [['bench', '--nodes'], /--nodes needs a value/],
+    [['bench', '--nodes', '--users', '3'], /--nodes needs a value/],
+    [['bench', '--nodes', '2,x'], /--nodes takes comma-separated integers/],
+    [['bench', '--nodes', '0'], /--nodes takes comma-separated integers >= 1/],
+    [['bench', '--nodes', '2,2'], /lists a count twice/],
+    [['bench', '--nodes', '65', '--transport', 'redis'], /over the limit of 64/],
+    [['bench', '--users', '-3'], /--users must be an integer/],
+    [['bench', '--users', '1.5'], /--users must be an integer/],
+    [['bench', '--messages', '0'], /--messages must be an integer in \[1,/],
+    [['bench', '--group-size', '1'], /0 \(one-to-one only\) or at least 2/],
+    [['bench', '--users', '5', '--group-size', '6'], /larger than --users 5/],
+    [['bench', '--group-size', '0', '--group-share', '0.5'], /--group-share needs --group-size > 0/],
+    [['bench', '--group-share', '0'], /--group-share must be a number in \(0, 1\]/],
+    [['bench', '--group-share', '1.5'], /--group-share must be a number in \(0, 1\]/],
+    [['bench', '--transport', 'tcp'], /--transport must be "memory" or "redis"/],
+    [['bench', '--transport', 'memory', '--redis', 'redis://x'], /--redis needs --transport redis/],
+    [['bench', '--redis', 'http://x'], /--redis must be a redis:\/\/ or rediss:\/\/ URL/],
+    [['bench', '--rate', '100'], /--rate applies to --transport redis only/],
+    [['bench', '--seed', '4294967296'], /--seed must be an integer in \[0, 4294967295\]/],
+    [['bench', '--rounds', '0'], /--rounds must be an integer/],
+    [['bench', '--json', ''], /--json needs a file name/],
+    [['bench', '--quiet=yes'], /--quiet takes no value/],
+    [['bench', '--users', '3', '--users', '4'], /--users is given more than once/],
+    [['bench', '--colour'], /unknown flag --colour/],
+    [['bench', 'extra'], /unexpected argument "extra"/],
+  ])('rejects %j', (args, message) => {
+    expect(usageError(args)).toMatch(message);
+  });
+
+  it('documents every flag in the help', () => {
+    for (const flag of ['--nodes', '--users', '--messages', '--group-size', '--group-share', '--payload', '--transport', '--redis', '--rate', '--rounds', '--seed', '--json', '--svg', '--quiet', '--help']) {
+      expect(HELP).toContain(flag);
+    }
+  });
+});
