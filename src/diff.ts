@@ -49,39 +49,92 @@ export function movedRanges(before: DiffSide, after: DiffSide): MovedRange[] {
     if (node !== undefined) translate[slot] = afterSlot.get(node.id) ?? -1;
   });
 
-  const raw: Array<{ start: number; end: number; from: number; to: number }> = [];
+  // Arcs in typed arrays: hashes above 2^31 are doubles, and objects whose
+  // fields change representation deoptimize the walk.
+  const arcs = new ArcList();
   const last = Math.max(nb ? bh[nb - 1]! : 0, na ? ah[na - 1]! : 0);
+  const PAST = SPACE; // above every hash: marks an exhausted side
   let prev = last;
   let i = 0;
   let j = 0;
-  for (;;) {
-    // Next distinct boundary of the union.
-    const u = i < nb ? (j < na ? Math.min(bh[i]!, ah[j]!) : bh[i]!) : j < na ? ah[j]! : -1;
-    if (u < 0) break;
+  while (i < nb || j < na) {
+    // Next distinct boundary u of the union; each side's owner there is its first point >= u.
+    const x = i < nb ? bh[i]! : PAST;
+    const y = j < na ? ah[j]! : PAST;
+    const u = x < y ? x : y;
+    // -1 marks an empty side. A before-node missing after translates to -1 too,
+    // so an empty after side is -2 and an empty before side -3: never equal.
     const fromSlot = nb ? bo[i < nb ? i : 0]! : -1;
-    const toSlot = na ? ao[j < na ? j : 0]! : -1;
-    const fromTranslated = fromSlot < 0 ? -2 : translate[fromSlot]!;
-    if (fromTranslated !== toSlot) {
-      const top = raw[raw.length - 1];
-      if (top !== undefined && top.end === prev && top.from === fromSlot && top.to === toSlot) top.end = u;
-      else raw.push({ start: prev, end: u, from: fromSlot, to: toSlot });
-    }
+    const toSlot = na ? ao[j < na ? j : 0]! : -2;
+    if ((fromSlot < 0 ? -3 : translate[fromSlot]!) !== toSlot) arcs.push(prev, u, fromSlot, toSlot);
     prev = u;
-    while (i < nb && bh[i] === u) i++;
-    while (j < na && ah[j] === u) j++;
+    if (x === u) while (++i < nb && bh[i] === u);
+    if (y === u) while (++j < na && ah[j] === u);
   }
+  const count = arcs.length;
+  if (count === 0) return [];
+  const { starts, ends, froms, tos } = arcs;
   // The first arc starts at the last point (it wraps); join it to the last arc when they touch.
-  const first = raw[0];
-  const tail = raw[raw.length - 1];
-  if (raw.length > 1 && first !== undefined && tail !== undefined && tail.end === last && first.start === last && tail.from === first.from && tail.to === first.to) {
-    first.start = tail.start;
-    raw.pop();
+  let first = 0;
+  let end = count;
+  if (count > 1 && ends[count - 1] === last && starts[0] === last && froms[count - 1] === froms[0] && tos[count - 1] === tos[0]) {
+    starts[0] = starts[count - 1]!;
+    end--;
   }
-  // Sorted by start: only the arc that wraps can start at or after its end, and it starts last.
-  if (raw.length > 1 && raw[0]!.start >= raw[0]!.end) raw.push(raw.shift()!);
-  return raw.map(({ start, end, from, to }) =>
-    Object.freeze({ start, end, from: from < 0 ? null : before.nodes[from]!.id, to: to < 0 ? null : after.nodes[to]!.id }),
-  );
+  const out: MovedRange[] = [];
+  // Sorted by start: only the first arc can wrap (start >= end), and then it starts after all others.
+  const wraps = end > 1 && starts[0]! >= ends[0]!;
+  if (wraps) first = 1;
+  for (let k = first; k < end; k++) out.push(rangeAt(arcs, k, before, after));
+  if (wraps) out.push(rangeAt(arcs, 0, before, after));
+  return out;
+}
+
+function rangeAt(arcs: ArcList, k: number, before: DiffSide, after: DiffSide): MovedRange {
+  const from = arcs.froms[k]!;
+  const to = arcs.tos[k]!;
+  return Object.freeze({
+    start: arcs.starts[k]!,
+    end: arcs.ends[k]!,
+    from: from < 0 ? null : before.nodes[from]!.id,
+    to: to < 0 ? null : after.nodes[to]!.id,
+  });
+}
+
+/** A growable list of arcs (start, end] with before/after owner slots, in typed arrays. */
+class ArcList {
+  starts = new Float64Array(64);
+  ends = new Float64Array(64);
+  froms = new Int32Array(64);
+  tos = new Int32Array(64);
+  length = 0;
+
+  /** Appends an arc, or extends the previous one when it ends at `start` with the same owners. */
+  push(start: number, end: number, from: number, to: number): void {
+    const n = this.length;
+    if (n > 0 && this.ends[n - 1] === start && this.froms[n - 1] === from && this.tos[n - 1] === to) {
+      this.ends[n - 1] = end;
+      return;
+    }
+    if (n === this.starts.length) this.#grow();
+    this.starts[n] = start;
+    this.ends[n] = end;
+    this.froms[n] = from;
+    this.tos[n] = to;
+    this.length = n + 1;
+  }
+
+  #grow(): void {
+    const grow = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    this.starts = grow(this.starts, (n) => new Float64Array(n));
+    this.ends = grow(this.ends, (n) => new Float64Array(n));
+    this.froms = grow(this.froms, (n) => new Int32Array(n));
+    this.tos = grow(this.tos, (n) => new Int32Array(n));
+  }
 }
 
 /** A {@link RingDiff} backed by its coalesced ranges: it keeps no reference to either ring. */

@@ -76,12 +76,13 @@ export class HashRing {
       throw new RingError('INVALID_OPTION', `options must be an object with a hasher, got ${describe(options)}`);
     }
     this.#hasher = checkHasher(options.hasher);
-    const vnodes = options.vnodes ?? DEFAULT_VNODES;
-    if (!Number.isInteger(vnodes) || vnodes < 1 || vnodes > MAX_VNODES) {
+    const vnodes: unknown = options.vnodes === undefined ? DEFAULT_VNODES : options.vnodes;
+    if (typeof vnodes !== 'number' || !Number.isInteger(vnodes) || vnodes < 1 || vnodes > MAX_VNODES) {
       throw new RingError('INVALID_OPTION', `vnodes must be an integer in [1, ${MAX_VNODES}], got ${describe(vnodes)}`);
     }
     this.#vnodes = vnodes;
-    if (nodes !== undefined) this.setNodes(nodes);
+    // The first build needs no diff: its ranges would be one per point, for nobody.
+    if (nodes !== undefined) this.#apply(this.#planMembers(nodes), false);
   }
 
   /** Rebuilds a ring from {@link HashRing.toJSON} output, validating every field. */
@@ -200,7 +201,7 @@ export class HashRing {
     if (this.#byId.has(n.id)) {
       throw new RingError('DUPLICATE_NODE', `node ${describe(n.id)} is already on the ring; use setNodes() to change it`);
     }
-    return this.#apply({ changes: { added: [n.id], removed: [], reweighted: [], updated: [] }, joining: [n], leaving: [], replacing: [] });
+    return this.#apply({ changes: { added: [n.id], removed: [], reweighted: [], updated: [] }, joining: [n], leaving: [], replacing: [] }, true);
   }
 
   /**
@@ -212,7 +213,7 @@ export class HashRing {
       throw new RingError('INVALID_NODE', `remove() needs a non-empty string id, got ${describe(id)}`);
     }
     if (!this.#byId.has(id)) throw new RingError('UNKNOWN_NODE', `node ${describe(id)} is not on the ring`);
-    return this.#apply({ changes: { added: [], removed: [id], reweighted: [], updated: [] }, joining: [], leaving: [id], replacing: [] });
+    return this.#apply({ changes: { added: [], removed: [id], reweighted: [], updated: [] }, joining: [], leaving: [id], replacing: [] }, true);
   }
 
   /**
@@ -222,6 +223,11 @@ export class HashRing {
    * @throws RingError `INVALID_NODE` or `DUPLICATE_NODE` for a bad list; the ring is then unchanged.
    */
   setNodes(nodes: Iterable<RingNode>): RingDiff {
+    return this.#apply(this.#planMembers(nodes), true);
+  }
+
+  /** Plans the change from the current members to `nodes`. */
+  #planMembers(nodes: Iterable<RingNode>): Plan {
     const next = normalizeNodes(nodes);
     const nextIds = new Set<string>();
     const added: string[] = [];
@@ -244,7 +250,7 @@ export class HashRing {
       replacing.push(n);
     }
     const removed = [...this.#byId.keys()].filter((id) => !nextIds.has(id)).sort(compareIds);
-    return this.#apply({ changes: { added, removed, reweighted, updated }, joining, leaving: removed, replacing });
+    return { changes: { added, removed, reweighted, updated }, joining, leaving: removed, replacing };
   }
 
   /** An independent copy. Cheap: the point arrays are shared until either ring changes. */
@@ -283,8 +289,9 @@ export class HashRing {
   /**
    * Carries out a plan: computes every new point first (anything that throws
    * does so before the ring is touched), merges, then swaps state in.
+   * Returns the diff (an empty one when `withDiff` is false).
    */
-  #apply(plan: Plan): RingDiff {
+  #apply(plan: Plan, withDiff: boolean): RingDiff {
     const vnodes = this.#vnodes;
     const slots = this.#slots.slice();
     const byId = new Map(this.#byId);
@@ -292,40 +299,36 @@ export class HashRing {
     for (let s = 0; s < slots.length; s++) if (slots[s] === undefined) free.push(s);
     free.reverse();
 
+    // Count first, hash later: a change that would exceed MAX_POINTS fails before any work.
     let size = this.#layout.hashes.length;
+    for (const id of plan.leaving) size -= pointCount(weightOf(slots[byId.get(id)!]!), vnodes);
+    for (const node of plan.replacing) {
+      size += pointCount(weightOf(node), vnodes) - pointCount(weightOf(slots[byId.get(node.id)!]!), vnodes);
+    }
+    for (const node of plan.joining) size += pointCount(weightOf(node), vnodes);
+    if (size > MAX_POINTS) {
+      throw new RingError('INVALID_NODE', `the change would put ${size} points on the ring; the limit is ${MAX_POINTS}: lower vnodes or weights`);
+    }
+
     const parts: Array<{ slot: number; id: string; hashes: Uint32Array }> = [];
     const wholeSlots = new Set<number>();
     const partial = new Map<number, Uint32Array>();
-
-    for (const id of plan.leaving) {
-      const slot = byId.get(id)!;
-      size -= pointCount(weightOf(slots[slot]!), vnodes);
-      wholeSlots.add(slot);
-    }
+    for (const id of plan.leaving) wholeSlots.add(byId.get(id)!);
     for (const node of plan.replacing) {
       const slot = byId.get(node.id)!;
       const before = pointCount(weightOf(slots[slot]!), vnodes);
       const after = pointCount(weightOf(node), vnodes);
       if (after > before) parts.push({ slot, id: node.id, hashes: nodePoints(this.#hasher, node.id, before, after) });
       else if (after < before) partial.set(slot, nodePoints(this.#hasher, node.id, after, before));
-      size += after - before;
       slots[slot] = node;
     }
     for (const node of plan.joining) {
-      const count = pointCount(weightOf(node), vnodes);
-      if (size + count > MAX_POINTS) {
-        throw new RingError('INVALID_NODE', `adding ${describe(node.id)} would put more than ${MAX_POINTS} points on the ring; lower vnodes or weights`);
-      }
-      const hashes = nodePoints(this.#hasher, node.id, 0, count);
+      const hashes = nodePoints(this.#hasher, node.id, 0, pointCount(weightOf(node), vnodes));
       // New slots never reuse one freed by this same change, so the old table stays valid for the diff.
       const slot = free.pop() ?? slots.length;
       slots[slot] = node;
       byId.set(node.id, slot);
       parts.push({ slot, id: node.id, hashes });
-      size += count;
-    }
-    if (size > MAX_POINTS) {
-      throw new RingError('INVALID_NODE', `the change would put ${size} points on the ring; the limit is ${MAX_POINTS}`);
     }
     for (const id of plan.leaving) {
       slots[byId.get(id)!] = undefined;
@@ -336,7 +339,7 @@ export class HashRing {
     const layout = movesPoints
       ? mergeLayout(this.#layout, { slots: wholeSlots, points: partial }, sortBatch(parts), size, (slot) => slots[slot]!.id)
       : this.#layout;
-    const ranges = movesPoints ? movedRanges({ layout: this.#layout, nodes: this.#slots }, { layout, nodes: slots }) : [];
+    const ranges = movesPoints && withDiff ? movedRanges({ layout: this.#layout, nodes: this.#slots }, { layout, nodes: slots }) : [];
     const diff = new RangeDiff(plan.changes, ranges, this.#hasher);
 
     this.#layout = layout;

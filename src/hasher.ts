@@ -33,7 +33,8 @@ export async function hasherFromName(name: string): Promise<Hasher | undefined> 
   const match = /^xxh32:seed=(\d{1,10})$/.exec(name);
   if (match) {
     const seed = Number(match[1]);
-    if (seed <= 0xffffffff) return createXxHash32(seed);
+    // Only the canonical spelling: "xxh32:seed=0" or "xxh32:seed=07" would give a ring whose name differs from its snapshot's.
+    if (seed > 0 && seed <= 0xffffffff && String(seed) === match[1]) return createXxHash32(seed);
   }
   return undefined;
 }

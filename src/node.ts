@@ -2,6 +2,9 @@ import { RingError, describe } from './errors.js';
 import { MAX_ID_LENGTH, MAX_META_ENTRIES, MAX_META_LENGTH, MAX_WEIGHT } from './limits.js';
 import type { RingNode } from './types.js';
 
+/** `String.prototype.isWellFormed` (Node 20+; typed in lib ES2024). */
+type WellFormed = string & { isWellFormed(): boolean };
+
 /**
  * Checks a node supplied by a user (or read from a store) and returns a
  * frozen copy holding only the documented fields. Throws `INVALID_NODE`.
@@ -16,6 +19,11 @@ export function normalizeNode(input: unknown, where = 'node'): RingNode {
   }
   if (id.length > MAX_ID_LENGTH) {
     throw new RingError('INVALID_NODE', `${where}.id is ${id.length} characters long; the limit is ${MAX_ID_LENGTH}`);
+  }
+  // Hashers see UTF-8, where every lone surrogate becomes U+FFFD: "\uD800" and
+  // "\uD801" would get the very same points, and one node would own nothing.
+  if (!(id as WellFormed).isWellFormed()) {
+    throw new RingError('INVALID_NODE', `${where}.id must be well-formed UTF-16 (it holds a lone surrogate), got ${describe(id)}`);
   }
   const out: { id: string; weight?: number; meta?: Readonly<Record<string, string>> } = { id };
   if (weight !== undefined) {

@@ -58,36 +58,66 @@ export interface PointBatch {
   readonly owners: Uint32Array;
 }
 
-const RANK = 2 ** 21;
-
 /**
  * Sorts the points of several nodes into one batch ordered by (hash, id).
  * `parts` holds each node's slot, id and its own sorted hashes.
+ *
+ * The parts are laid out in id order, then sorted by hash with a stable LSD
+ * radix sort (three 11-bit passes, so small batches do not pay for large
+ * count tables): linear, and stability keeps equal hashes in id order.
  */
 export function sortBatch(parts: ReadonlyArray<{ slot: number; id: string; hashes: Uint32Array }>): PointBatch {
   if (parts.length === 1) {
     const only = parts[0]!;
     return { hashes: only.hashes, owners: new Uint32Array(only.hashes.length).fill(only.slot) };
   }
-  if (parts.length >= RANK) throw new RingError('INVALID_OPTION', `cannot add ${parts.length} nodes in one step`);
   const ranked = [...parts].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   let total = 0;
   for (const p of ranked) total += p.hashes.length;
-  // hash * 2^21 + rank is exact in a double (2^53) and sorts by (hash, id).
-  const keys = new Float64Array(total);
+  let hashes = new Uint32Array(total);
+  let owners = new Uint32Array(total);
   let k = 0;
-  for (let rank = 0; rank < ranked.length; rank++) {
-    const hs = ranked[rank]!.hashes;
-    for (let i = 0; i < hs.length; i++) keys[k++] = hs[i]! * RANK + rank;
+  for (const p of ranked) {
+    hashes.set(p.hashes, k);
+    owners.fill(p.slot, k, k + p.hashes.length);
+    k += p.hashes.length;
   }
-  keys.sort();
-  const hashes = new Uint32Array(total);
-  const owners = new Uint32Array(total);
-  for (let i = 0; i < total; i++) {
-    const key = keys[i]!;
-    const h = Math.floor(key / RANK);
-    hashes[i] = h;
-    owners[i] = ranked[key - h * RANK]!.slot;
+  if (total < 64) {
+    // Small batches (a few joins or reweights): insertion sort, stable.
+    for (let i = 1; i < total; i++) {
+      const h = hashes[i]!;
+      const o = owners[i]!;
+      let j = i - 1;
+      while (j >= 0 && hashes[j]! > h) {
+        hashes[j + 1] = hashes[j]!;
+        owners[j + 1] = owners[j]!;
+        j--;
+      }
+      hashes[j + 1] = h;
+      owners[j + 1] = o;
+    }
+    return { hashes, owners };
+  }
+  let outHashes = new Uint32Array(total);
+  let outOwners = new Uint32Array(total);
+  const counts = new Uint32Array(1 << 11);
+  for (let shift = 0; shift < 32; shift += 11) {
+    counts.fill(0);
+    for (let i = 0; i < total; i++) counts[(hashes[i]! >>> shift) & 0x7ff]!++;
+    let sum = 0;
+    for (let d = 0; d < counts.length; d++) {
+      const c = counts[d]!;
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < total; i++) {
+      const h = hashes[i]!;
+      const at = counts[(h >>> shift) & 0x7ff]!++;
+      outHashes[at] = h;
+      outOwners[at] = owners[i]!;
+    }
+    [hashes, outHashes] = [outHashes, hashes];
+    [owners, outOwners] = [outOwners, owners];
   }
   return { hashes, owners };
 }
@@ -112,35 +142,42 @@ export function mergeLayout(old: Layout, removal: Removal, batch: PointBatch, si
   const bo = batch.owners;
   const hashes = new Uint32Array(size);
   const owners = new Uint32Array(size);
+  // Per-slot mask, so the loop does an array read instead of Set/Map lookups: 1 = drop all, 2 = drop some.
+  let maxSlot = -1;
+  for (const slot of removal.slots) if (slot > maxSlot) maxSlot = slot;
+  for (const slot of removal.points.keys()) if (slot > maxSlot) maxSlot = slot;
+  const mask = new Uint8Array(maxSlot + 1);
+  for (const slot of removal.slots) mask[slot] = 1;
   const cursors = new Map<number, number>();
-  for (const slot of removal.points.keys()) cursors.set(slot, 0);
-  const hasPartial = removal.points.size > 0;
-  const hasWhole = removal.slots.size > 0;
+  for (const slot of removal.points.keys()) {
+    mask[slot] = 2;
+    cursors.set(slot, 0);
+  }
+  const masked = maxSlot >= 0;
+  const nb = bh.length;
   let n = 0;
   let j = 0;
   for (let i = 0; i < oh.length; i++) {
     const h = oh[i]!;
     const o = oo[i]!;
-    if (hasWhole && removal.slots.has(o)) continue;
-    if (hasPartial) {
-      const drop = removal.points.get(o);
-      if (drop !== undefined) {
-        // Both sorted by hash: the next point to drop is at the cursor.
-        const c = cursors.get(o)!;
-        if (c < drop.length && drop[c] === h) {
-          cursors.set(o, c + 1);
-          continue;
-        }
+    if (masked && o <= maxSlot && mask[o] !== 0) {
+      if (mask[o] === 1) continue;
+      // Both sorted by hash: the next point to drop is at the cursor.
+      const drop = removal.points.get(o)!;
+      const c = cursors.get(o)!;
+      if (c < drop.length && drop[c] === h) {
+        cursors.set(o, c + 1);
+        continue;
       }
     }
-    while (j < bh.length && (bh[j]! < h || (bh[j] === h && idOf(bo[j]!) < idOf(o)))) {
+    while (j < nb && (bh[j]! < h || (bh[j] === h && idOf(bo[j]!) < idOf(o)))) {
       hashes[n] = bh[j]!;
       owners[n++] = bo[j++]!;
     }
     hashes[n] = h;
     owners[n++] = o;
   }
-  while (j < bh.length) {
+  while (j < nb) {
     hashes[n] = bh[j]!;
     owners[n++] = bo[j++]!;
   }
@@ -154,11 +191,9 @@ export function buildIndex(hashes: Uint32Array, owners: Uint32Array): Layout {
   const bits = Math.min(24, Math.max(1, Math.floor(Math.log2(Math.max(n, 1))) - 1));
   const shift = 32 - bits;
   const buckets = 1 << bits;
+  // Count each bucket into the next slot, then prefix-sum: no data-dependent branch.
   const index = new Uint32Array(buckets + 1);
-  let i = 0;
-  for (let b = 0; b <= buckets; b++) {
-    while (i < n && hashes[i]! >>> shift < b) i++;
-    index[b] = i;
-  }
+  for (let i = 0; i < n; i++) index[(hashes[i]! >>> shift) + 1]!++;
+  for (let b = 1; b <= buckets; b++) index[b]! += index[b - 1]!;
   return { hashes, owners, index, shift };
 }

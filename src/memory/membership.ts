@@ -86,7 +86,16 @@ export class MemoryMembership implements MembershipAdapter {
 
     const beat = setInterval(() => {
       const entry = this.#shared.members.get(node.id);
-      if (entry?.token === token) entry.expiresAt = this.#now() + this.#ttlMs;
+      if (entry?.token === token) {
+        entry.expiresAt = this.#now() + this.#ttlMs;
+      } else if (entry === undefined) {
+        // Reaped while alive (a stalled event loop missed heartbeats): join again, as RedisMembership does.
+        this.#shared.members.set(node.id, { node, token, expiresAt: this.#now() + this.#ttlMs });
+        this.#emit({ type: 'join', node });
+      } else {
+        // Another join of this id (a restarted process) holds it now: stop competing for it.
+        stop();
+      }
     }, this.#heartbeatMs);
     beat.unref?.();
     const stop = (): void => {

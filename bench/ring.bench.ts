@@ -1,0 +1,188 @@
+/**
+ * HashRing benchmarks (tinybench): rings of 10, 100 and 1000 nodes at 160
+ * vnodes, against the bare hash of the key and the npm package `hashring`,
+ * on the same pool of 200,000 distinct keys.
+ *
+ *   npm run bench                       # every case, every size
+ *   npm run bench -- lookup hashring    # only these cases (plus what their ratios need)
+ *   npm run bench -- add --sizes=1000   # only some sizes
+ *
+ * Cases: hash, lookup, lookupN, hashring, build, add, remove, setNodes, diff, clone.
+ * Every case runs in 5 interleaved rounds and reports its lowest round
+ * median. Fast cases run 1,000 operations per sample and report ns per operation;
+ * the key index cycles through the whole pool, so no key repeats within
+ * 200,000 calls (hashring's 5,000-entry result cache never hits).
+ */
+import HashRingPkg from 'hashring';
+import { Bench, type Task } from 'tinybench';
+import { HashRing, createXxHash32, diffRings } from '../src/index.js';
+import type { RingNode } from '../src/index.js';
+
+const CASES = ['hash', 'lookup', 'lookupN', 'hashring', 'build', 'add', 'remove', 'setNodes', 'diff', 'clone'] as const;
+type Case = (typeof CASES)[number];
+
+const args = process.argv.slice(2);
+const sizeArg = args.find((a) => a.startsWith('--sizes='));
+const SIZES = sizeArg ? sizeArg.slice('--sizes='.length).split(',').map(Number) : [10, 100, 1000];
+const asked = args.filter((a) => !a.startsWith('--'));
+for (const name of asked) {
+  if (!(CASES as readonly string[]).includes(name)) throw new Error(`unknown case ${JSON.stringify(name)}; cases: ${CASES.join(', ')}`);
+}
+const selected = new Set<Case>(asked.length === 0 ? CASES : (asked as Case[]));
+// Ratios need their reference cases.
+if (selected.has('lookup') || selected.has('lookupN')) selected.add('hash');
+if (selected.has('hashring')) selected.add('lookup').add('hash');
+
+const VNODES = 160;
+const POOL = 200_000;
+const BATCH = 1000;
+/** Rounds per size; each case reports its lowest round median. */
+const ROUNDS = 5;
+const hasher = await createXxHash32();
+const pool = Array.from({ length: POOL }, (_, i) => `user:${i}:${((i * 2654435761) >>> 0).toString(36)}`);
+
+/** Sink for results, so the JIT cannot drop the work. */
+let sink: unknown;
+let cursor = 0;
+
+// One loop per case, written out: a shared loop calling `op(key)` would be a
+// megamorphic call site and charge every case an indirect call.
+function hashBatch(): void {
+  let i = cursor;
+  let acc = 0;
+  for (let k = 0; k < BATCH; k++) {
+    acc ^= hasher.hash(pool[i]!);
+    if (++i === POOL) i = 0;
+  }
+  cursor = i;
+  sink = acc;
+}
+
+function lookupBatch(ring: HashRing): void {
+  let i = cursor;
+  let last: RingNode | undefined;
+  for (let k = 0; k < BATCH; k++) {
+    last = ring.lookup(pool[i]!);
+    if (++i === POOL) i = 0;
+  }
+  cursor = i;
+  sink = last;
+}
+
+function lookupNBatch(ring: HashRing): void {
+  let i = cursor;
+  let last: RingNode[] | undefined;
+  for (let k = 0; k < BATCH; k++) {
+    last = ring.lookupN(pool[i]!, 3);
+    if (++i === POOL) i = 0;
+  }
+  cursor = i;
+  sink = last;
+}
+
+function hashringBatch(ring: HashRingPkg): void {
+  let i = cursor;
+  let last: string | undefined;
+  for (let k = 0; k < BATCH; k++) {
+    last = ring.get(pool[i]!);
+    if (++i === POOL) i = 0;
+  }
+  cursor = i;
+  sink = last;
+}
+
+function nodesOf(n: number): RingNode[] {
+  return Array.from({ length: n }, (_, i) => ({ id: `node-${i}` }));
+}
+
+function medianMs(task: Task | undefined): number | undefined {
+  const r = task?.result;
+  if (r === undefined || (r.state !== 'completed' && r.state !== 'aborted-with-statistics')) {
+    if (r?.state === 'errored') throw r.error;
+    return undefined;
+  }
+  return r.latency.p50;
+}
+
+interface Row {
+  size: number;
+  hash?: number;
+  lookup?: number;
+  lookupN?: number;
+  hashring?: number;
+  build?: number;
+  add?: number;
+  remove?: number;
+  setNodes?: number;
+  diff?: number;
+  clone?: number;
+  bytesPerPoint: number;
+}
+
+const rows: Row[] = [];
+for (const size of SIZES) {
+  const nodes = nodesOf(size);
+  const base = new HashRing({ hasher, vnodes: VNODES }, nodes);
+  const minusOne = base.clone();
+  minusOne.remove('node-0');
+  const pkg = new HashRingPkg(nodes.map((n) => n.id));
+  // One leave (node-0), one reweight (node-1: 1 -> 2), one join.
+  const changed: RingNode[] = [...nodes.slice(2), { id: 'node-1', weight: 2 }, { id: 'joiner' }];
+
+  // Several short rounds, keeping each case's lowest median: load from other
+  // processes only ever adds time, so the lowest round is the least disturbed
+  // one, and a burst of load cannot skew one case's ratio.
+  const best = new Map<Case, number>();
+  const keep = (name: Case, ms: number | undefined): void => {
+    if (ms !== undefined) best.set(name, Math.min(best.get(name) ?? Number.POSITIVE_INFINITY, ms));
+  };
+  // The fast cases first, all rounds, before the changes fill the heap with garbage.
+  for (let round = 0; round < ROUNDS; round++) {
+    const micro = new Bench({ name: `micro-${size}`, time: 150, warmupTime: 50, iterations: 20 });
+    if (selected.has('hash')) micro.add('hash', hashBatch);
+    if (selected.has('lookup')) micro.add('lookup', () => lookupBatch(base));
+    if (selected.has('lookupN')) micro.add('lookupN', () => lookupNBatch(base));
+    if (selected.has('hashring')) micro.add('hashring', () => hashringBatch(pkg));
+    await micro.run();
+    for (const task of micro.tasks) {
+      const ms = medianMs(task);
+      keep(task.name as Case, ms === undefined ? undefined : (ms * 1e6) / BATCH);
+    }
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    const macro = new Bench({ name: `macro-${size}`, time: 200, warmupTime: 50, iterations: 5, warmupIterations: 2 });
+    if (selected.has('build')) macro.add('build', () => void (sink = new HashRing({ hasher, vnodes: VNODES }, nodes)));
+    if (selected.has('clone')) macro.add('clone', () => void (sink = base.clone()));
+    if (selected.has('add')) macro.add('add', () => void (sink = base.clone().add({ id: 'joiner' })));
+    let victim = 0;
+    if (selected.has('remove')) macro.add('remove', () => void (sink = base.clone().remove(`node-${victim++ % size}`)));
+    if (selected.has('setNodes')) macro.add('setNodes', () => void (sink = base.clone().setNodes(changed)));
+    if (selected.has('diff')) macro.add('diff', () => void (sink = diffRings(base, minusOne)));
+    await macro.run();
+    for (const task of macro.tasks) keep(task.name as Case, medianMs(task));
+  }
+  const row: Row = { size, bytesPerPoint: base.byteLength / base.points };
+  for (const [name, value] of best) row[name] = value;
+  rows.push(row);
+  process.stderr.write(`size ${size} done\n`);
+}
+void sink;
+
+const fmt = (v: number | undefined, digits = 0): string => (v === undefined ? '–' : v.toFixed(digits));
+const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '–' : (a / b).toFixed(2));
+
+console.log(`\nringroute HashRing, ${VNODES} vnodes, ${POOL.toLocaleString('en')} distinct keys; Node ${process.version}; lowest of ${ROUNDS} round medians\n`);
+console.log('| nodes | points | hash (ns) | lookup (ns) | lookupN(3) (ns) | hashring.get (ns) | lookup / hash | hashring.get / lookup | bytes / point |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of rows) {
+  console.log(
+    `| ${r.size} | ${r.size * VNODES} | ${fmt(r.hash)} | ${fmt(r.lookup)} | ${fmt(r.lookupN)} | ${fmt(r.hashring)} | ${ratio(r.lookup, r.hash)} | ${ratio(r.hashring, r.lookup)} | ${r.bytesPerPoint.toFixed(2)} |`,
+  );
+}
+console.log('\n| nodes | build (ms) | add + diff (ms) | remove + diff (ms) | setNodes + diff (ms) | diffRings (ms) | clone (ms) |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of rows) {
+  console.log(`| ${r.size} | ${fmt(r.build, 3)} | ${fmt(r.add, 3)} | ${fmt(r.remove, 3)} | ${fmt(r.setNodes, 3)} | ${fmt(r.diff, 3)} | ${fmt(r.clone, 4)} |`);
+}
+console.log('add, remove and setNodes run on a clone of the ring (clone cost included; see the clone column).');
+console.log('setNodes = one join + one leave + one reweight (1 -> 2) in one call.');

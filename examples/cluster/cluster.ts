@@ -1,0 +1,114 @@
+/**
+ * Starting the cluster's parts. The scenario drives a {@link ClusterHandle}
+ * and never knows whether the parts are objects in this process (memory
+ * adapters, in-process bus) or OS processes talking through Redis
+ * (redis-cluster.ts): it reaches both over HTTP.
+ */
+import { type MembershipAdapter, MemoryMembership, MemoryRingStore, type RingStore } from 'ringroute';
+import { AppNode } from './app-node.js';
+import { Gateway } from './gateway.js';
+import { type Channels, type Mode, type Strategy, channels } from './protocol.js';
+import { MemoryBus, type Transport } from './transport.js';
+
+export interface ClusterHandle {
+  /** `memory` or `redis`. */
+  readonly kind: 'memory' | 'redis';
+  /** Gateways' base URLs, `http://host:port`. */
+  readonly gateways: readonly string[];
+  /** Live app nodes: id to `ws://host:port` (the same port serves `/stats`). */
+  readonly nodes: ReadonlyMap<string, string>;
+  /** Starts an app node and joins it to the cluster. */
+  startNode(id: string, strategy: Strategy): Promise<void>;
+  /** Stops a node gracefully: it leaves and hands its sessions over. */
+  stopNode(id: string): Promise<void>;
+  /** Kills a node abruptly: in-process its server is destroyed and its membership abandoned; with Redis, SIGKILL. */
+  killNode(id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What every part of one cluster shares. */
+export interface ClusterSettings {
+  readonly gateways: number;
+  readonly nodes: readonly string[];
+  readonly strategy: Strategy;
+  readonly mode: Mode;
+  readonly graceMs: number;
+  readonly ttlMs: number;
+  readonly heartbeatMs: number;
+  readonly log?: (line: string) => void;
+}
+
+/** Adapters of one part (a gateway or a node): its own handles on the shared backends. */
+export interface PartAdapters {
+  readonly store: RingStore;
+  readonly membership: MembershipAdapter;
+  readonly transport: Transport;
+  readonly channels: Channels;
+  close(): Promise<void>;
+}
+
+/** Everything in this process: MemoryRingStore, MemoryMembership and MemoryBus, one handle of each per part. */
+export async function startMemoryCluster(settings: ClusterSettings): Promise<ClusterHandle> {
+  const store = new MemoryRingStore();
+  const membership = new MemoryMembership({ ttlMs: settings.ttlMs, heartbeatMs: settings.heartbeatMs });
+  const bus = new MemoryBus();
+  const adapters = (): PartAdapters => {
+    const parts = { store: store.connect(), membership: membership.connect(), transport: bus.connect() };
+    return {
+      ...parts,
+      channels: channels('memory'),
+      close: async () => {
+        await parts.membership.close();
+        await parts.store.close();
+        await parts.transport.close();
+      },
+    };
+  };
+  const log = settings.log ? { log: settings.log } : {};
+  const gateways: Array<{ gateway: Gateway; adapters: PartAdapters }> = [];
+  for (let i = 1; i <= settings.gateways; i++) {
+    const a = adapters();
+    gateways.push({ gateway: await Gateway.start({ id: `gw-${i}`, ...a, mode: settings.mode, graceMs: settings.graceMs, ...log }), adapters: a });
+  }
+  const nodes = new Map<string, { node: AppNode; adapters: PartAdapters }>();
+  const urls = new Map<string, string>();
+  const take = (id: string) => {
+    const entry = nodes.get(id);
+    if (entry === undefined) throw new Error(`no live node ${id}`);
+    nodes.delete(id);
+    urls.delete(id);
+    return entry;
+  };
+  const handle: ClusterHandle = {
+    kind: 'memory',
+    gateways: gateways.map((g) => g.gateway.url),
+    nodes: urls,
+    async startNode(id, strategy) {
+      const a = adapters();
+      const node = await AppNode.start({ id, ...a, strategy, ...log });
+      nodes.set(id, { node, adapters: a });
+      urls.set(id, node.url);
+    },
+    async stopNode(id) {
+      const { node, adapters: a } = take(id);
+      await node.stop();
+      await a.close();
+    },
+    async killNode(id) {
+      const { node, adapters: a } = take(id);
+      await node.kill(); // abandons its membership: it expires after ttlMs, as a crashed process would
+      await a.close();
+    },
+    async close() {
+      for (const id of [...nodes.keys()]) await handle.killNode(id);
+      for (const { gateway, adapters: a } of gateways) {
+        await gateway.close();
+        await a.close();
+      }
+      await membership.close();
+      await store.close();
+    },
+  };
+  for (const id of settings.nodes) await handle.startNode(id, settings.strategy);
+  return handle;
+}

@@ -1,0 +1,122 @@
+/**
+ * The cluster as OS processes sharing one Redis: each gateway and each app
+ * node is a child process (process.ts run with tsx) with its own Redis
+ * connections. Every run uses a fresh key prefix and deletes its keys at
+ * the end.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import type { ClusterHandle, ClusterSettings } from './cluster.js';
+import type { ProcessConfig, ProcessReport } from './process.js';
+import type { Strategy } from './protocol.js';
+
+const ENTRY = fileURLToPath(new URL('./process.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const START_TIMEOUT_MS = 20_000;
+
+export interface RedisClusterSettings extends ClusterSettings {
+  readonly redisUrl: string;
+  /** @default a fresh `ringroute-example-<random>` */
+  readonly prefix?: string;
+}
+
+export async function startRedisCluster(settings: RedisClusterSettings): Promise<ClusterHandle & { readonly prefix: string }> {
+  const prefix = settings.prefix ?? `ringroute-example-${randomBytes(4).toString('hex')}`;
+  const children = new Set<ChildProcess>();
+  const spawnPart = (role: ProcessConfig['role'], id: string, strategy: Strategy) => {
+    const config: ProcessConfig = {
+      role, id, prefix, strategy, redisUrl: settings.redisUrl, mode: settings.mode,
+      graceMs: settings.graceMs, ttlMs: settings.ttlMs, heartbeatMs: settings.heartbeatMs,
+    };
+    const child = fork(ENTRY, [JSON.stringify(config)], { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+    child.stderr?.on('data', (chunk: Buffer) => settings.log?.(chunk.toString().trimEnd()));
+    return new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${id} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+      child.once('message', (message: ProcessReport) => {
+        clearTimeout(timer);
+        if (message.type === 'ready') resolve({ child, url: message.url });
+        else reject(new Error(`${id} failed to start: ${message.error}`));
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`${id} exited during start (${signal ?? code})`));
+      });
+    });
+  };
+  const exited = (child: ChildProcess) =>
+    child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stopChild = async (child: ChildProcess): Promise<void> => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    if (child.connected) child.send({ type: 'stop' });
+    else child.kill('SIGTERM');
+    await exited(child);
+    clearTimeout(timer);
+  };
+
+  const gateways: Array<{ child: ChildProcess; url: string }> = [];
+  const nodes = new Map<string, ChildProcess>();
+  const urls = new Map<string, string>();
+  const take = (id: string): ChildProcess => {
+    const child = nodes.get(id);
+    if (child === undefined) throw new Error(`no live node ${id}`);
+    nodes.delete(id);
+    urls.delete(id);
+    return child;
+  };
+  const handle = {
+    kind: 'redis' as const,
+    prefix,
+    gateways: [] as string[],
+    nodes: urls,
+    async startNode(id: string, strategy: Strategy) {
+      const { child, url } = await spawnPart('node', id, strategy);
+      nodes.set(id, child);
+      urls.set(id, url);
+    },
+    async stopNode(id: string) {
+      await stopChild(take(id));
+    },
+    async killNode(id: string) {
+      const child = take(id);
+      child.kill('SIGKILL');
+      await exited(child);
+    },
+    async close() {
+      await Promise.all([...nodes.keys()].map((id) => handle.stopNode(id)));
+      await Promise.all(gateways.map((g) => stopChild(g.child)));
+      for (const child of children) child.kill('SIGKILL');
+      await deletePrefix(settings.redisUrl, prefix);
+    },
+  };
+  try {
+    for (let i = 1; i <= settings.gateways; i++) gateways.push(await spawnPart('gateway', `gw-${i}`, settings.strategy));
+    handle.gateways.push(...gateways.map((g) => g.url));
+    await Promise.all(settings.nodes.map((id) => handle.startNode(id, settings.strategy)));
+  } catch (error) {
+    for (const child of children) child.kill('SIGKILL');
+    await deletePrefix(settings.redisUrl, prefix).catch(() => undefined);
+    throw error;
+  }
+  return handle;
+}
+
+/** Deletes every key of the run (all of them carry the hash tag `{prefix}`). */
+export async function deletePrefix(redisUrl: string, prefix: string): Promise<number> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+  try {
+    let deleted = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) deleted += await redis.del(...keys);
+    } while (cursor !== '0');
+    return deleted;
+  } finally {
+    redis.disconnect();
+  }
+}

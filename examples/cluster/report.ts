@@ -1,0 +1,188 @@
+/**
+ * Figures of a run, from the load generator's ground truth: a recipient's
+ * message is `delivered` when that user's client received it, `failed` when
+ * the sender was told it failed (and it was not received), and `lost` when
+ * neither happened. Printed as a table, written as JSON.
+ */
+import { type Mode, MODES, STRATEGIES, type Strategy, type TrafficKind } from './protocol.js';
+import type { MessageRecord } from './traffic.js';
+
+export interface KindFigures {
+  /** Messages posted (a group message counts once). */
+  readonly messages: number;
+  /** Recipient deliveries asked for (one per message and recipient). */
+  readonly sent: number;
+  readonly delivered: number;
+  readonly failed: number;
+  /** Neither received nor reported failed: must be 0. */
+  readonly lost: number;
+  /** Sender told "delivered" but the client never got it: must be 0 (counted in `lost`). */
+  readonly falselyDelivered: number;
+  /** Sender told "failed" but the client got it after all (counted as delivered). */
+  readonly failedButReceived: number;
+  /** Extra copies a client received and deduplicated by message id. */
+  readonly duplicates: number;
+  /** Node visits per message in this mode's steady window (all nodes up, no change running). */
+  readonly nodeVisitsPerMessage: number;
+  /** Distinct owners among a message's recipients, averaged over the same window. */
+  readonly distinctOwnersPerMessage: number;
+  /** Send to the recipient's client receiving it, over every message of the mode (changes included). */
+  readonly latencyP50Ms: number;
+  readonly latencyP99Ms: number;
+  /** The same over the steady window only. */
+  readonly steadyLatencyP50Ms: number;
+  readonly steadyLatencyP99Ms: number;
+}
+
+export interface StrategyFigures {
+  readonly fromNodes: number;
+  readonly toNodes: number;
+  /** Sessions the nodes closed because of the ring change. */
+  readonly sessionsMoved: number;
+  /** Sessions open when the new node joined. */
+  readonly sessionsTotal: number;
+  readonly share: number;
+  /** What consistent hashing predicts for `selective`: 1 / toNodes. */
+  readonly expectedShare: number;
+  /** Sessions on the new node once everyone reconnected. */
+  readonly sessionsOnNewNode: number;
+}
+
+export interface FailoverFigures {
+  readonly node: string;
+  readonly usersAffected: number;
+  /** Kill to every gateway's ring without the node (membership ttl + reaping + ring write). */
+  readonly ringUpdatedMs: number;
+  /** Kill to every affected user connected to its new owner. */
+  readonly failoverMs: number;
+}
+
+export interface GatewayAgreement {
+  readonly after: string;
+  readonly gateways: Array<{ id: string; version: number; checksum: string; nodes: string[] }>;
+  readonly agree: boolean;
+}
+
+export interface Report {
+  readonly adapters: 'memory' | 'redis';
+  readonly config: Record<string, unknown>;
+  readonly durationMs: number;
+  readonly modes: Record<Mode, Record<TrafficKind, KindFigures>>;
+  readonly strategies: Record<Strategy, StrategyFigures>;
+  readonly failover: FailoverFigures;
+  readonly gateways: GatewayAgreement[];
+  /** `skipped`: sends not made because too many were outstanding (never counted in `sent`). */
+  readonly totals: { sent: number; delivered: number; failed: number; lost: number; duplicates: number; misrouted: number; skipped: number };
+  /** Why recipients failed, with counts. */
+  readonly failureReasons: Record<string, number>;
+}
+
+/** Steady-window figures measured on the nodes and gateways. */
+export interface WindowFigures {
+  readonly visits: Record<TrafficKind, number>;
+  readonly messages: Record<TrafficKind, number>;
+  readonly groupOwners: number;
+}
+
+export function summarize(records: Iterable<MessageRecord>, mode: Mode, kind: TrafficKind, window: WindowFigures | undefined): KindFigures {
+  let messages = 0, sent = 0, delivered = 0, failed = 0, lost = 0, falselyDelivered = 0, failedButReceived = 0, duplicates = 0;
+  const latencies: number[] = [];
+  const steady: number[] = [];
+  for (const record of records) {
+    if (record.mode !== mode || record.kind !== kind) continue;
+    messages++;
+    for (const r of record.recipients.values()) {
+      sent++;
+      duplicates += Math.max(0, r.copies - 1);
+      if (r.receivedAt !== undefined) {
+        delivered++;
+        latencies.push(r.receivedAt - record.sentAt);
+        if (record.steady) steady.push(r.receivedAt - record.sentAt);
+        if (r.told === 'failed') failedButReceived++;
+      } else if (r.told === 'failed') {
+        failed++;
+      } else {
+        lost++;
+        if (r.told === 'delivered') falselyDelivered++;
+      }
+    }
+  }
+  latencies.sort((a, b) => a - b);
+  steady.sort((a, b) => a - b);
+  const perMessage = (n: number, d: number) => (d > 0 ? round(n / d, 3) : 0);
+  return {
+    messages, sent, delivered, failed, lost, falselyDelivered, failedButReceived, duplicates,
+    nodeVisitsPerMessage: window ? perMessage(window.visits[kind], window.messages[kind]) : 0,
+    distinctOwnersPerMessage: window && kind === 'group' ? perMessage(window.groupOwners, window.messages.group) : kind === 'oneToOne' ? 1 : 0,
+    latencyP50Ms: round(percentile(latencies, 0.5), 1),
+    latencyP99Ms: round(percentile(latencies, 0.99), 1),
+    steadyLatencyP50Ms: round(percentile(steady, 0.5), 1),
+    steadyLatencyP99Ms: round(percentile(steady, 0.99), 1),
+  };
+}
+
+export function failureReasons(records: Iterable<MessageRecord>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const record of records) {
+    for (const r of record.recipients.values()) {
+      if (r.receivedAt === undefined && r.told === 'failed') out[r.reason ?? 'unknown'] = (out[r.reason ?? 'unknown'] ?? 0) + 1;
+    }
+  }
+  return out;
+}
+
+/** Nearest-rank percentile of sorted values; 0 for none. */
+export function percentile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** The human-readable report. */
+export function formatReport(report: Report): string {
+  const lines: string[] = [];
+  const c = report.config;
+  lines.push(`ringroute cluster example: ${report.adapters} adapters, ${c.nodes} nodes + 1 joining, ${c.gateways} gateways, ${c.users} users, ${(report.durationMs / 1000).toFixed(1)} s`);
+  lines.push('');
+  const head = ['mode', 'traffic', 'messages', 'sent', 'delivered', 'failed', 'lost', 'dups', 'visits/msg', 'owners/msg', 'p50 ms', 'p99 ms', 'steady p50/p99'];
+  const rows: string[][] = [];
+  for (const mode of MODES) {
+    for (const kind of ['oneToOne', 'group'] as const) {
+      const f = report.modes[mode][kind];
+      rows.push([mode, kind, f.messages, f.sent, f.delivered, f.failed, f.lost, f.duplicates, f.nodeVisitsPerMessage, f.distinctOwnersPerMessage, f.latencyP50Ms, f.latencyP99Ms, `${f.steadyLatencyP50Ms} / ${f.steadyLatencyP99Ms}`].map(String));
+    }
+  }
+  lines.push(...table(head, rows));
+  lines.push('(visits/msg and owners/msg: steady window; latency: send to receipt, whole mode including joins, leaves and the kill)');
+  const t = report.totals;
+  lines.push('');
+  lines.push(`total: sent ${t.sent} = delivered ${t.delivered} + failed ${t.failed}; lost ${t.lost}; duplicates deduplicated by clients ${t.duplicates}; misrouted ${t.misrouted}`);
+  if (t.skipped > 0) lines.push(`skipped ${t.skipped} sends: too many outstanding`);
+  const reasons = Object.entries(report.failureReasons);
+  if (reasons.length > 0) lines.push(`failed because: ${reasons.map(([r, n]) => `${r} ${n}`).join(', ')}`);
+  lines.push('');
+  const srows = STRATEGIES.map((s) => {
+    const f = report.strategies[s];
+    return [s, `${f.fromNodes} -> ${f.toNodes}`, f.sessionsMoved, f.sessionsTotal, `${(f.share * 100).toFixed(1)}%`, `${(f.expectedShare * 100).toFixed(1)}%`, f.sessionsOnNewNode].map(String);
+  });
+  lines.push(...table(['node joins', 'nodes', 'sessions moved', 'of', 'share', '1/(N+1)', 'on new node'], srows));
+  const fo = report.failover;
+  lines.push('');
+  lines.push(`failover: ${fo.node} killed with ${fo.usersAffected} users; rings updated after ${fo.ringUpdatedMs} ms, all its users back after ${fo.failoverMs} ms`);
+  lines.push('');
+  for (const a of report.gateways) {
+    const each = a.gateways.map((g) => `${g.id} v${g.version} ${g.checksum}`).join(', ');
+    lines.push(`gateways after ${a.after}: ${each} -> ${a.agree ? 'agree' : 'DISAGREE'}`);
+  }
+  return lines.join('\n');
+}
+
+function table(head: readonly string[], rows: readonly string[][]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+}

@@ -1,0 +1,241 @@
+/**
+ * The run: start a cluster, connect the users, then send one-to-one and
+ * group traffic in `broadcast` and then `hash` mode while a 4th node joins
+ * under each strategy and one node is killed; check that both gateways agree
+ * after every change, and build the report.
+ *
+ *   broadcast  steady window (visits per message) | node-4 joins (reconnect-all) | node-4 leaves
+ *   hash       steady window (visits per message) | node-4 joins (selective) | node-2 killed
+ */
+import { Agent } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { NodeStats } from './app-node.js';
+import { UserPool, type Via } from './client.js';
+import { type ClusterHandle, type ClusterSettings, startMemoryCluster } from './cluster.js';
+import type { GatewayStats } from './gateway.js';
+import { requestJson } from './http.js';
+import { DEFAULT_GRACE_MS, type Mode, type Strategy } from './protocol.js';
+import { startRedisCluster } from './redis-cluster.js';
+import { type GatewayAgreement, type Report, type StrategyFigures, type WindowFigures, failureReasons, summarize } from './report.js';
+import { Traffic } from './traffic.js';
+
+export interface ScenarioOptions {
+  /** @default 2000 */
+  readonly users?: number;
+  /** App nodes at the start (one more joins). @default 3 */
+  readonly nodes?: number;
+  /** @default 2 */
+  readonly gateways?: number;
+  /** Run on Redis (one process per gateway and node) instead of in memory. */
+  readonly redisUrl?: string;
+  /** @default 250 */
+  readonly oneToOneRate?: number;
+  /** @default 25 */
+  readonly groupRate?: number;
+  /** @default users / 20 */
+  readonly groups?: number;
+  /** @default 8 */
+  readonly groupSize?: number;
+  /** Length of each mode's steady window. @default 2000 */
+  readonly steadyMs?: number;
+  /** @default 10000 */
+  readonly graceMs?: number;
+  /** Membership ttl: how soon a dead node expires. @default 2000 */
+  readonly ttlMs?: number;
+  /** @default min(500, ttlMs / 4) */
+  readonly heartbeatMs?: number;
+  /** How users connect. @default 'mixed' (half through the gateway proxy, half with GET /route) */
+  readonly via?: Via | 'mixed';
+  /** Progress lines (the CLI shows them on a terminal only). */
+  readonly progress?: (line: string) => void;
+  /** Diagnostics from the parts. */
+  readonly log?: (line: string) => void;
+}
+
+const SETTLE_TIMEOUT_MS = 30_000;
+
+export async function runScenario(options: ScenarioOptions = {}): Promise<Report> {
+  const ttlMs = options.ttlMs ?? 2000;
+  const o = {
+    users: 2000, nodes: 3, gateways: 2, oneToOneRate: 250, groupRate: 25, groupSize: 8, steadyMs: 2000,
+    graceMs: DEFAULT_GRACE_MS, ttlMs, heartbeatMs: Math.max(10, Math.min(500, Math.floor(ttlMs / 4))), via: 'mixed' as const, ...options,
+  };
+  const groups = o.groups ?? Math.max(1, Math.floor(o.users / 20));
+  const progress = o.progress ?? (() => undefined);
+  const started = performance.now();
+  const initial = Array.from({ length: o.nodes }, (_, i) => `node-${i + 1}`);
+  const extra = `node-${o.nodes + 1}`;
+  const victim = initial[1] ?? initial[0]!;
+  const settings: ClusterSettings = {
+    gateways: o.gateways, nodes: initial, strategy: 'reconnect-all', mode: 'broadcast',
+    graceMs: o.graceMs, ttlMs: o.ttlMs, heartbeatMs: o.heartbeatMs, ...(o.log ? { log: o.log } : {}),
+  };
+  progress(`starting ${o.nodes} nodes and ${o.gateways} gateways (${o.redisUrl ? `Redis ${o.redisUrl}, one process each` : 'in memory'})`);
+  const cluster = o.redisUrl ? await startRedisCluster({ ...settings, redisUrl: o.redisUrl }) : await startMemoryCluster(settings);
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const admin = new Admin(cluster, agent);
+  const traffic = new Traffic({ users: o.users, gateways: cluster.gateways, oneToOneRate: o.oneToOneRate, groupRate: o.groupRate, groups, groupSize: o.groupSize, agent });
+  const pool = new UserPool(o.users, { gateways: cluster.gateways, via: o.via, onMessage: traffic.onMessage, agent });
+  const agreements: GatewayAgreement[] = [];
+  try {
+    agreements.push(await admin.waitRing(initial, 'start'));
+    progress(`connecting ${o.users} users`);
+    await pool.start();
+    await pool.waitSettled(SETTLE_TIMEOUT_MS);
+
+    const steady = async (mode: Mode): Promise<WindowFigures> => {
+      progress(`${mode}: steady traffic for ${o.steadyMs} ms`);
+      const [nodesBefore, gwBefore, sentBefore] = [await admin.nodeStats(), await admin.gatewayStats(), traffic.sent];
+      traffic.start(mode, true);
+      await sleep(o.steadyMs);
+      traffic.stop();
+      await traffic.drain();
+      const [nodesAfter, gwAfter, sentAfter] = [await admin.nodeStats(), await admin.gatewayStats(), traffic.sent];
+      const visits = (kind: 'oneToOne' | 'group') => sum(nodesAfter, (s) => s.visits[kind]) - sum(nodesBefore, (s) => s.visits[kind]);
+      return {
+        visits: { oneToOne: visits('oneToOne'), group: visits('group') },
+        messages: { oneToOne: sentAfter.oneToOne - sentBefore.oneToOne, group: sentAfter.group - sentBefore.group },
+        groupOwners: sum(gwAfter, (g) => g.groupOwners[mode]) - sum(gwBefore, (g) => g.groupOwners[mode]),
+      };
+    };
+
+    const join = async (strategy: Strategy): Promise<StrategyFigures> => {
+      progress(`${extra} joins, strategy ${strategy}`);
+      const before = await admin.nodeStats();
+      await cluster.startNode(extra, strategy);
+      agreements.push(await admin.waitRing([...initial, extra], `${extra} joined (${strategy})`));
+      await pool.waitSettled(SETTLE_TIMEOUT_MS);
+      const after = await admin.nodeStats();
+      const sessionsTotal = sum(before, (s) => s.sessions);
+      const sessionsMoved = sum(after.filter((s) => s.id !== extra), (s) => s.sessionsMoved) - sum(before, (s) => s.sessionsMoved);
+      return {
+        fromNodes: initial.length, toNodes: initial.length + 1, sessionsMoved, sessionsTotal,
+        share: sessionsTotal > 0 ? Math.round((sessionsMoved / sessionsTotal) * 1000) / 1000 : 0,
+        expectedShare: Math.round((1 / (initial.length + 1)) * 1000) / 1000,
+        sessionsOnNewNode: after.find((s) => s.id === extra)?.sessions ?? 0,
+      };
+    };
+
+    // broadcast: every message to every node
+    await admin.setMode('broadcast');
+    await admin.setStrategy('reconnect-all');
+    const broadcastWindow = await steady('broadcast');
+    traffic.start('broadcast');
+    const reconnectAll = await join('reconnect-all');
+    await admin.setStrategy('selective');
+    progress(`${extra} leaves gracefully`);
+    await cluster.stopNode(extra);
+    agreements.push(await admin.waitRing(initial, `${extra} left`));
+    await pool.waitSettled(SETTLE_TIMEOUT_MS);
+    traffic.stop();
+    await traffic.drain();
+
+    // hash: every message to its owner(s) only
+    await admin.setMode('hash');
+    const hashWindow = await steady('hash');
+    traffic.start('hash');
+    const selective = await join('selective');
+    const survivors = [...initial, extra].filter((id) => id !== victim);
+    const victims = pool.users.filter((user) => user.node === victim);
+    progress(`killing ${victim} (${victims.length} users)${cluster.kind === 'redis' ? ' with SIGKILL' : ''}`);
+    const killedAt = performance.now();
+    await cluster.killNode(victim);
+    const ring = admin.waitRing(survivors, `${victim} killed`).then((a) => ({ a, ms: performance.now() - killedAt }));
+    await pool.waitSettled(SETTLE_TIMEOUT_MS, victims, victim);
+    const failoverMs = performance.now() - killedAt;
+    const { a: afterKill, ms: ringUpdatedMs } = await ring;
+    agreements.push(afterKill);
+    await sleep(500);
+    traffic.stop();
+    progress('draining: waiting for every send to have its outcome');
+    await traffic.drain();
+
+    const records = [...traffic.records.values()];
+    const modes = {
+      broadcast: { oneToOne: summarize(records, 'broadcast', 'oneToOne', broadcastWindow), group: summarize(records, 'broadcast', 'group', broadcastWindow) },
+      hash: { oneToOne: summarize(records, 'hash', 'oneToOne', hashWindow), group: summarize(records, 'hash', 'group', hashWindow) },
+    };
+    const all = [modes.broadcast.oneToOne, modes.broadcast.group, modes.hash.oneToOne, modes.hash.group];
+    return {
+      adapters: cluster.kind,
+      config: { users: o.users, nodes: o.nodes, gateways: o.gateways, oneToOneRate: o.oneToOneRate, groupRate: o.groupRate, groups, groupSize: o.groupSize,
+        steadyMs: o.steadyMs, graceMs: o.graceMs, ttlMs: o.ttlMs, heartbeatMs: o.heartbeatMs, via: o.via,
+        ...('prefix' in cluster ? { redisUrl: o.redisUrl, redisPrefix: cluster.prefix } : {}) },
+      durationMs: Math.round(performance.now() - started),
+      modes,
+      strategies: { 'reconnect-all': reconnectAll, selective },
+      failover: { node: victim, usersAffected: victims.length, ringUpdatedMs: Math.round(ringUpdatedMs), failoverMs: Math.round(failoverMs) },
+      gateways: agreements,
+      totals: {
+        sent: sum(all, (f) => f.sent), delivered: sum(all, (f) => f.delivered), failed: sum(all, (f) => f.failed),
+        lost: sum(all, (f) => f.lost), duplicates: sum(all, (f) => f.duplicates), misrouted: traffic.misrouted, skipped: traffic.skipped,
+      },
+      failureReasons: failureReasons(records),
+    };
+  } finally {
+    traffic.stop();
+    pool.stop();
+    agent.destroy();
+    progress('stopping the cluster');
+    await cluster.close();
+  }
+}
+
+/** The scenario's view of the cluster, all over HTTP. */
+class Admin {
+  constructor(
+    readonly cluster: ClusterHandle,
+    readonly agent: Agent,
+  ) {}
+
+  async nodeStats(): Promise<NodeStats[]> {
+    return Promise.all([...this.cluster.nodes.values()].map((url) => this.#get<NodeStats>(`${url.replace(/^ws/, 'http')}/stats`)));
+  }
+
+  async gatewayStats(): Promise<GatewayStats[]> {
+    return Promise.all(this.cluster.gateways.map((url) => this.#get<GatewayStats>(`${url}/stats`)));
+  }
+
+  async setMode(mode: Mode): Promise<void> {
+    await Promise.all(this.cluster.gateways.map((url) => requestJson('POST', `${url}/admin/mode`, { mode }, { agent: this.agent })));
+  }
+
+  async setStrategy(strategy: Strategy): Promise<void> {
+    await Promise.all(
+      [...this.cluster.nodes.values()].map((url) => requestJson('POST', `${url.replace(/^ws/, 'http')}/admin/strategy`, { strategy }, { agent: this.agent })),
+    );
+  }
+
+  /** Waits until every gateway routes over exactly `ids` and every live node has caught up with that version. */
+  async waitRing(ids: readonly string[], after: string): Promise<GatewayAgreement> {
+    const want = [...ids].sort().join(',');
+    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+    for (;;) {
+      const gateways = await this.gatewayStats();
+      const nodes = await this.nodeStats();
+      const top = Math.max(...gateways.map((g) => g.version));
+      if (gateways.every((g) => g.nodes.join(',') === want && g.version === top) && nodes.every((n) => n.version >= top)) {
+        const first = gateways[0]!;
+        return {
+          after,
+          gateways: gateways.map((g) => ({ id: g.id, version: g.version, checksum: g.checksum, nodes: g.nodes })),
+          agree: gateways.every((g) => g.checksum === first.checksum && g.version === first.version),
+        };
+      }
+      if (Date.now() > deadline) throw new Error(`gateways did not converge on [${want}]: ${JSON.stringify(gateways.map((g) => g.nodes))}`);
+      await sleep(20);
+    }
+  }
+
+  #get<T>(url: string): Promise<T> {
+    return requestJson<T>('GET', url, undefined, { agent: this.agent, timeoutMs: 10_000 });
+  }
+}
+
+function sum<T>(items: readonly T[], f: (item: T) => number): number {
+  return items.reduce((n, item) => n + f(item), 0);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,187 @@
+/**
+ * The load generator's senders and its ground truth. It posts one-to-one and
+ * group messages to the gateways at a steady rate and records, per message
+ * and recipient, what the sender was told (the gateway's answer) and what
+ * the recipient's client actually received (first receipt time; later
+ * copies are counted as duplicates). report.ts turns this into figures.
+ */
+import { type Agent } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { MessageFrame } from './client.js';
+import { requestJson } from './http.js';
+import type { Mode, TrafficKind } from './protocol.js';
+import type { Result } from './tracker.js';
+
+export interface RecipientRecord {
+  receivedAt?: number;
+  told?: 'delivered' | 'failed';
+  reason?: string;
+  copies: number;
+}
+
+export interface MessageRecord {
+  readonly id: string;
+  readonly mode: Mode;
+  readonly kind: TrafficKind;
+  /** Sent in a steady window (all nodes up, no change running)? */
+  readonly steady: boolean;
+  readonly sentAt: number;
+  readonly recipients: Map<string, RecipientRecord>;
+}
+
+export interface TrafficOptions {
+  readonly users: number;
+  readonly gateways: readonly string[];
+  /** One-to-one messages per second. */
+  readonly oneToOneRate: number;
+  /** Group messages per second. */
+  readonly groupRate: number;
+  readonly groups: number;
+  readonly groupSize: number;
+  readonly agent?: Agent;
+  /** @default 2000 */
+  readonly maxOutstanding?: number;
+  readonly random?: () => number;
+}
+
+const TICK_MS = 20;
+
+export class Traffic {
+  readonly records = new Map<string, MessageRecord>();
+  /** Frames for a message id never sent, or delivered to a user who is not a recipient: both must stay 0. */
+  misrouted = 0;
+  /** Sends skipped because too many requests were outstanding. */
+  skipped = 0;
+  readonly #o: TrafficOptions;
+  readonly #groups: string[][];
+  readonly #random: () => number;
+  readonly #sent = { oneToOne: 0, group: 0 };
+  #outstanding = 0;
+  #seq = 0;
+  #steady = false;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: TrafficOptions) {
+    this.#o = options;
+    this.#random = options.random ?? Math.random;
+    this.#groups = Array.from({ length: options.groups }, () => {
+      const members = new Set<string>();
+      while (members.size < Math.min(options.groupSize, options.users)) members.add(this.#user());
+      return [...members];
+    });
+  }
+
+  /** Messages sent so far, by kind. */
+  get sent(): Readonly<Record<TrafficKind, number>> {
+    return { ...this.#sent };
+  }
+
+  /** Posts whose answer has not come back yet. */
+  get outstanding(): number {
+    return this.#outstanding;
+  }
+
+  /** Give this to the users: it records receipts. */
+  readonly onMessage = (user: string, frame: MessageFrame): void => {
+    const recipient = this.records.get(frame.id)?.recipients.get(user);
+    if (recipient === undefined || frame.to !== user) {
+      this.misrouted++;
+      return;
+    }
+    recipient.copies++;
+    recipient.receivedAt ??= performance.now();
+  };
+
+  /** Starts sending at the configured rates, tagging messages with `mode` and whether the window is steady. */
+  start(mode: Mode, steady = false): void {
+    this.stop();
+    this.#steady = steady;
+    let oneToOne = 0;
+    let group = 0;
+    this.#timer = setInterval(() => {
+      oneToOne += (this.#o.oneToOneRate * TICK_MS) / 1000;
+      group += (this.#o.groupRate * TICK_MS) / 1000;
+      for (; oneToOne >= 1; oneToOne--) this.#sendOne(mode);
+      for (; group >= 1; group--) this.#sendGroup(mode);
+    }, TICK_MS);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Waits until every post has its answer. */
+  async drain(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#outstanding > 0) {
+      if (Date.now() > deadline) throw new Error(`${this.#outstanding} sends still unanswered after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  #sendOne(mode: Mode): void {
+    const from = this.#user();
+    let to = this.#user();
+    while (to === from && this.#o.users > 1) to = this.#user();
+    this.#post(mode, 'oneToOne', from, [to], '/send', { from, to });
+  }
+
+  #sendGroup(mode: Mode): void {
+    const index = Math.floor(this.#random() * this.#groups.length);
+    const members = this.#groups[index]!;
+    const from = members[Math.floor(this.#random() * members.length)]!;
+    const to = members.filter((m) => m !== from);
+    this.#post(mode, 'group', from, to, `/groups/g${index}/send`, { from, members });
+  }
+
+  #post(mode: Mode, kind: TrafficKind, from: string, to: readonly string[], path: string, body: Record<string, unknown>): void {
+    if (this.#outstanding >= (this.#o.maxOutstanding ?? 2000)) {
+      this.skipped++;
+      return;
+    }
+    const id = `m${++this.#seq}`;
+    const record: MessageRecord = { id, mode, kind, steady: this.#steady, sentAt: performance.now(), recipients: new Map(to.map((u) => [u, { copies: 0 }])) };
+    this.records.set(id, record);
+    this.#sent[kind]++;
+    this.#outstanding++;
+    const gateway = this.#o.gateways[Number(from.slice(from.indexOf('-') + 1)) % this.#o.gateways.length]!;
+    postWithRetry(`${gateway}${path}`, { ...body, id, text: `hello from ${from}` }, this.#o.agent)
+      .then((result) => {
+        for (const user of result.delivered) tell(record, user, 'delivered');
+        for (const { user, reason } of result.failed) tell(record, user, 'failed', reason);
+      })
+      .catch((error: unknown) => {
+        // The sender learns that the whole send failed.
+        for (const user of record.recipients.keys()) tell(record, user, 'failed', `http: ${(error as Error).message.slice(0, 80)}`);
+      })
+      .finally(() => this.#outstanding--);
+  }
+
+  #user(): string {
+    return `user-${Math.floor(this.#random() * this.#o.users)}`;
+  }
+}
+
+/**
+ * Posts, retrying (same message id, so the gateway does not send twice) when
+ * the connection failed before an answer; HTTP error answers are final.
+ */
+async function postWithRetry(url: string, body: Record<string, unknown>, agent: Agent | undefined, attempts = 3): Promise<Result> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await requestJson<Result>('POST', url, body, { timeoutMs: 60_000, ...(agent ? { agent } : {}) });
+    } catch (error) {
+      const network = /ECONNRESET|ECONNREFUSED|EPIPE|socket hang up/.test((error as Error).message);
+      if (!network || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
+}
+
+function tell(record: MessageRecord, user: string, told: 'delivered' | 'failed', reason?: string): void {
+  const recipient = record.recipients.get(user);
+  if (recipient === undefined || recipient.told !== undefined) return;
+  recipient.told = told;
+  if (reason !== undefined) recipient.reason = reason;
+}

@@ -1,0 +1,182 @@
+/** The cluster example's parts on their own: the gateway's routes, holding and failing, TLS, the hold queue, the backoff. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { get } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryMembership, MemoryRingStore } from 'ringroute';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { AppNode } from '../../examples/cluster/app-node.js';
+import { User, backoff } from '../../examples/cluster/client.js';
+import { type ClusterHandle, startMemoryCluster } from '../../examples/cluster/cluster.js';
+import { Gateway, type GatewayStats } from '../../examples/cluster/gateway.js';
+import { HoldQueue } from '../../examples/cluster/hold-queue.js';
+import { requestJson } from '../../examples/cluster/http.js';
+import { type Delivery, MODES, channels } from '../../examples/cluster/protocol.js';
+import type { Result } from '../../examples/cluster/tracker.js';
+import { MemoryBus } from '../../examples/cluster/transport.js';
+import { waitFor } from '../support/wait.js';
+
+let cluster: ClusterHandle | undefined;
+const users: User[] = [];
+
+afterEach(async () => {
+  for (const user of users.splice(0)) user.stop();
+  await cluster?.close();
+  cluster = undefined;
+});
+
+async function start(graceMs: number): Promise<{ gateway: string }> {
+  cluster = await startMemoryCluster({ gateways: 1, nodes: ['node-1', 'node-2'], strategy: 'selective', mode: 'hash', graceMs, ttlMs: 2000, heartbeatMs: 500 });
+  const gateway = cluster.gateways[0]!;
+  await waitFor(async () => (await requestJson<GatewayStats>('GET', `${gateway}/stats`)).nodes.length === 2, { what: 'ring with 2 nodes' });
+  return { gateway };
+}
+
+function connect(id: string, gateway: string, via: 'proxy' | 'route', got: string[]): User {
+  const user = new User(id, { gateway, via, onMessage: (_, frame) => got.push(frame.id) });
+  users.push(user);
+  user.start();
+  return user;
+}
+
+describe('Gateway', () => {
+  it('answers GET /route with the owner and its URL', async () => {
+    const { gateway } = await start(1000);
+    const route = await requestJson<{ node: string; url: string }>('GET', `${gateway}/route?user=alice`);
+    expect(cluster!.nodes.get(route.node)).toBe(route.url);
+  });
+
+  it('rejects bad requests with 400', async () => {
+    const { gateway } = await start(1000);
+    await expect(requestJson('GET', `${gateway}/route?user=`)).rejects.toThrow(/400/);
+    await expect(requestJson('POST', `${gateway}/send`, { from: 'a', to: 'b b', text: 'x' })).rejects.toThrow(/400/);
+    await expect(requestJson('POST', `${gateway}/groups/g1/send`, { from: 'a', members: 'b', text: 'x' })).rejects.toThrow(/400/);
+  });
+
+  for (const mode of MODES) {
+    it(`reports a message failed when its user does not connect within the grace period (${mode})`, async () => {
+      const { gateway } = await start(600);
+      await requestJson('POST', `${gateway}/admin/mode`, { mode });
+      const result = await requestJson<Result>('POST', `${gateway}/send`, { from: 'alice', to: 'nobody', text: 'hi', id: 'm1' });
+      expect(result).toEqual({ id: 'm1', delivered: [], failed: [{ user: 'nobody', reason: 'grace-expired' }] });
+    });
+
+    it(`holds a message for a user who connects within the grace period, then delivers it once (${mode})`, async () => {
+      const { gateway } = await start(5000);
+      await requestJson('POST', `${gateway}/admin/mode`, { mode });
+      const sending = requestJson<Result>('POST', `${gateway}/groups/team/send`, { from: 'alice', members: ['alice', 'bob', 'carol'], text: 'hi', id: 'g1' });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const bob: string[] = [];
+      const carol: string[] = [];
+      connect('bob', gateway, 'proxy', bob);
+      connect('carol', gateway, 'route', carol);
+      const result = await sending;
+      expect(result.delivered.sort()).toEqual(['bob', 'carol']);
+      expect(result.failed).toEqual([]);
+      expect(bob).toEqual(['g1']);
+      expect(carol).toEqual(['g1']);
+    });
+  }
+
+  it('connects a user through the one-step proxy to the owner', async () => {
+    const { gateway } = await start(1000);
+    const route = await requestJson<{ node: string }>('GET', `${gateway}/route?user=dave`);
+    const dave = connect('dave', gateway, 'proxy', []);
+    await waitFor(() => dave.node, { what: 'dave connected' });
+    expect(dave.node).toBe(route.node);
+  });
+});
+
+const openssl = (() => {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!openssl)('Gateway behind TLS', () => {
+  it('serves HTTPS and proxies WSS to a plain app node', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringroute-tls-'));
+    const store = new MemoryRingStore();
+    const membership = new MemoryMembership();
+    const stop: Array<() => Promise<void>> = [];
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+        '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+      const key = readFileSync(join(dir, 'key.pem'));
+      const cert = readFileSync(join(dir, 'cert.pem'));
+      const bus = new MemoryBus();
+      const ch = channels('tls');
+      const gateway = await Gateway.start({ id: 'gw', store: store.connect(), membership: membership.connect(), transport: bus.connect(), channels: ch, tls: { key, cert } });
+      stop.push(() => gateway.close());
+      const node = await AppNode.start({ id: 'node-1', store: store.connect(), membership: membership.connect(), transport: bus.connect(), channels: ch });
+      stop.push(() => node.kill());
+      expect(gateway.url).toMatch(/^https:/);
+      await waitFor(() => gateway.stats().nodes.length === 1, { what: 'ring with the node' });
+      const route = await new Promise<{ node: string }>((resolve, reject) => {
+        get(`${gateway.url}/route?user=erin`, { ca: cert }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve(JSON.parse(body) as { node: string }));
+        }).on('error', reject);
+      });
+      expect(route.node).toBe('node-1');
+      const ws = new WebSocket(`${gateway.url.replace(/^https/, 'wss')}/ws?user=erin`, { ca: cert });
+      const welcome = await new Promise<string>((resolve, reject) => {
+        ws.once('message', (data) => resolve(String(data)));
+        ws.once('error', reject);
+      });
+      ws.terminate();
+      expect(JSON.parse(welcome)).toEqual({ type: 'welcome', node: 'node-1' });
+    } finally {
+      for (const f of stop.reverse()) await f();
+      await membership.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('HoldQueue', () => {
+  const delivery = (id: string): Delivery => ({ type: 'deliver', id, kind: 'oneToOne', from: 'a', to: ['u'], text: '', replyTo: 'gw', ttlMs: 0, hops: 0 });
+
+  it('holds each message id once and refuses beyond the per-user bound', () => {
+    const queue = new HoldQueue({ maxPerUser: 2 });
+    expect(queue.add({ user: 'u', delivery: delivery('1'), deadline: 10 })).toBe('held');
+    expect(queue.add({ user: 'u', delivery: delivery('1'), deadline: 10 })).toBe('duplicate');
+    expect(queue.add({ user: 'u', delivery: delivery('2'), deadline: 20 })).toBe('held');
+    expect(queue.add({ user: 'u', delivery: delivery('3'), deadline: 20 })).toBe('full');
+    expect(queue.add({ user: 'v', delivery: delivery('3'), deadline: 20 })).toBe('held');
+    expect(queue.size).toBe(3);
+  });
+
+  it('expires by deadline and hands the rest over in arrival order', () => {
+    const queue = new HoldQueue();
+    queue.add({ user: 'u', delivery: delivery('1'), deadline: 10 });
+    queue.add({ user: 'u', delivery: delivery('2'), deadline: 30 });
+    queue.add({ user: 'u', delivery: delivery('3'), deadline: 40 });
+    expect(queue.expire(10).map((m) => m.delivery.id)).toEqual(['1']);
+    expect(queue.take('u').map((m) => m.delivery.id)).toEqual(['2', '3']);
+    expect(queue.size).toBe(0);
+    expect(queue.users()).toEqual([]);
+  });
+
+  it('bounds the total', () => {
+    const queue = new HoldQueue({ maxTotal: 1 });
+    expect(queue.add({ user: 'u', delivery: delivery('1'), deadline: 10 })).toBe('held');
+    expect(queue.add({ user: 'v', delivery: delivery('2'), deadline: 10 })).toBe('full');
+  });
+});
+
+describe('backoff', () => {
+  it('grows exponentially up to the cap, with full jitter', () => {
+    expect(backoff(0, 100, () => 0.999)).toBeLessThan(100);
+    expect(backoff(3, 100, () => 0.5)).toBe(400);
+    expect(backoff(20, 100, () => 0.999)).toBeLessThan(2000);
+    expect(backoff(5, 100, () => 0)).toBe(0);
+  });
+});

@@ -1,0 +1,107 @@
+/**
+ * The cluster example, run small: both routing modes, both strategies and a
+ * node failure, in memory and (when a Redis is available) with one OS
+ * process per gateway and node, and a real SIGKILL. Asserts the report's
+ * figures, never timings.
+ */
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Report } from '../../examples/cluster/report.js';
+import { runScenario } from '../../examples/cluster/scenario.js';
+import { RedisServer, redisEnv, skipWithoutRedis } from '../support/redis-server.js';
+
+// Groups of 4 (3 recipients besides the sender) often span fewer than all 3 nodes.
+const SMALL = { steadyMs: 1000, oneToOneRate: 100, groupRate: 10, groupSize: 4 } as const;
+
+/** What must hold in every run, whatever the adapters. */
+function expectSound(report: Report, nodes: number): void {
+  const { totals, modes, strategies, failover } = report;
+  expect(totals.lost).toBe(0);
+  expect(totals.sent).toBe(totals.delivered + totals.failed);
+  expect(totals.misrouted).toBe(0);
+  expect(totals.skipped).toBe(0);
+  for (const mode of ['broadcast', 'hash'] as const) {
+    for (const kind of ['oneToOne', 'group'] as const) {
+      const f = modes[mode][kind];
+      expect(f.messages, `${mode} ${kind} messages`).toBeGreaterThan(0);
+      expect(f.lost, `${mode} ${kind} lost`).toBe(0);
+      expect(f.falselyDelivered, `${mode} ${kind} falsely delivered`).toBe(0);
+      expect(f.sent, `${mode} ${kind} sent`).toBe(f.delivered + f.failed);
+      expect(f.delivered, `${mode} ${kind} delivered`).toBeGreaterThan(0);
+    }
+  }
+  // broadcast visits every node; hash only the owner(s)
+  expect(modes.broadcast.oneToOne.nodeVisitsPerMessage).toBe(nodes);
+  expect(modes.broadcast.group.nodeVisitsPerMessage).toBe(nodes);
+  expect(modes.hash.oneToOne.nodeVisitsPerMessage).toBe(1);
+  expect(modes.hash.group.nodeVisitsPerMessage).toBeGreaterThan(1);
+  expect(modes.hash.group.nodeVisitsPerMessage).toBeLessThanOrEqual(modes.hash.group.distinctOwnersPerMessage);
+  expect(modes.hash.group.nodeVisitsPerMessage).toBeLessThan(modes.broadcast.group.nodeVisitsPerMessage);
+
+  // N -> N+1: reconnect-all moves every session, selective about 1/(N+1)
+  const all = strategies['reconnect-all'];
+  const selective = strategies.selective;
+  expect(all.sessionsMoved).toBe(all.sessionsTotal);
+  expect(selective.sessionsTotal).toBeGreaterThan(0);
+  expect(selective.share).toBeGreaterThan(0.5 / (nodes + 1));
+  expect(selective.share).toBeLessThan(1.8 / (nodes + 1));
+  expect(selective.sessionsMoved).toBeLessThan(all.sessionsMoved / 2);
+  // every session that moved went to the new node, and only those
+  expect(selective.sessionsOnNewNode).toBe(selective.sessionsMoved);
+
+  expect(failover.usersAffected).toBeGreaterThan(0);
+  expect(failover.failoverMs).toBeGreaterThan(0);
+  expect(failover.ringUpdatedMs).toBeGreaterThan(0);
+  expect(report.gateways.length).toBe(5);
+  for (const agreement of report.gateways) expect(agreement.agree, `gateways after ${agreement.after}`).toBe(true);
+}
+
+describe('cluster example on the memory adapters', () => {
+  it('loses nothing across both modes, both strategies and a node failure', { timeout: 120_000 }, async () => {
+    const report = await runScenario({ users: 200, nodes: 3, ...SMALL });
+    expectSound(report, 3);
+    expect(report.adapters).toBe('memory');
+  });
+});
+
+const skipRedis = skipWithoutRedis('cluster example on Redis', 'server-or-url');
+
+describe.skipIf(skipRedis)('cluster example on Redis, one process per node and gateway', () => {
+  let server: RedisServer | null = null;
+  let url = '';
+  const previousTsconfig = process.env.TSX_TSCONFIG_PATH;
+
+  beforeAll(async () => {
+    if (redisEnv.server) {
+      server = await RedisServer.start();
+      url = server.url;
+    } else {
+      url = redisEnv.url!;
+    }
+    // The node and gateway processes run the library's source, like this test does.
+    process.env.TSX_TSCONFIG_PATH = fileURLToPath(new URL('./tsconfig.source.json', import.meta.url));
+  });
+
+  afterAll(async () => {
+    if (previousTsconfig === undefined) delete process.env.TSX_TSCONFIG_PATH;
+    else process.env.TSX_TSCONFIG_PATH = previousTsconfig;
+    await server?.destroy();
+  });
+
+  it('loses nothing when a node process is killed with SIGKILL, and both gateways agree', { timeout: 180_000 }, async () => {
+    const report = await runScenario({ users: 100, nodes: 3, redisUrl: url, ...SMALL });
+    expectSound(report, 3);
+    expect(report.adapters).toBe('redis');
+    expect(report.gateways.every((a) => a.gateways.length === 2)).toBe(true);
+    if (server !== null) {
+      // the run deleted its keys
+      const redis = new Redis(url);
+      try {
+        expect(await redis.dbsize()).toBe(0);
+      } finally {
+        redis.disconnect();
+      }
+    }
+  });
+});

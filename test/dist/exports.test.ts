@@ -1,0 +1,179 @@
+/**
+ * Tests the package a user installs: the built `dist/` (run `npm run build`
+ * first; `npm test` does), loaded by package name through `import` and
+ * `require` in a separate Node process, and in this process from the files.
+ *
+ * To cover a new export, add its name to the list of its entry point; to
+ * cover a new entry point (e.g. `ringroute/redis`), add a line to ENTRIES.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { HashRing as SourceHashRing } from '../../src/index.js';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DIST = join(ROOT, 'dist');
+const USE_PACKAGE = fileURLToPath(new URL('./fixtures/use-package.mjs', import.meta.url));
+const RECORD_RESOLVES = fileURLToPath(new URL('./fixtures/record-resolves.mjs', import.meta.url));
+
+/** Runtime exports of `ringroute` (types are erased and cannot be listed). */
+const CORE_EXPORTS = [
+  'HashRing',
+  'diffRings',
+  'createXxHash32',
+  'RingError',
+  'DEFAULT_VNODES',
+  'MAX_ID_LENGTH',
+  'MAX_META_ENTRIES',
+  'MAX_META_LENGTH',
+  'MAX_POINTS',
+  'MAX_VNODES',
+  'MAX_WEIGHT',
+];
+
+interface Entry {
+  /** What users import. */
+  readonly specifier: string;
+  /** Its files in dist/: `<file>.js`, `<file>.cjs`, `<file>.d.ts`, `<file>.d.cts`. */
+  readonly file: string;
+  /** Runtime names it must export. */
+  readonly names: readonly string[];
+}
+
+const ENTRIES: readonly Entry[] = [{ specifier: 'ringroute', file: 'index', names: CORE_EXPORTS }];
+
+const MODES = ['import', 'require'] as const;
+type Mode = (typeof MODES)[number];
+
+interface ChildReport {
+  readonly names: string[];
+  readonly owners: string[] | null;
+  readonly cjsLoaded: string[];
+}
+
+async function usePackage(mode: Mode, specifier: string, nodeArgs: readonly string[] = [], env: Record<string, string> = {}): Promise<ChildReport> {
+  const { stdout } = await run(process.execPath, [...nodeArgs, USE_PACKAGE, mode, specifier], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    maxBuffer: 1 << 24,
+  });
+  return JSON.parse(stdout) as ChildReport;
+}
+
+/** Loads a dist file in this process: natively for CommonJS, through the test runner for ESM. */
+async function loadDist(mode: Mode, file: string): Promise<Record<string, unknown>> {
+  if (mode === 'require') return createRequire(import.meta.url)(join(DIST, `${file}.cjs`)) as Record<string, unknown>;
+  return (await import(pathToFileURL(join(DIST, `${file}.js`)).href)) as Record<string, unknown>;
+}
+
+/** Owners of `user:0..49` on the source ring, which the built one must agree with. */
+async function sourceOwners(): Promise<string[]> {
+  const ring = await SourceHashRing.create([{ id: 'a' }, { id: 'b' }, { id: 'c', weight: 2 }]);
+  return Array.from({ length: 50 }, (_, i) => ring.lookup(`user:${i}`).id);
+}
+
+beforeAll(() => {
+  for (const { file } of ENTRIES) {
+    for (const ext of ['js', 'cjs', 'd.ts', 'd.cts']) {
+      if (!existsSync(join(DIST, `${file}.${ext}`))) throw new Error(`dist/${file}.${ext} is missing: run \`npm run build\` before these tests`);
+    }
+  }
+});
+
+describe('package.json exports', () => {
+  it('points every condition of every subpath at a file that exists in dist', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+    const targets: string[] = [];
+    const walk = (value: unknown): void => {
+      if (typeof value === 'string') targets.push(value);
+      else if (value !== null && typeof value === 'object') for (const v of Object.values(value)) walk(v);
+    };
+    walk(pkg.exports);
+    expect(targets.length).toBeGreaterThan(0);
+    for (const target of targets) expect(existsSync(join(ROOT, target)), target).toBe(true);
+    for (const { specifier } of ENTRIES) {
+      const subpath = specifier === 'ringroute' ? '.' : `.${specifier.slice('ringroute'.length)}`;
+      expect(Object.keys(pkg.exports)).toContain(subpath);
+    }
+  });
+});
+
+describe.each(ENTRIES)('$specifier as installed', ({ specifier, file, names }) => {
+  it.each(MODES)('exports every public name through %s, loaded by package name', async (mode) => {
+    const report = await usePackage(mode, specifier);
+    for (const name of names) expect(report.names, `${name} missing from ${mode} ${specifier}`).toContain(name);
+  });
+
+  it.each(MODES)('resolves to the built file through %s', async (mode) => {
+    if (mode === 'require') {
+      expect(createRequire(import.meta.url).resolve(specifier)).toBe(join(DIST, `${file}.cjs`));
+    } else {
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', `process.stdout.write(import.meta.resolve(${JSON.stringify(specifier)}))`], { cwd: ROOT });
+      expect(stdout).toBe(pathToFileURL(join(DIST, `${file}.js`)).href);
+    }
+  });
+});
+
+describe('ringroute core from dist', () => {
+  it.each(MODES)('builds a ring and looks keys up through %s, agreeing with the source', async (mode) => {
+    const report = await usePackage(mode, 'ringroute');
+    expect(report.owners).toEqual(await sourceOwners());
+  });
+
+  it.each(MODES)('works in this process through %s: ring, diff, errors and limits', async (mode) => {
+    const m = await loadDist(mode, 'index');
+    const api = m as unknown as typeof import('../../src/index.js');
+    expect(typeof api.HashRing).toBe('function');
+    expect(typeof api.diffRings).toBe('function');
+    expect(typeof api.createXxHash32).toBe('function');
+    expect(api.MAX_WEIGHT).toBe(100);
+    expect(api.MAX_VNODES).toBe(10_000);
+    expect(api.DEFAULT_VNODES).toBe(160);
+
+    const hasher = await api.createXxHash32();
+    expect(hasher.name).toBe('xxh32');
+    const ring = new api.HashRing({ hasher }, [{ id: 'a' }, { id: 'b' }]);
+    const before = ring.clone();
+    const diff = ring.add({ id: 'c' });
+    expect(diff.added).toEqual(['c']);
+    expect(api.diffRings(before, ring).ranges).toEqual(diff.ranges);
+    expect(ring.lookupN('user:1', 3)).toHaveLength(3);
+    const restored = await api.HashRing.fromJSON(JSON.parse(JSON.stringify(ring)));
+    expect(restored.lookup('user:1')).toEqual(ring.lookup('user:1'));
+
+    let caught: unknown;
+    try {
+      new api.HashRing({ hasher }).lookup('k');
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(api.RingError);
+    expect(caught).toBeInstanceOf(Error);
+    expect((caught as InstanceType<typeof api.RingError>).code).toBe('EMPTY_RING');
+  });
+
+  it('does not load ioredis', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringroute-resolves-'));
+    try {
+      const log = join(dir, 'resolved.txt');
+      const esm = await usePackage('import', 'ringroute', ['--import', pathToFileURL(RECORD_RESOLVES).href], { RINGROUTE_RESOLVE_LOG: log });
+      const resolved = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+      // The recorder works: it saw the package entry itself.
+      expect(resolved).toContain(pathToFileURL(join(DIST, 'index.js')).href);
+      expect(resolved.filter((url) => /[\\/]node_modules[\\/]ioredis[\\/]/.test(url))).toEqual([]);
+      expect(esm.cjsLoaded.filter((path) => /[\\/]node_modules[\\/]ioredis[\\/]/.test(path))).toEqual([]);
+
+      const cjs = await usePackage('require', 'ringroute');
+      expect(cjs.cjsLoaded).toContain(join(DIST, 'index.cjs'));
+      expect(cjs.cjsLoaded.filter((path) => /[\\/]node_modules[\\/]ioredis[\\/]/.test(path))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
