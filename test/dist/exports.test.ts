@@ -35,7 +35,14 @@ const CORE_EXPORTS = [
   'MAX_POINTS',
   'MAX_VNODES',
   'MAX_WEIGHT',
+  'groupByOwner',
+  'MemoryRingStore',
+  'MemoryMembership',
+  'RingRouter',
+  'RingCoordinator',
 ];
+
+const REDIS_EXPORTS = ['RedisRingStore', 'RedisMembership', 'redisKeys', 'DEFAULT_PREFIX', 'DEFAULT_TTL_MS', 'DEFAULT_HEARTBEAT_MS'];
 
 interface Entry {
   /** What users import. */
@@ -46,7 +53,10 @@ interface Entry {
   readonly names: readonly string[];
 }
 
-const ENTRIES: readonly Entry[] = [{ specifier: 'ringroute', file: 'index', names: CORE_EXPORTS }];
+const ENTRIES: readonly Entry[] = [
+  { specifier: 'ringroute', file: 'index', names: CORE_EXPORTS },
+  { specifier: 'ringroute/redis', file: 'redis', names: REDIS_EXPORTS },
+];
 
 const MODES = ['import', 'require'] as const;
 type Mode = (typeof MODES)[number];
@@ -156,6 +166,34 @@ describe('ringroute core from dist', () => {
     expect(caught).toBeInstanceOf(api.RingError);
     expect(caught).toBeInstanceOf(Error);
     expect((caught as InstanceType<typeof api.RingError>).code).toBe('EMPTY_RING');
+  });
+
+  it.each(MODES)('routes live through %s: memory adapters, coordinator and router', async (mode) => {
+    const api = (await loadDist(mode, 'index')) as unknown as typeof import('../../src/index.js');
+    const store = new api.MemoryRingStore();
+    const membership = new api.MemoryMembership();
+    await membership.join({ id: 'node-a', meta: { url: 'ws://a' } });
+    const coordinator = await api.RingCoordinator.start({ membership, store });
+    const router = await api.RingRouter.start({ store });
+    expect(router.version).toBe(1);
+    expect(router.lookup('user:1').meta).toEqual({ url: 'ws://a' });
+    expect([...api.groupByOwner(router, ['u1', 'u2']).keys()]).toEqual(['node-a']);
+    await router.close();
+    await coordinator.close();
+    await membership.close();
+  });
+
+  it.each(MODES)('shares one RingError class between ringroute and ringroute/redis through %s', async (mode) => {
+    const core = (await loadDist(mode, 'index')) as unknown as typeof import('../../src/index.js');
+    const redis = (await loadDist(mode, 'redis')) as unknown as typeof import('../../src/redis/index.js');
+    let caught: unknown;
+    try {
+      new redis.RedisRingStore({ redis: null as never });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(core.RingError);
+    expect((caught as InstanceType<typeof core.RingError>).code).toBe('INVALID_OPTION');
   });
 
   it('does not load ioredis', async () => {
