@@ -3,7 +3,8 @@ import type { Membership, MembershipAdapter, MembershipEvent } from '../contract
 import { RingError, describe } from '../errors.js';
 import { compareIds, normalizeNode } from '../node.js';
 import type { RingNode } from '../types.js';
-import { ChannelSubscription, asError } from './channel.js';
+import { asError } from './channel.js';
+import { Watchers } from './watchers.js';
 import { checkClient, type RedisClient } from './client.js';
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
 import { JOIN_SCRIPT, LEAVE_SCRIPT, MEMBERS_SCRIPT, TICK_SCRIPT } from './scripts.js';
@@ -88,11 +89,6 @@ interface Held {
   leaving: Promise<void> | null;
 }
 
-interface Watcher {
-  readonly listener: (event: MembershipEvent) => void;
-  readonly onError: ((error: Error) => void) | undefined;
-}
-
 /**
  * A {@link MembershipAdapter} in Redis, on a single server or a Redis Cluster.
  *
@@ -116,10 +112,8 @@ export class RedisMembership implements MembershipAdapter {
   readonly #keys: RedisKeys;
   readonly #ttlMs: number;
   readonly #heartbeatMs: number;
-  readonly #onError: ((error: Error) => void) | undefined;
   readonly #held = new Map<string, Held>();
-  readonly #watchers = new Set<Watcher>();
-  #subscription: ChannelSubscription | null = null;
+  readonly #watchers: Watchers<MembershipEvent>;
   #timer: NodeJS.Timeout | null = null;
   #ticking = false;
   #closed = false;
@@ -148,7 +142,14 @@ export class RedisMembership implements MembershipAdapter {
     this.#keys = redisKeys(options.prefix ?? DEFAULT_PREFIX);
     this.#ttlMs = ttlMs;
     this.#heartbeatMs = heartbeatMs;
-    this.#onError = options.onError;
+    const channel = this.#keys.memberEvents;
+    this.#watchers = new Watchers({
+      redis: this.#redis,
+      channel,
+      parse: (message) => parseMembershipEvent(message, channel),
+      what: 'membership event',
+      onError: options.onError,
+    });
   }
 
   /** The Redis key and channel names of this adapter's prefix. */
@@ -219,23 +220,9 @@ export class RedisMembership implements MembershipAdapter {
    */
   watch(listener: (event: MembershipEvent) => void, onError?: (error: Error) => void): () => void {
     this.#assertOpen('watch');
-    if (typeof listener !== 'function') {
-      throw new RingError('INVALID_OPTION', `watch(listener) needs a function, got ${describe(listener)}`);
-    }
-    const watcher: Watcher = { listener, onError };
-    this.#watchers.add(watcher);
-    this.#subscription ??= new ChannelSubscription(this.#redis, this.#keys.memberEvents, {
-      message: (message) => this.#deliver(message),
-      error: (error) => this.#report(error),
-      subscribed: () => undefined,
-    });
+    const stop = this.#watchers.add(listener, onError);
     this.#schedule();
-    return () => {
-      if (!this.#watchers.delete(watcher) || this.#watchers.size > 0) return;
-      const subscription = this.#subscription;
-      this.#subscription = null;
-      void subscription?.close();
-    };
+    return stop;
   }
 
   /**
@@ -251,10 +238,7 @@ export class RedisMembership implements MembershipAdapter {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     await Promise.allSettled(leaving);
-    this.#watchers.clear();
-    const subscription = this.#subscription;
-    this.#subscription = null;
-    await subscription?.close();
+    await this.#watchers.close();
   }
 
   #memberKeys(): string[] {
@@ -322,33 +306,9 @@ export class RedisMembership implements MembershipAdapter {
     }
   }
 
-  #deliver(message: string): void {
-    let event: MembershipEvent;
-    try {
-      event = parseMembershipEvent(message, this.#keys.memberEvents);
-    } catch (error) {
-      this.#report(asError(error, 'bad membership event'));
-      return;
-    }
-    for (const watcher of [...this.#watchers]) {
-      try {
-        watcher.listener(event);
-      } catch (error) {
-        watcher.onError?.(asError(error, 'membership listener threw'));
-      }
-    }
-  }
-
+  /** Reports a background failure to the `onError` option and to every watcher. */
   #report(error: Error): void {
-    if (this.#closed) return;
-    const handlers = [this.#onError, ...[...this.#watchers].map((watcher) => watcher.onError)];
-    for (const handler of handlers) {
-      try {
-        handler?.(error);
-      } catch {
-        // An error handler that throws must not stop the others.
-      }
-    }
+    if (!this.#closed) this.#watchers.fail(error);
   }
 
   #assertOpen(method: string): void {

@@ -2,7 +2,8 @@ import type { RingState, RingStore } from '../contracts.js';
 import { RingError, describe } from '../errors.js';
 import { normalizeNodes } from '../node.js';
 import type { RingNode } from '../types.js';
-import { ChannelSubscription, asError } from './channel.js';
+import { asError } from './channel.js';
+import { Watchers } from './watchers.js';
 import { checkClient, type RedisClient } from './client.js';
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
 import { BAD_STATE_REPLY, CAS_SCRIPT } from './scripts.js';
@@ -38,11 +39,6 @@ export interface RedisRingStoreOptions {
   readonly maxStateBytes?: number;
 }
 
-interface Watcher {
-  readonly listener: (state: RingState) => void;
-  readonly onError: ((error: Error) => void) | undefined;
-}
-
 /**
  * A {@link RingStore} in Redis, on a single server or a Redis Cluster.
  *
@@ -65,8 +61,7 @@ export class RedisRingStore implements RingStore {
   readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
   readonly #maxBytes: number;
-  readonly #watchers = new Set<Watcher>();
-  #subscription: ChannelSubscription | null = null;
+  readonly #watchers: Watchers<RingState>;
   #closed = false;
 
   constructor(options: RedisRingStoreOptions) {
@@ -84,6 +79,14 @@ export class RedisRingStore implements RingStore {
     this.#redis = options.redis;
     this.#keys = redisKeys(options.prefix ?? DEFAULT_PREFIX);
     this.#maxBytes = maxBytes;
+    const channel = this.#keys.ringChanges;
+    this.#watchers = new Watchers({
+      redis: this.#redis,
+      channel,
+      parse: (message) => parseRingState(message, channel, maxBytes),
+      what: 'ring state',
+      subscribed: () => this.#catchUp(),
+    });
   }
 
   /** The Redis key and channel names of this store's prefix. */
@@ -158,69 +161,25 @@ export class RedisRingStore implements RingStore {
    */
   watch(listener: (state: RingState) => void, onError?: (error: Error) => void): () => void {
     this.#assertOpen('watch');
-    if (typeof listener !== 'function') {
-      throw new RingError('INVALID_OPTION', `watch(listener) needs a function, got ${describe(listener)}`);
-    }
-    const watcher: Watcher = { listener, onError };
-    this.#watchers.add(watcher);
-    this.#subscription ??= new ChannelSubscription(this.#redis, this.#keys.ringChanges, {
-      message: (message) => this.#deliver(() => parseRingState(message, this.#keys.ringChanges, this.#maxBytes)),
-      error: (error) => this.#fail(error),
-      subscribed: () => this.#catchUp(),
-    });
-    return () => {
-      if (!this.#watchers.delete(watcher) || this.#watchers.size > 0) return;
-      const subscription = this.#subscription;
-      this.#subscription = null;
-      void subscription?.close();
-    };
+    return this.#watchers.add(listener, onError);
   }
 
   /** Stops every watch and closes the subscriber connection. The caller's client stays open. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#watchers.clear();
-    const subscription = this.#subscription;
-    this.#subscription = null;
-    await subscription?.close();
+    await this.#watchers.close();
   }
 
   #catchUp(): void {
     this.read().then(
       (state) => {
-        if (state !== null) this.#deliver(() => state);
+        if (state !== null && !this.#closed) this.#watchers.deliver(state);
       },
-      (error: unknown) => this.#fail(asError(error, 'catch-up read failed')),
+      (error: unknown) => {
+        if (!this.#closed) this.#watchers.fail(asError(error, 'catch-up read failed'));
+      },
     );
-  }
-
-  #deliver(parse: () => RingState): void {
-    let state: RingState;
-    try {
-      state = parse();
-    } catch (error) {
-      this.#fail(asError(error, 'bad ring state pushed'));
-      return;
-    }
-    for (const watcher of [...this.#watchers]) {
-      try {
-        watcher.listener(state);
-      } catch (error) {
-        watcher.onError?.(asError(error, 'ring state listener threw'));
-      }
-    }
-  }
-
-  #fail(error: Error): void {
-    if (this.#closed) return;
-    for (const watcher of [...this.#watchers]) {
-      try {
-        watcher.onError?.(error);
-      } catch {
-        // An error handler that throws must not stop the others.
-      }
-    }
   }
 
   #assertOpen(method: string): void {
