@@ -139,7 +139,16 @@ export class HashRing {
    * @throws RingError `EMPTY_RING` when the ring has no nodes; `INVALID_OPTION` when `key` is not a string.
    */
   lookup(key: string): RingNode {
-    const { hashes, owners, index, shift } = this.#layout;
+    const layout = this.#layout;
+    return this.#slots[layout.owners[this.#first(layout, key)]!]!;
+  }
+
+  /**
+   * Index of the first point clockwise from `key`'s hash (wrapping to 0):
+   * a bucket of the top-bits index, then a scan of its ~2 to 4 points.
+   */
+  #first(layout: Layout, key: string): number {
+    const { hashes, index, shift } = layout;
     const n = hashes.length;
     if (n === 0) throw emptyRing();
     if (typeof key !== 'string') throw badKey(key);
@@ -148,7 +157,7 @@ export class HashRing {
     let i = index[b]!;
     const end = index[b + 1]!;
     while (i < end && hashes[i]! < h) i++;
-    return this.#slots[owners[i === n ? 0 : i]!]!;
+    return i === n ? 0 : i;
   }
 
   /**
@@ -160,16 +169,10 @@ export class HashRing {
     if (!Number.isInteger(n) || n < 1) {
       throw new RingError('INVALID_OPTION', `lookupN needs an integer n >= 1, got ${describe(n)}`);
     }
-    const { hashes, owners, index, shift } = this.#layout;
-    const total = hashes.length;
-    if (total === 0) throw emptyRing();
-    if (typeof key !== 'string') throw badKey(key);
-    const h = this.#hasher.hash(key);
-    const b = h >>> shift;
-    let i = index[b]!;
-    const end = index[b + 1]!;
-    while (i < end && hashes[i]! < h) i++;
-    if (i === total) i = 0;
+    const layout = this.#layout;
+    let i = this.#first(layout, key);
+    const owners = layout.owners;
+    const total = owners.length;
     const slots = this.#slots;
     const want = Math.min(n, this.#byId.size);
     if (want === 1) return [slots[owners[i]!]!];
