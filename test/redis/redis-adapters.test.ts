@@ -10,7 +10,7 @@ import {
 import { membershipContract, type MembershipHarness } from '../contract/membership.contract.js';
 import { ringStoreContract, type RingStoreHarness } from '../contract/ring-store.contract.js';
 import { rejectionOf, sleep, waitFor } from '../support/wait.js';
-import { RedisClusterServers, RedisServer, randomPrefix, redisEnv, skipWithoutRedis } from '../support/redis-server.js';
+import { RedisServer, randomPrefix, skipWithoutRedis, useRedisCluster, useRedisServer } from '../support/redis-server.js';
 
 // Short timings keep the suite fast; production defaults are 3000/1000.
 const TTL_MS = 400;
@@ -92,18 +92,7 @@ function membershipHarness(backend: Backend): MembershipHarness {
 
 const skipSingle = skipWithoutRedis('Redis adapters on a single server', 'server-or-url');
 describe.skipIf(skipSingle)('Redis adapters on a single server', () => {
-  let server: RedisServer | null = null;
-  let url = redisEnv.url ?? '';
-  beforeAll(async () => {
-    if (!redisEnv.url) {
-      server = await RedisServer.start();
-      url = server.url;
-    }
-  });
-  afterAll(async () => {
-    await server?.destroy();
-  });
-  const backend = singleServer(() => url);
+  const backend = singleServer(useRedisServer());
   ringStoreContract('RedisRingStore (single server)', () => storeHarness(backend));
   membershipContract('RedisMembership (single server)', () => membershipHarness(backend));
   describeRedisSpecifics(backend, 'single server');
@@ -114,14 +103,7 @@ describe.skipIf(skipSingle)('Redis adapters on a single server', () => {
 
 const skipCluster = skipWithoutRedis('Redis adapters on a 3-master Redis Cluster', 'cluster');
 describe.skipIf(skipCluster)('Redis adapters on a 3-master Redis Cluster', () => {
-  let servers: RedisClusterServers | null = null;
-  beforeAll(async () => {
-    servers = await RedisClusterServers.start(3);
-  });
-  afterAll(async () => {
-    await servers?.destroy();
-  });
-  const backend = cluster(() => servers!.nodes);
+  const backend = cluster(useRedisCluster());
   ringStoreContract('RedisRingStore (cluster)', () => storeHarness(backend));
   membershipContract('RedisMembership (cluster)', () => membershipHarness(backend));
   describeRedisSpecifics(backend, 'cluster');

@@ -3,10 +3,10 @@
  * adapters, on a private single server and on a local 3-master Redis Cluster.
  */
 import { Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { describe } from 'vitest';
 import { RedisMembership, RedisRingStore, redisKeys } from '../../src/redis/index.js';
 import { liveRoutingContract, type LiveBackend } from '../contract/live-routing.contract.js';
-import { RedisClusterServers, RedisServer, randomPrefix, redisEnv, skipWithoutRedis } from '../support/redis-server.js';
+import { randomPrefix, skipWithoutRedis, useRedisCluster, useRedisServer } from '../support/redis-server.js';
 
 type AnyClient = Redis | Cluster;
 
@@ -43,32 +43,16 @@ function liveBackend(makeClient: () => AnyClient): LiveBackend {
 
 const skipSingle = skipWithoutRedis('live routing over Redis', 'server-or-url');
 describe.skipIf(skipSingle)('live routing over Redis', () => {
-  let server: RedisServer | null = null;
-  let url = redisEnv.url ?? '';
-  beforeAll(async () => {
-    if (!redisEnv.url) {
-      server = await RedisServer.start();
-      url = server.url;
-    }
-  });
-  afterAll(async () => {
-    await server?.destroy();
-  });
+  const url = useRedisServer();
   liveRoutingContract('Redis (single server)', async () =>
-    liveBackend(() => new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => 50 })),
+    liveBackend(() => new Redis(url(), { maxRetriesPerRequest: 1, retryStrategy: () => 50 })),
   );
 });
 
 const skipCluster = skipWithoutRedis('live routing over a Redis Cluster', 'cluster');
 describe.skipIf(skipCluster)('live routing over a Redis Cluster', () => {
-  let servers: RedisClusterServers | null = null;
-  beforeAll(async () => {
-    servers = await RedisClusterServers.start(3);
-  });
-  afterAll(async () => {
-    await servers?.destroy();
-  });
+  const nodes = useRedisCluster();
   liveRoutingContract('Redis Cluster (3 masters)', async () =>
-    liveBackend(() => new Cluster(servers!.nodes, { redisOptions: { maxRetriesPerRequest: 1 }, clusterRetryStrategy: () => 50 })),
+    liveBackend(() => new Cluster(nodes(), { redisOptions: { maxRetriesPerRequest: 1 }, clusterRetryStrategy: () => 50 })),
   );
 });

@@ -10,7 +10,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 
 const run = promisify(execFile);
 const HOST = '127.0.0.1';
@@ -288,4 +288,36 @@ export class RedisClusterServers {
 /** A key prefix no other test uses. */
 export function randomPrefix(label = 'test'): string {
   return `rr-${label}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/**
+ * Inside a `describe`: a single Redis for the suite, `REDIS_URL` when set,
+ * otherwise a private redis-server started before and destroyed after it.
+ * Returns a getter for its URL (valid once `beforeAll` has run).
+ */
+export function useRedisServer(): () => string {
+  let server: RedisServer | null = null;
+  let url = redisEnv.url ?? '';
+  beforeAll(async () => {
+    if (!redisEnv.url) {
+      server = await RedisServer.start();
+      url = server.url;
+    }
+  });
+  afterAll(async () => {
+    await server?.destroy();
+  });
+  return () => url;
+}
+
+/** Inside a `describe`: a private 3-master Redis Cluster for the suite. Returns a getter for its nodes. */
+export function useRedisCluster(): () => Array<{ host: string; port: number }> {
+  let servers: RedisClusterServers | null = null;
+  beforeAll(async () => {
+    servers = await RedisClusterServers.start(3);
+  });
+  afterAll(async () => {
+    await servers?.destroy();
+  });
+  return () => servers!.nodes;
 }
