@@ -8,7 +8,7 @@ export default defineConfig({
     // Examples import the package by name, as users do; tests run them against the source.
     alias: [
       { find: /^ringroute$/, replacement: src('index.ts') },
-      { find: /^ringroute\/redis$/, replacement: src('redis/index.ts') },
+      { find: /^ringroute\/redis$/, replacement: src('adapters/redis/index.ts') },
     ],
   },
   test: {

@@ -9,14 +9,14 @@
  *
  * @packageDocumentation
  */
-export { HashRing, diffRings } from './hash-ring.js';
-export { createXxHash32 } from './hasher.js';
+export { HashRing, diffRings } from './ring/hash-ring.js';
+export { createXxHash32 } from './ring/hasher.js';
 export { RingError, type RingErrorCode } from './errors.js';
-export { DEFAULT_VNODES, MAX_ID_LENGTH, MAX_META_ENTRIES, MAX_META_LENGTH, MAX_POINTS, MAX_VNODES, MAX_WEIGHT } from './limits.js';
-export type { Hasher, HashRingOptions, MovedRange, RingDiff, RingNode, RingSnapshot } from './types.js';
-export type { Membership, MembershipAdapter, MembershipEvent, RingState, RingStore } from './contracts.js';
-export { MemoryRingStore } from './memory/ring-store.js';
-export { MemoryMembership, type MemoryMember, type MemoryMembershipOptions } from './memory/membership.js';
-export { RingRouter, type RingRouterEvents, type RingRouterOptions } from './router.js';
-export { RingCoordinator, type RingCoordinatorEvents, type RingCoordinatorOptions } from './coordinator.js';
-export { groupByOwner, type OwnerLookup } from './group-by-owner.js';
+export { DEFAULT_VNODES, MAX_ID_LENGTH, MAX_META_ENTRIES, MAX_META_LENGTH, MAX_POINTS, MAX_VNODES, MAX_WEIGHT } from './ring/limits.js';
+export type { Hasher, HashRingOptions, MovedRange, RingDiff, RingNode, RingSnapshot } from './ring/types.js';
+export type { Membership, MembershipAdapter, MembershipEvent, RingState, RingStore } from './live/contracts.js';
+export { MemoryRingStore } from './adapters/memory/ring-store.js';
+export { MemoryMembership, type MemoryMember, type MemoryMembershipOptions } from './adapters/memory/membership.js';
+export { RingRouter, type RingRouterEvents, type RingRouterOptions } from './live/router.js';
+export { RingCoordinator, type RingCoordinatorEvents, type RingCoordinatorOptions } from './live/coordinator.js';
+export { groupByOwner, type OwnerLookup } from './ring/group-by-owner.js';

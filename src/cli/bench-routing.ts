@@ -6,7 +6,7 @@
  * the report's figures.
  */
 import { availableParallelism, cpus, totalmem } from 'node:os';
-import { HashRing } from '../hash-ring.js';
+import { HashRing } from '../ring/hash-ring.js';
 import type { BenchOptions } from './args.js';
 import { MODES, type Mode } from './gateway.js';
 import { medianIndex, quantile, ratio, round } from './stats.js';

@@ -7,8 +7,8 @@
  * - `hash`: the owner of each recipient from the ring; one envelope per
  *   distinct owner, listing only the recipients it owns.
  */
-import { groupByOwner, type OwnerLookup } from '../group-by-owner.js';
-import type { HashRing } from '../hash-ring.js';
+import { groupByOwner, type OwnerLookup } from '../ring/group-by-owner.js';
+import type { HashRing } from '../ring/hash-ring.js';
 import { encodeEnvelope } from './envelope.js';
 import type { Message } from './workload.js';
 

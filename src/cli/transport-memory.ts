@@ -6,7 +6,7 @@
  * cost of each design with nothing else in the way; it has no latency to
  * report.
  */
-import type { HashRing } from '../hash-ring.js';
+import type { HashRing } from '../ring/hash-ring.js';
 import { epochMs } from './envelope.js';
 import { Gateway, type Mode, type Publish } from './gateway.js';
 import { SessionNode, sumCounters } from './session-node.js';

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { HashRing } from '../hash-ring.js';
+import type { HashRing } from '../ring/hash-ring.js';
 import { END_ID, encodeEnvelope, epochMs } from './envelope.js';
 import { Gateway, type Mode } from './gateway.js';
 import { type BenchRedis, connectRedis, redisCpuSeconds } from './redis-client.js';

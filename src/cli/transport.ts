@@ -2,7 +2,7 @@
  * What a transport gives the benchmark: a set of nodes holding sessions,
  * and a way to push one mode's messages through them while measuring.
  */
-import type { HashRing } from '../hash-ring.js';
+import type { HashRing } from '../ring/hash-ring.js';
 import type { GatewayCounters, Mode } from './gateway.js';
 import type { NodeCounters } from './session-node.js';
 import type { Message } from './workload.js';

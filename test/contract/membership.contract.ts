@@ -1,12 +1,12 @@
 /**
- * The behaviour every MembershipAdapter must have (src/contracts.ts), run
+ * The behaviour every MembershipAdapter must have (src/live/contracts.ts), run
  * against each adapter with `membershipContract(name, factory)`. The factory
  * makes a fresh, empty backend per test; `create()` opens another adapter on
  * it, as another process would. Handles returned by `join` must also have
  * `abandon()` (stop heartbeating without leaving, like a crashed process).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Membership, MembershipAdapter, MembershipEvent } from '../../src/contracts.js';
+import type { Membership, MembershipAdapter, MembershipEvent } from '../../src/live/contracts.js';
 import { rejectionOf, sleep, waitFor } from '../support/wait.js';
 
 /** One empty backend and the adapters opened on it. */

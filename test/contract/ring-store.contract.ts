@@ -1,12 +1,12 @@
 /**
- * The behaviour every RingStore must have (src/contracts.ts), run against
+ * The behaviour every RingStore must have (src/live/contracts.ts), run against
  * each adapter with `ringStoreContract(name, factory)`. The factory makes a
  * fresh, empty backend per test; `create()` opens another store on it, as
  * another process would.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RingState, RingStore } from '../../src/contracts.js';
-import type { RingNode } from '../../src/types.js';
+import type { RingState, RingStore } from '../../src/live/contracts.js';
+import type { RingNode } from '../../src/ring/types.js';
 import { rejectionOf, sleep, waitFor } from '../support/wait.js';
 
 /** One empty backend and the stores opened on it. */

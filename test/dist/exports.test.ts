@@ -185,7 +185,7 @@ describe('ringroute core from dist', () => {
 
   it.each(MODES)('shares one RingError class between ringroute and ringroute/redis through %s', async (mode) => {
     const core = (await loadDist(mode, 'index')) as unknown as typeof import('../../src/index.js');
-    const redis = (await loadDist(mode, 'redis')) as unknown as typeof import('../../src/redis/index.js');
+    const redis = (await loadDist(mode, 'redis')) as unknown as typeof import('../../src/adapters/redis/index.js');
     let caught: unknown;
     try {
       new redis.RedisRingStore({ redis: null as never });

@@ -102,7 +102,7 @@ describe('HashRing determinism', () => {
     // The child builds the ring in reverse order, in a different locale and time zone.
     const script = fileURLToPath(new URL('./fixtures/owners.ts', import.meta.url));
     const { stdout } = await run(process.execPath, ['--import', 'tsx', script], {
-      cwd: fileURLToPath(new URL('../../', import.meta.url)),
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
       env: { ...process.env, LANG: 'tr_TR.UTF-8', LC_ALL: 'tr_TR.UTF-8', TZ: 'Pacific/Chatham' },
       maxBuffer: 1 << 24,
     });

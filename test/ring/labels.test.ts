@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HashRing } from '../../src/index.js';
 import type { RingNode } from '../../src/index.js';
-import { pointLabel } from '../../src/points.js';
+import { pointLabel } from '../../src/ring/points.js';
 import { idArb, nodesArb, recordingHasher, trickyIds, vnodesArb, xxh32 } from './support.js';
 
 const replicaArb = fc.integer({ min: 0, max: 100_000 });

@@ -1,4 +1,4 @@
-import { RingError, describe } from './errors.js';
+import { RingError, describe } from '../errors.js';
 import { MAX_ID_LENGTH, MAX_META_ENTRIES, MAX_META_LENGTH, MAX_WEIGHT } from './limits.js';
 import type { RingNode } from './types.js';
 

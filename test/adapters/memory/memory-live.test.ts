@@ -1,5 +1,5 @@
-import { MemoryMembership, MemoryRingStore } from '../../src/index.js';
-import { liveRoutingContract } from './live-routing.contract.js';
+import { MemoryMembership, MemoryRingStore } from '../../../src/index.js';
+import { liveRoutingContract } from '../../contract/live-routing.contract.js';
 
 liveRoutingContract('memory adapters', async () => {
   const store = new MemoryRingStore();

@@ -1,7 +1,7 @@
-import type { RingState, RingStore } from '../contracts.js';
-import { RingError, describe } from '../errors.js';
-import { normalizeNodes } from '../node.js';
-import type { RingNode } from '../types.js';
+import type { RingState, RingStore } from '../../live/contracts.js';
+import { RingError, describe } from '../../errors.js';
+import { normalizeNodes } from '../../ring/node.js';
+import type { RingNode } from '../../ring/types.js';
 import { asError } from './channel.js';
 import { Watchers } from './watchers.js';
 import { checkClient, type RedisClient } from './client.js';

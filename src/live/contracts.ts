@@ -1,4 +1,4 @@
-import type { RingNode } from './types.js';
+import type { RingNode } from '../ring/types.js';
 
 /**
  * The agreed ring of a cluster at one version. Versions start at 1 and grow

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { sameMembers } from './compare.js';
 import type { MembershipAdapter, RingState, RingStore } from './contracts.js';
-import { RingError, describe } from './errors.js';
+import { RingError, describe } from '../errors.js';
 
 /** Options of {@link RingCoordinator.start}. */
 export interface RingCoordinatorOptions {

@@ -1,4 +1,4 @@
-import { RingError, describe } from './errors.js';
+import { RingError, describe } from '../errors.js';
 import { checkHasher, hasherFromName } from './hasher.js';
 import { MAX_VNODES } from './limits.js';
 import { normalizeNodes } from './node.js';

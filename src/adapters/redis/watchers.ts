@@ -1,4 +1,4 @@
-import { RingError, describe } from '../errors.js';
+import { RingError, describe } from '../../errors.js';
 import type { RedisClient } from './client.js';
 import { ChannelSubscription, asError } from './channel.js';
 

@@ -4,9 +4,9 @@
  */
 import { Cluster, Redis } from 'ioredis';
 import { describe } from 'vitest';
-import { RedisMembership, RedisRingStore, redisKeys } from '../../src/redis/index.js';
-import { liveRoutingContract, type LiveBackend } from '../contract/live-routing.contract.js';
-import { randomPrefix, skipWithoutRedis, useRedisCluster, useRedisServer } from '../support/redis-server.js';
+import { RedisMembership, RedisRingStore, redisKeys } from '../../../src/adapters/redis/index.js';
+import { liveRoutingContract, type LiveBackend } from '../../contract/live-routing.contract.js';
+import { randomPrefix, skipWithoutRedis, useRedisCluster, useRedisServer } from '../../support/redis-server.js';
 
 type AnyClient = Redis | Cluster;
 

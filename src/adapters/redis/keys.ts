@@ -1,4 +1,4 @@
-import { RingError, describe } from '../errors.js';
+import { RingError, describe } from '../../errors.js';
 
 /** Longest accepted key prefix, in UTF-16 code units. */
 export const MAX_PREFIX_LENGTH = 256;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Membership, MembershipAdapter, MembershipEvent } from '../contracts.js';
-import { RingError, describe } from '../errors.js';
-import { compareIds, normalizeNode } from '../node.js';
-import type { RingNode } from '../types.js';
+import type { Membership, MembershipAdapter, MembershipEvent } from '../../live/contracts.js';
+import { RingError, describe } from '../../errors.js';
+import { compareIds, normalizeNode } from '../../ring/node.js';
+import type { RingNode } from '../../ring/types.js';
 import { asError } from './channel.js';
 import { Watchers } from './watchers.js';
 import { checkClient, type RedisClient } from './client.js';

@@ -1,4 +1,4 @@
-import { RingError, describe } from '../errors.js';
+import { RingError, describe } from '../../errors.js';
 
 /**
  * The few methods of a Redis client that the adapters call. Both ioredis

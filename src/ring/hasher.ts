@@ -1,5 +1,5 @@
 import xxhash from 'xxhash-wasm';
-import { RingError, describe } from './errors.js';
+import { RingError, describe } from '../errors.js';
 import type { Hasher } from './types.js';
 
 type XXHashAPI = Awaited<ReturnType<typeof xxhash>>;

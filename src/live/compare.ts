@@ -1,5 +1,5 @@
-import { sameNode } from './node.js';
-import type { RingNode } from './types.js';
+import { sameNode } from '../ring/node.js';
+import type { RingNode } from '../ring/types.js';
 
 /** True when two id-sorted membership lists hold the same nodes with the same weight and meta. */
 export function sameMembers(a: readonly RingNode[], b: readonly RingNode[]): boolean {

@@ -6,7 +6,7 @@
  * Memory: 4 bytes of hash + 4 bytes of owner slot per point, plus a bucket
  * index of at most 2 bytes per point.
  */
-import { RingError, describe } from './errors.js';
+import { RingError, describe } from '../errors.js';
 import type { Hasher } from './types.js';
 
 export interface Layout {

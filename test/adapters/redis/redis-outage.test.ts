@@ -4,10 +4,10 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RingCoordinator, RingRouter } from '../../src/index.js';
-import { RedisMembership, RedisRingStore } from '../../src/redis/index.js';
-import { RedisServer, randomPrefix, skipWithoutRedis } from '../support/redis-server.js';
-import { waitFor, waitForTimed } from '../support/wait.js';
+import { RingCoordinator, RingRouter } from '../../../src/index.js';
+import { RedisMembership, RedisRingStore } from '../../../src/adapters/redis/index.js';
+import { RedisServer, randomPrefix, skipWithoutRedis } from '../../support/redis-server.js';
+import { waitFor, waitForTimed } from '../../support/wait.js';
 
 const KEYS = Array.from({ length: 1000 }, (_, i) => `user:${i}`);
 const owners = (router: RingRouter) => KEYS.map((k) => router.lookup(k).id).join(',');

@@ -1,7 +1,7 @@
 /** The adapter contract suites against the in-memory reference adapters. */
-import { MemoryMembership, MemoryRingStore } from '../../src/index.js';
-import { membershipContract } from './membership.contract.js';
-import { ringStoreContract } from './ring-store.contract.js';
+import { MemoryMembership, MemoryRingStore } from '../../../src/index.js';
+import { membershipContract } from '../../contract/membership.contract.js';
+import { ringStoreContract } from '../../contract/ring-store.contract.js';
 
 ringStoreContract('MemoryRingStore', () => {
   const root = new MemoryRingStore();

@@ -1,5 +1,5 @@
 import { RangeDiff, movedRanges, type DiffSide, type NodeChanges } from './diff.js';
-import { RingError, describe } from './errors.js';
+import { RingError, describe } from '../errors.js';
 import { checkHasher, createXxHash32 } from './hasher.js';
 import { DEFAULT_VNODES, MAX_POINTS, MAX_VNODES } from './limits.js';
 import { compareIds, normalizeNode, normalizeNodes, sameMeta, weightOf } from './node.js';

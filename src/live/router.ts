@@ -1,9 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
 import { sameMembers } from './compare.js';
 import type { RingState, RingStore } from './contracts.js';
-import { RingError, describe } from './errors.js';
-import { HashRing } from './hash-ring.js';
-import type { Hasher, RingDiff, RingNode } from './types.js';
+import { RingError, describe } from '../errors.js';
+import { HashRing } from '../ring/hash-ring.js';
+import type { Hasher, RingDiff, RingNode } from '../ring/types.js';
 
 /** Options of {@link RingRouter.start}. */
 export interface RingRouterOptions {

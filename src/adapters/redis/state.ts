@@ -1,6 +1,6 @@
-import type { MembershipEvent, RingState } from '../contracts.js';
-import { RingError, describe } from '../errors.js';
-import { normalizeNode, normalizeNodes } from '../node.js';
+import type { MembershipEvent, RingState } from '../../live/contracts.js';
+import { RingError, describe } from '../../errors.js';
+import { normalizeNode, normalizeNodes } from '../../ring/node.js';
 
 const EVENT_TYPES: ReadonlySet<string> = new Set(['join', 'leave', 'expire', 'update']);
 

@@ -1,16 +1,16 @@
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { MembershipAdapter, MembershipEvent, RingState, RingStore } from '../../src/contracts.js';
+import type { MembershipAdapter, MembershipEvent, RingState, RingStore } from '../../../src/live/contracts.js';
 import {
   RedisMembership,
   RedisRingStore,
   redisKeys,
   type RedisMembershipHandle,
-} from '../../src/redis/index.js';
-import { membershipContract, type MembershipHarness } from '../contract/membership.contract.js';
-import { ringStoreContract, type RingStoreHarness } from '../contract/ring-store.contract.js';
-import { rejectionOf, sleep, waitFor } from '../support/wait.js';
-import { RedisServer, randomPrefix, skipWithoutRedis, useRedisCluster, useRedisServer } from '../support/redis-server.js';
+} from '../../../src/adapters/redis/index.js';
+import { membershipContract, type MembershipHarness } from '../../contract/membership.contract.js';
+import { ringStoreContract, type RingStoreHarness } from '../../contract/ring-store.contract.js';
+import { rejectionOf, sleep, waitFor } from '../../support/wait.js';
+import { RedisServer, randomPrefix, skipWithoutRedis, useRedisCluster, useRedisServer } from '../../support/redis-server.js';
 
 // Short timings keep the suite fast; production defaults are 3000/1000.
 const TTL_MS = 400;

@@ -1,7 +1,7 @@
-import type { Membership, MembershipAdapter, MembershipEvent } from '../contracts.js';
-import { RingError, describe } from '../errors.js';
-import { compareIds, normalizeNode, sameNode } from '../node.js';
-import type { RingNode } from '../types.js';
+import type { Membership, MembershipAdapter, MembershipEvent } from '../../live/contracts.js';
+import { RingError, describe } from '../../errors.js';
+import { compareIds, normalizeNode, sameNode } from '../../ring/node.js';
+import type { RingNode } from '../../ring/types.js';
 
 /** Options of {@link MemoryMembership}. */
 export interface MemoryMembershipOptions {
