@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIST_ENTRY, bundleCli, runCli, type Entry } from './cli-process.js';
 import { reportErrors } from './support.js';
-import { parseXml } from './xml.js';
+import { parseXml } from './svg-tree.js';
 
 const SMALL = ['--nodes', '1,2,4', '--users', '200', '--messages', '300', '--group-size', '5', '--rounds', '1', '--seed', '11'];
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runRoutingBench } from '../../src/cli/bench-routing.js';
 import { niceTicks, renderSvg } from '../../src/cli/svg.js';
 import { memoryTransport } from '../../src/cli/transport-memory.js';
-import { allElements, parseXml } from './xml.js';
+import { allElements, parseXml } from './svg-tree.js';
 import { smallOptions } from './support.js';
 
 describe('renderSvg', () => {
