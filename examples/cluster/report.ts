@@ -214,12 +214,13 @@ export function formatVerdict(report: Report): string {
 /** Wraps prose at spaces so that no line is wider than {@link MAX_WIDTH}; `indent` starts the continuation lines. */
 function wrap(text: string, indent = ''): string {
   const out: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line !== '' && line.length + 1 + word.length > MAX_WIDTH) {
+  const lead = /^ */.exec(text)![0];
+  let line = lead;
+  for (const word of text.slice(lead.length).split(' ')) {
+    if (line.trim() !== '' && line.length + 1 + word.length > MAX_WIDTH) {
       out.push(line);
       line = indent + word;
-    } else line = line === '' ? word : `${line} ${word}`;
+    } else line = line.trim() === '' ? line + word : `${line} ${word}`;
   }
   out.push(line);
   return out.join('\n');

@@ -103,6 +103,8 @@ describe('the cluster report', () => {
     const text = lines.join('\n');
     expect(text).toMatch(/visits/);
     expect(text).toMatch(/steady p99/);
+    expect(text).toMatch(/\n {2}start: gw-1 v123456 deadbeefcafe0123, gw-2 /);
+    expect(text).toMatch(/\n {4}\S/); // wrapped lines are indented
   });
 
   it('ends with a one-line verdict: visits per message, sessions moved, lost', () => {
