@@ -41,6 +41,10 @@ function tarballFiles(): string[] {
 }
 
 describe('the packed tarball', () => {
+  it('is built before packing: prepack runs the build, quietly so `npm pack --json` stays JSON', () => {
+    expect(PKG.scripts?.prepack).toMatch(/^npm run --silent build -- --silent$/);
+  });
+
   it('holds the build, the README, the LICENSE and package.json, and no source maps', () => {
     const files = tarballFiles();
     expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/cli.js']));

@@ -27,6 +27,7 @@ interface PackageJson {
   readonly dependencies?: Record<string, string>;
   readonly peerDependencies?: Record<string, string>;
   readonly bin?: Record<string, string>;
+  readonly scripts?: Record<string, string>;
 }
 
 interface LockEntry {
