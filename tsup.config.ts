@@ -5,7 +5,11 @@ import { defineConfig } from 'tsup';
 // shipped, and they were two thirds of the installed size.
 export default defineConfig([
   {
-    // The library: ESM + CJS with type declarations for both.
+    // The library: ESM + CJS with type declarations for both. Each entry is
+    // named after its subpath: `ringroute/<name>` is dist/<name>.{js,cjs,d.ts,d.cts}
+    // (the root is `index`). package.json `typesVersions` relies on that to
+    // resolve every subpath under TypeScript's node10 resolution, so a new
+    // subpath needs only its entry here and its `exports` entry.
     entry: { index: 'src/index.ts', redis: 'src/adapters/redis/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,

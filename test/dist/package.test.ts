@@ -52,6 +52,16 @@ describe('the packed tarball', () => {
     expect(files.filter((file) => file.endsWith('.map'))).toEqual([]);
   });
 
+  it('names each subpath\'s files after it, as typesVersions (node10) expects: ringroute/<name> is dist/<name>.*', () => {
+    for (const { subpath } of MODULES) {
+      const file = subpath === '.' ? 'index' : subpath.slice(2);
+      expect(PKG.exports[subpath], `exports["${subpath}"]`).toEqual({
+        import: { types: `./dist/${file}.d.ts`, default: `./dist/${file}.js` },
+        require: { types: `./dist/${file}.d.cts`, default: `./dist/${file}.cjs` },
+      });
+    }
+  });
+
   it('holds every file that exports, main, module, types and bin point at', () => {
     const files = new Set(tarballFiles());
     const targets: string[] = [];
