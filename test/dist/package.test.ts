@@ -45,6 +45,20 @@ describe('the packed tarball', () => {
     expect(PKG.scripts?.prepack).toMatch(/^npm run --silent build -- --silent$/);
   });
 
+  it('says where it comes from, under what license, and for which Node', () => {
+    const installed = join(packed.project, 'node_modules', PKG.name);
+    const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as Record<string, unknown>;
+    expect(pkg).toMatchObject({
+      license: 'MIT',
+      repository: { type: 'git', url: 'git+https://github.com/ringroute/ringroute.git' },
+      homepage: 'https://github.com/ringroute/ringroute#readme',
+      bugs: { url: 'https://github.com/ringroute/ringroute/issues' },
+      engines: { node: '>=20' },
+    });
+    const license = readFileSync(join(installed, 'LICENSE'), 'utf8');
+    expect(license).toMatch(/^MIT License\n\nCopyright \(c\) \d{4} the ringroute authors\n/);
+  });
+
   it('holds the build, the README, the LICENSE and package.json, and no source maps', () => {
     const files = tarballFiles();
     expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/cli.js']));
