@@ -141,7 +141,7 @@ Flags:
   -h, --help          show this help
   -v, --version       print the version of ringroute
 
-Figures in the table, per node count and mode (bcast, hash, and their ratio):
+Figures in the tables, per node count: bcast, hash and (ratio) bcast / hash:
   visits/msg          envelopes delivered to nodes per message (broadcast: the
                       node count; hash: the distinct owners of the recipients)
   wasted/msg          visits to a node holding none of the recipients
@@ -157,8 +157,8 @@ Only in the --json report (its schema: ringroute/report.schema.json):
   ringLookups         owner lookups on the hash ring at the gateway, in total
                       and per message
   and the raw counts, visits per one-to-one and per group message, the CPU of
-  every round and by process (gateway, nodes, Redis), wall time, p99 and max
-  latency, and the sessions per node.
+  every round and by process (gateway, nodes, Redis), wall time, maximum
+  latency, and the fewest and most sessions on a node.
 
 Exit codes: 0 done, 1 the run failed (delivery mismatch, Redis error),
 2 invalid arguments or missing ioredis.
