@@ -5,10 +5,12 @@
  *   npm start -- --redis redis://127.0.0.1:6379  # one process per node and gateway
  *   npm start -- --users 500 --json report.json
  *
- * Prints the report as a table (progress goes to stderr, on a terminal
- * only) and exits with 1 when a message was lost.
+ * Prints the report as tables and a one-line verdict (progress goes to
+ * stderr, on a terminal only) and exits with 1 when a message was lost, 2
+ * (after one line on stderr) for an unknown or bad option.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatReport } from './report.js';
 import { type ScenarioOptions, runScenario } from './scenario.js';
@@ -23,65 +25,92 @@ const HELP = `Usage: npm start -- [options]
   --group-rate N      group messages per second (default 25)
   --group-size N      members per group (default 8)
   --steady-ms N       length of each mode's steady window (default 2000)
-  --grace-ms N        how long a message waits for a moving user (default 10000)
-  --ttl-ms N          membership ttl: how soon a dead node expires (default 2000)
+  --grace-ms N        how long a message waits for a moving user
+                      (default 10000)
+  --ttl-ms N          membership ttl: how soon a dead node expires
+                      (default 2000)
   --via MODE          proxy | route | mixed: how users connect (default mixed)
   --progress          show progress even when stderr is not a terminal
   --verbose           print the parts' diagnostics
   -h, --help          this text
 `;
 
-const { values } = parseArgs({
-  options: {
-    redis: { type: 'string' },
-    json: { type: 'string' },
-    users: { type: 'string' },
-    nodes: { type: 'string' },
-    rate: { type: 'string' },
-    'group-rate': { type: 'string' },
-    'group-size': { type: 'string' },
-    'steady-ms': { type: 'string' },
-    'grace-ms': { type: 'string' },
-    'ttl-ms': { type: 'string' },
-    via: { type: 'string' },
-    progress: { type: 'boolean' },
-    verbose: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
+/** Prints one line and exits 2: the answer to any option that cannot run. */
+function usage(message: string): never {
+  process.stderr.write(`cluster example: ${message} ("npm start -- --help" lists the options)\n`);
+  process.exit(2);
+}
+
+function readArgs() {
+  try {
+    return parseArgs({
+      options: {
+        redis: { type: 'string' },
+        json: { type: 'string' },
+        users: { type: 'string' },
+        nodes: { type: 'string' },
+        rate: { type: 'string' },
+        'group-rate': { type: 'string' },
+        'group-size': { type: 'string' },
+        'steady-ms': { type: 'string' },
+        'grace-ms': { type: 'string' },
+        'ttl-ms': { type: 'string' },
+        via: { type: 'string' },
+        progress: { type: 'boolean' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    // node:util's messages are long and name internals; say what is wrong in one line.
+    const code = (error as { code?: string }).code;
+    const message = error instanceof Error ? error.message : String(error);
+    const option = /'(-[^']*)'/.exec(message)?.[1] ?? '';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') usage(`unknown option ${option}`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') usage(`option ${option.split(/[ ,]/)[0]} ${/argument missing/.test(message) ? 'needs a value' : 'takes no value'}`);
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') usage(`unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? ''}: options start with "--"`);
+    usage(message.split('\n')[0]!);
+  }
+}
+
+const { values } = readArgs();
 
 if (values.help) {
   process.stdout.write(HELP);
   process.exit(0);
 }
 
-function int(name: string, value: string | undefined, min: number): number | undefined {
+/** At most this many: bounds that keep a run on one machine sane. */
+const MAX = { users: 100_000, nodes: 32, rate: 100_000, groupSize: 1000, ms: 600_000 } as const;
+
+function int(name: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    process.stderr.write(`--${name} must be an integer >= ${min}, got ${value}\n`);
-    process.exit(2);
-  }
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) usage(`--${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
   return n;
 }
 
 const via = values.via;
-if (via !== undefined && via !== 'proxy' && via !== 'route' && via !== 'mixed') {
-  process.stderr.write(`--via must be proxy, route or mixed, got ${via}\n`);
-  process.exit(2);
+if (via !== undefined && via !== 'proxy' && via !== 'route' && via !== 'mixed') usage(`--via must be proxy, route or mixed, got ${JSON.stringify(via)}`);
+if (values.redis !== undefined && !/^rediss?:\/\/\S+$/.test(values.redis)) usage(`--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(values.redis)}`);
+if (values.json !== undefined) {
+  // Fail before a run of several seconds, not after it.
+  const dir = dirname(resolve(values.json));
+  if (values.json.trim() === '') usage('--json needs a file name');
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) usage(`cannot write ${values.json}: directory ${dir} does not exist`);
 }
 
 const tty = process.stderr.isTTY === true || values.progress === true;
 const started = Date.now();
 const numbers = {
-  users: int('users', values.users, 2),
-  nodes: int('nodes', values.nodes, 2),
-  oneToOneRate: int('rate', values.rate, 0),
-  groupRate: int('group-rate', values['group-rate'], 0),
-  groupSize: int('group-size', values['group-size'], 2),
-  steadyMs: int('steady-ms', values['steady-ms'], 100),
-  graceMs: int('grace-ms', values['grace-ms'], 1000),
-  ttlMs: int('ttl-ms', values['ttl-ms'], 100),
+  users: int('users', values.users, 2, MAX.users),
+  nodes: int('nodes', values.nodes, 2, MAX.nodes),
+  oneToOneRate: int('rate', values.rate, 0, MAX.rate),
+  groupRate: int('group-rate', values['group-rate'], 0, MAX.rate),
+  groupSize: int('group-size', values['group-size'], 2, MAX.groupSize),
+  steadyMs: int('steady-ms', values['steady-ms'], 100, MAX.ms),
+  graceMs: int('grace-ms', values['grace-ms'], 1000, MAX.ms),
+  ttlMs: int('ttl-ms', values['ttl-ms'], 100, MAX.ms),
 };
 const options: ScenarioOptions = {
   // Only the options given: the scenario has the defaults.
@@ -102,6 +131,8 @@ try {
   const t = report.totals;
   process.exitCode = t.lost === 0 && t.sent === t.delivered + t.failed ? 0 : 1;
 } catch (error) {
-  process.stderr.write(`cluster example failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  // The stack is for --verbose; a user sees what failed.
+  const detail = error instanceof Error ? (values.verbose ? (error.stack ?? error.message) : error.message) : String(error);
+  process.stderr.write(`cluster example failed: ${detail}\n`);
   process.exitCode = 1;
 }

@@ -142,28 +142,34 @@ function round(value: number, digits: number): number {
   return Math.round(value * f) / f;
 }
 
-/** The human-readable report. */
+/** Widest line of the printed report: an 80-column terminal shows it without wrapping. */
+export const MAX_WIDTH = 80;
+
+const KIND_LABEL: Record<TrafficKind, string> = { oneToOne: '1:1', group: 'group' };
+
+/** The human-readable report: tables and lines of at most {@link MAX_WIDTH} columns, then the verdict (at most 100). */
 export function formatReport(report: Report): string {
   const lines: string[] = [];
   const c = report.config;
-  lines.push(`ringroute cluster example: ${report.adapters} adapters, ${c.nodes} nodes + 1 joining, ${c.gateways} gateways, ${c.users} users, ${(report.durationMs / 1000).toFixed(1)} s`);
+  lines.push(wrap(`ringroute cluster example: ${report.adapters} adapters, ${c.nodes} nodes + 1 joining, ${c.gateways} gateways, ${c.users} users, ${(report.durationMs / 1000).toFixed(1)} s`));
   lines.push('');
-  const head = ['mode', 'traffic', 'messages', 'sent', 'delivered', 'failed', 'lost', 'dups', 'visits/msg', 'owners/msg', 'p50 ms', 'p99 ms', 'steady p50/p99'];
-  const rows: string[][] = [];
-  for (const mode of MODES) {
-    for (const kind of ['oneToOne', 'group'] as const) {
-      const f = report.modes[mode][kind];
-      rows.push([mode, kind, f.messages, f.sent, f.delivered, f.failed, f.lost, f.duplicates, f.nodeVisitsPerMessage, f.distinctOwnersPerMessage, f.latencyP50Ms, f.latencyP99Ms, `${f.steadyLatencyP50Ms} / ${f.steadyLatencyP99Ms}`].map(String));
-    }
-  }
-  lines.push(...table(head, rows));
-  lines.push('(visits/msg and owners/msg: steady window; latency: send to receipt, whole mode including joins, leaves and the kill)');
+  const each = (row: (f: KindFigures) => Array<string | number>): string[][] =>
+    MODES.flatMap((mode) => (['oneToOne', 'group'] as const).map((kind) => [mode, KIND_LABEL[kind], ...row(report.modes[mode][kind])].map(String)));
+  lines.push(...table(['mode', 'traffic', 'messages', 'sent', 'delivered', 'failed', 'lost', 'dups'], each((f) => [f.messages, f.sent, f.delivered, f.failed, f.lost, f.duplicates])));
+  lines.push('');
+  lines.push(
+    ...table(
+      ['mode', 'traffic', 'visits', 'owners', 'p50 ms', 'p99 ms', 'steady p50', 'steady p99'],
+      each((f) => [f.nodeVisitsPerMessage, f.distinctOwnersPerMessage, f.latencyP50Ms, f.latencyP99Ms, f.steadyLatencyP50Ms, f.steadyLatencyP99Ms]),
+    ),
+  );
+  lines.push(wrap('visits: node visits per message, owners: distinct owners of its recipients, both over the steady window. Latency: send to receipt in ms, over the whole mode (joins, leaves and the kill included) and over the steady window.'));
   const t = report.totals;
   lines.push('');
-  lines.push(`total: sent ${t.sent} = delivered ${t.delivered} + failed ${t.failed}; lost ${t.lost}; duplicates deduplicated by clients ${t.duplicates}; misrouted ${t.misrouted}`);
+  lines.push(wrap(`total: sent ${t.sent} = delivered ${t.delivered} + failed ${t.failed}; lost ${t.lost}; duplicates deduplicated by clients ${t.duplicates}; misrouted ${t.misrouted}`, '  '));
   if (t.skipped > 0) lines.push(`skipped ${t.skipped} sends: too many outstanding`);
   const reasons = Object.entries(report.failureReasons);
-  if (reasons.length > 0) lines.push(`failed because: ${reasons.map(([r, n]) => `${r} ${n}`).join(', ')}`);
+  if (reasons.length > 0) lines.push(wrap(`failed because: ${reasons.map(([r, n]) => `${r} ${n}`).join(', ')}`, '  '));
   lines.push('');
   const srows = STRATEGIES.map((s) => {
     const f = report.strategies[s];
@@ -172,13 +178,52 @@ export function formatReport(report: Report): string {
   lines.push(...table(['node joins', 'nodes', 'sessions moved', 'of', 'share', '1/(N+1)', 'on new node'], srows));
   const fo = report.failover;
   lines.push('');
-  lines.push(`failover: ${fo.node} killed with ${fo.usersAffected} users; rings updated after ${fo.ringUpdatedMs} ms, all its users back after ${fo.failoverMs} ms`);
+  lines.push(wrap(`failover: ${fo.node} killed with ${fo.usersAffected} users; rings updated after ${fo.ringUpdatedMs} ms, all its users back after ${fo.failoverMs} ms`, '  '));
   lines.push('');
+  lines.push("gateways' rings (version and checksum) after each change:");
   for (const a of report.gateways) {
     const each = a.gateways.map((g) => `${g.id} v${g.version} ${g.checksum}`).join(', ');
-    lines.push(`gateways after ${a.after}: ${each} -> ${a.agree ? 'agree' : 'DISAGREE'}`);
+    lines.push(wrap(`  ${a.after}: ${each}: ${a.agree ? 'agree' : 'DISAGREE'}`, '    '));
   }
+  lines.push('');
+  lines.push(formatVerdict(report));
   return lines.join('\n');
+}
+
+/**
+ * The run in one line: node visits per message, hash against broadcast;
+ * sessions moved by a join, selective against reconnect-all; and what was
+ * lost. Starts with "verdict: ok" only when nothing was lost or misrouted
+ * and every gateway agreed.
+ */
+export function formatVerdict(report: Report): string {
+  const visits = (mode: Mode): number => {
+    const kinds = Object.values(report.modes[mode]);
+    const messages = kinds.reduce((sum, f) => sum + f.messages, 0);
+    return messages === 0 ? 0 : kinds.reduce((sum, f) => sum + f.nodeVisitsPerMessage * f.messages, 0) / messages;
+  };
+  const moved = (s: Strategy): string => `${Math.round(report.strategies[s].share * 100)}%`;
+  const t = report.totals;
+  const ok = t.lost === 0 && t.misrouted === 0 && t.sent === t.delivered + t.failed && report.gateways.every((g) => g.agree);
+  return (
+    `verdict: ${ok ? 'ok' : 'FAILED'}: visits/msg ${visits('hash').toFixed(1)} hash vs ${visits('broadcast').toFixed(1)} broadcast; ` +
+    `moved ${moved('selective')} selective vs ${moved('reconnect-all')} reconnect-all; lost ${t.lost}`
+  );
+}
+
+/** Wraps prose at spaces so that no line is wider than {@link MAX_WIDTH}; `indent` starts the continuation lines. */
+function wrap(text: string, indent = ''): string {
+  const out: string[] = [];
+  const lead = /^ */.exec(text)![0];
+  let line = lead;
+  for (const word of text.slice(lead.length).split(' ')) {
+    if (line.trim() !== '' && line.length + 1 + word.length > MAX_WIDTH) {
+      out.push(line);
+      line = indent + word;
+    } else line = line.trim() === '' ? line + word : `${line} ${word}`;
+  }
+  out.push(line);
+  return out.join('\n');
 }
 
 function table(head: readonly string[], rows: readonly string[][]): string[] {

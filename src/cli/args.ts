@@ -27,8 +27,15 @@ export interface BenchOptions {
   readonly quiet: boolean;
 }
 
-/** What the command line asks for. */
-export type Command = { readonly kind: 'help' } | { readonly kind: 'bench'; readonly options: BenchOptions };
+/**
+ * What the command line asks for: `help` prints {@link USAGE} (no command,
+ * `--help`, `help`), `bench-help` prints {@link HELP}, `version` the version.
+ */
+export type Command =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'bench-help' }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'bench'; readonly options: BenchOptions };
 
 /** A command line that cannot run; the CLI prints the message and exits with code 2. */
 export class UsageError extends Error {
@@ -65,7 +72,26 @@ export const LIMITS = {
   rounds: 100,
 } as const;
 
-export const HELP = `ringroute bench: what broadcast routing costs against hash routing, as the cluster grows
+/** The help of `ringroute` itself: its commands and global flags. */
+export const USAGE = `ringroute: consistent-hash routing for clusters
+
+Usage: ringroute <command> [flags]
+
+Commands:
+  bench               measure broadcast routing against hash routing as the
+                      cluster grows, on this machine ("ringroute bench --help")
+  help                show this help
+
+Flags:
+  -h, --help          show this help ("ringroute bench --help": the bench's)
+  -v, --version       print the version of ringroute
+
+Exit codes: 0 done, 1 the run failed, 2 invalid arguments.
+Documentation: https://github.com/ringroute/ringroute#readme
+`;
+
+/** The help of `ringroute bench`. */
+export const HELP = `ringroute bench: broadcast routing against hash routing as the cluster grows
 
 Usage: ringroute bench [flags]
 
@@ -96,9 +122,10 @@ Flags:
                               Redis connection; real pub/sub: one shared channel
                               for broadcast, one channel per node for hash.
                               Needs the ioredis package.
-  --redis URL         Redis server for --transport redis (default ${DEFAULTS.redisUrl});
-                      implies --transport redis. Channels get a unique prefix,
-                      so a shared server is safe.
+  --redis URL         Redis server for --transport redis
+                      (default ${DEFAULTS.redisUrl}); implies --transport
+                      redis. Channels get a unique prefix, so a shared server
+                      is safe.
   --rate N            messages per second the gateway offers with --transport
                       redis; 0 = as fast as it can (default ${DEFAULTS.rate}).
                       Latency is measured at this load.
@@ -112,32 +139,39 @@ Flags:
                       node count, both modes) as a standalone SVG to FILE
   --quiet             no progress bar (it is only drawn on a terminal anyway)
   -h, --help          show this help
+  -v, --version       print the version of ringroute
 
-Figures, per node count and mode:
+Figures in the tables, per node count: bcast, hash and (ratio) bcast / hash:
   visits/msg          envelopes delivered to nodes per message (broadcast: the
                       node count; hash: the distinct owners of the recipients)
   wasted/msg          visits to a node holding none of the recipients
-  session lookups     lookups in the nodes' local session maps
-  ring lookups        owner lookups on the hash ring at the gateway
   bytes/msg           serialized bytes delivered to nodes per message
-  CPU us/delivered    user+system CPU of the whole run (gateway, nodes and,
+  CPU µs/deliv        user+system CPU of the whole run (gateway, nodes and,
                       with redis, the worker processes and the Redis server)
                       per message delivered to a user
-  delivered/CPU-s     the inverse: deliveries per second of CPU
+  deliv/CPU-s         the inverse: deliveries per second of CPU
   p50/p99 ms          send-to-delivery latency (redis transport only)
+Only in the --json report (its schema: ringroute/report.schema.json):
+  sessionLookups      lookups in the nodes' local session maps, in total and
+                      per message
+  ringLookups         owner lookups on the hash ring at the gateway, in total
+                      and per message
+  and the raw counts, visits per one-to-one and per group message, the CPU of
+  every round and by process (gateway, nodes, Redis), wall time, maximum
+  latency, and the fewest and most sessions on a node.
 
 Exit codes: 0 done, 1 the run failed (delivery mismatch, Redis error),
 2 invalid arguments or missing ioredis.
 
 Examples:
   ringroute bench
-  ringroute bench --nodes 2,4,8,16,32 --group-size 0 --json report.json --svg chart.svg
+  ringroute bench --nodes 2,4,8,16,32 --group-size 0 --json r.json --svg r.svg
   ringroute bench --transport redis --redis redis://127.0.0.1:6379 --nodes 2,4,8
 `;
 
 const FLAGS = new Set([
   'nodes', 'users', 'messages', 'group-size', 'group-share', 'payload', 'transport',
-  'redis', 'rate', 'rounds', 'seed', 'json', 'svg', 'quiet', 'help',
+  'redis', 'rate', 'rounds', 'seed', 'json', 'svg', 'quiet', 'help', 'version',
 ]);
 
 /**
@@ -145,12 +179,17 @@ const FLAGS = new Set([
  * @throws UsageError for anything that cannot run.
  */
 export function parseCommand(argv: readonly string[]): Command {
-  if (argv.length === 0) throw new UsageError('missing command: try "ringroute bench"');
   const [command, ...rest] = argv;
-  if (command === '-h' || command === '--help' || command === 'help') return { kind: 'help' };
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    if (command === 'help' && rest[0] === 'bench') return { kind: 'bench-help' };
+    return { kind: 'help' };
+  }
+  if (command === '-v' || command === '--version' || command === 'version') return { kind: 'version' };
+  if (command.startsWith('-')) throw new UsageError(`unknown flag ${JSON.stringify(command)}: flags go after the command, as in "ringroute bench --nodes 2,4"`);
   if (command !== 'bench') throw new UsageError(`unknown command ${JSON.stringify(command)}: the only command is "bench"`);
   const flags = readFlags(rest);
-  if (flags.has('help')) return { kind: 'help' };
+  if (flags.has('help')) return { kind: 'bench-help' };
+  if (flags.has('version')) return { kind: 'version' };
   return { kind: 'bench', options: benchOptions(flags) };
 }
 
@@ -159,8 +198,8 @@ function readFlags(args: readonly string[]): Map<string, string> {
   const flags = new Map<string, string>();
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (arg === '-h') {
-      flags.set('help', '');
+    if (arg === '-h' || arg === '-v') {
+      flags.set(arg === '-h' ? 'help' : 'version', '');
       continue;
     }
     if (!arg.startsWith('--')) throw new UsageError(`unexpected argument ${JSON.stringify(arg)}: flags start with "--"`);
@@ -168,7 +207,7 @@ function readFlags(args: readonly string[]): Map<string, string> {
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
     if (!FLAGS.has(name)) throw new UsageError(`unknown flag --${name}`);
     if (flags.has(name)) throw new UsageError(`--${name} is given more than once`);
-    if (name === 'quiet' || name === 'help') {
+    if (name === 'quiet' || name === 'help' || name === 'version') {
       if (eq !== -1) throw new UsageError(`--${name} takes no value`);
       flags.set(name, '');
       continue;

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 /**
  * The `ringroute` command. `ringroute bench` measures broadcast routing
- * against hash routing as the cluster grows (see `--help`). Exit codes:
- * 0 done, 1 the run failed, 2 invalid arguments or a missing optional
- * dependency.
+ * against hash routing as the cluster grows (see `--help`); `ringroute`
+ * alone prints the help, `--version` the version. Exit codes: 0 done, 1 the
+ * run failed, 2 invalid arguments or a missing optional dependency.
  */
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { type BenchOptions, HELP, UsageError, parseCommand } from './args.js';
+import { type BenchOptions, HELP, USAGE, UsageError, parseCommand } from './args.js';
 import { runRoutingBench } from './bench-routing.js';
 import { createProgress } from './progress.js';
 import { formatReport, formatVerdict } from './report.js';
@@ -15,22 +15,29 @@ import { renderSvg } from './svg.js';
 import { memoryTransport } from './transport-memory.js';
 import { redisTransport } from './transport-redis.js';
 import type { Transport } from './transport.js';
+import { readVersion } from './version.js';
 import { WORKER_ARG, runWorker } from './worker.js';
 
-const USAGE_HINT = 'Run "ringroute bench --help" for the flags.';
-
 async function main(argv: readonly string[]): Promise<number> {
+  // Usage errors of `ringroute bench ...` point at its flags, others at the commands.
+  const hint = argv[0] === 'bench' ? 'Run "ringroute bench --help" for the flags.' : 'Run "ringroute --help" for the commands.';
   let options: BenchOptions;
   try {
     const command = parseCommand(argv);
-    if (command.kind === 'help') {
-      process.stdout.write(HELP);
+    if (command.kind === 'help' || command.kind === 'bench-help') {
+      process.stdout.write(command.kind === 'help' ? USAGE : HELP);
+      return 0;
+    }
+    if (command.kind === 'version') {
+      const version = readVersion();
+      if (version === null) return fail(new Error('cannot tell the version: the package.json of ringroute is not beside this build'));
+      process.stdout.write(`${version}\n`);
       return 0;
     }
     options = command.options;
     for (const file of [options.json, options.svg]) if (file !== null) checkWritable(file);
   } catch (error) {
-    return fail(error);
+    return fail(error, undefined, hint);
   }
 
   let transport: Transport;
@@ -45,7 +52,7 @@ async function main(argv: readonly string[]): Promise<number> {
             worker: { script: resolve(process.argv[1]!), execArgv: process.execArgv },
           });
   } catch (error) {
-    return fail(error);
+    return fail(error, undefined, hint);
   }
 
   const progress = createProgress(process.stderr, options.quiet);
@@ -76,9 +83,9 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 /** Prints why and returns the exit code: 2 for usage errors, 1 otherwise. */
-function fail(error: unknown, context?: string): number {
+function fail(error: unknown, context?: string, hint = ''): number {
   if (error instanceof UsageError) {
-    process.stderr.write(`ringroute: ${error.message}\n${USAGE_HINT}\n`);
+    process.stderr.write(`ringroute: ${error.message}\n${hint === '' ? '' : `${hint}\n`}`);
     return 2;
   }
   const message = error instanceof Error ? error.message : String(error);

@@ -1,7 +1,8 @@
 /**
- * The report as people read it: a table with one row per node count, both
+ * The report as people read it: tables with one row per node count, both
  * modes side by side and their ratio, plus the lines that say what ran and
- * whether both modes delivered the same messages.
+ * whether both modes delivered the same messages; all of it fits an
+ * 80-column terminal.
  */
 import type { BenchReport, ModeFigures, NodeCountResult } from './bench-routing.js';
 
@@ -36,20 +37,37 @@ function pair(group: string, value: (f: ModeFigures) => number | null, format: (
   return columns;
 }
 
-/** The table, with latency columns only when the transport measured latency. */
-export function formatTable(report: BenchReport): string {
-  const hasLatency = report.results.some((r) => r.broadcast.latencyP50Ms !== null);
-  const columns: Column[] = [
-    { group: '', header: 'nodes', cell: (r) => String(r.nodes) },
-    ...pair('visits/msg', (f) => f.nodeVisitsPerMessage, (v) => v.toFixed(2), true),
-    ...pair('wasted/msg', (f) => f.wastedVisitsPerMessage, (v) => v.toFixed(2), false),
-    ...pair('bytes/msg', (f) => f.bytesPerMessage, (v) => Math.round(v).toString(), true),
-    ...pair('CPU µs/delivered', (f) => f.cpuMicrosPerDelivered, micros, true),
-    ...pair('delivered/CPU-s', (f) => f.deliveredPerCpuSecond, compact, false),
+/** Widest line of the printed report: an 80-column terminal shows it without wrapping. */
+export const MAX_WIDTH = 80;
+
+/**
+ * The tables, each at most {@link MAX_WIDTH} columns wide: the routing work
+ * (visits, waste, bytes), the CPU it cost, and, when the transport measured
+ * it, the latency.
+ */
+export function formatTables(report: BenchReport): string[] {
+  const nodes: Column = { group: '', header: 'nodes', cell: (r) => String(r.nodes) };
+  const tables = [
+    [
+      nodes,
+      ...pair('visits/msg', (f) => f.nodeVisitsPerMessage, (v) => v.toFixed(2), true),
+      ...pair('wasted/msg', (f) => f.wastedVisitsPerMessage, (v) => v.toFixed(2), false),
+      ...pair('bytes/msg', (f) => f.bytesPerMessage, (v) => Math.round(v).toString(), true),
+    ],
+    [
+      nodes,
+      ...pair('CPU µs/deliv', (f) => f.cpuMicrosPerDelivered, micros, true),
+      ...pair('deliv/CPU-s', (f) => f.deliveredPerCpuSecond, compact, false),
+    ],
   ];
-  if (hasLatency) {
-    columns.push(...pair('p50 ms', (f) => f.latencyP50Ms, millis, false), ...pair('p99 ms', (f) => f.latencyP99Ms, millis, true));
+  if (report.results.some((r) => r.broadcast.latencyP50Ms !== null)) {
+    tables.push([nodes, ...pair('p50 ms', (f) => f.latencyP50Ms, millis, true), ...pair('p99 ms', (f) => f.latencyP99Ms, millis, true)]);
   }
+  return tables.map((columns) => formatTable(report, columns));
+}
+
+/** One table: a row per node count, group headers over their columns. */
+function formatTable(report: BenchReport, columns: readonly Column[]): string {
   const rows = report.results.map((r) => columns.map((c) => c.cell(r)));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((row) => row[i]!.length)));
 
@@ -83,6 +101,22 @@ export function formatTable(report: BenchReport): string {
   return [groupLine, header, rule, ...rows.map(line)].join('\n');
 }
 
+/** Wraps prose at spaces so that no line is wider than {@link MAX_WIDTH}; `indent` starts the continuation lines. */
+export function wrap(text: string, indent = ''): string {
+  const out: string[] = [];
+  for (const paragraph of text.split('\n')) {
+    let line = '';
+    for (const word of paragraph.split(' ')) {
+      if (line !== '' && line.length + 1 + word.length > MAX_WIDTH) {
+        out.push(line);
+        line = indent + word;
+      } else line = line === '' ? word : `${line} ${word}`;
+    }
+    out.push(line);
+  }
+  return out.join('\n');
+}
+
 /** What ran, on what, in one or two lines. */
 export function formatHeadline(report: BenchReport): string {
   const a = report.args;
@@ -94,24 +128,24 @@ export function formatHeadline(report: BenchReport): string {
   const transport = a.transport === 'redis' ? `redis transport (${a.rate === 0 ? 'unpaced' : `${a.rate} msg/s offered`})` : 'memory transport';
   const m = report.machine;
   const rounds = a.rounds > 1 ? `, median of ${a.rounds} rounds` : '';
-  return `ringroute bench: ${transport}, ${w.users} users, ${traffic}, seed ${a.seed}${rounds}\n${m.cpu}, ${m.cores} cores, Node ${m.node}`;
+  return `${wrap(`ringroute bench: ${transport}, ${w.users} users, ${traffic}, seed ${a.seed}${rounds}`, '  ')}\n${wrap(`${m.cpu}, ${m.cores} cores, Node ${m.node}`)}`;
 }
 
 /** The correctness line: the same deliveries in both modes, or what differed. */
 export function formatVerdict(report: BenchReport): string {
   if (report.correct) {
-    return `both modes delivered all ${report.workload.expectedDelivered} expected (message, user) pairs at every node count (checksum ${report.workload.expectedChecksum})`;
+    return wrap(`both modes delivered all ${report.workload.expectedDelivered} expected (message, user) pairs at every node count (checksum ${report.workload.expectedChecksum})`);
   }
-  return ['DELIVERY MISMATCH: the two modes did not deliver the same messages:', ...report.problems.map((p) => `  - ${p}`)].join('\n');
+  return ['DELIVERY MISMATCH: the two modes did not deliver the same messages:', ...report.problems.map((p) => wrap(`  - ${p}`, '    '))].join('\n');
 }
 
-/** Headline, table and verdict, as printed on stdout. */
+/** Headline, tables and verdict, as printed on stdout: no line wider than {@link MAX_WIDTH}. */
 export function formatReport(report: BenchReport): string {
-  const notes: string[] = [];
+  const notes: string[] = ['ratio = broadcast / hash.'];
   if (report.args.transport === 'redis') notes.push('CPU includes the gateway, every node worker and the Redis server; latency is send to delivery.');
   else notes.push('CPU is the whole routing and delivery work of all nodes in this process.');
-  notes.push('ratio = broadcast / hash.');
-  return `${formatHeadline(report)}\n\n${formatTable(report)}\n\n${notes.join(' ')}\n${formatVerdict(report)}\n`;
+  notes.push('More figures: --json.');
+  return `${formatHeadline(report)}\n\n${formatTables(report).join('\n\n')}\n\n${wrap(notes.join(' '))}\n${formatVerdict(report)}\n`;
 }
 
 function micros(v: number): string {

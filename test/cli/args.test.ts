@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, HELP, UsageError, parseCommand, type BenchOptions } from '../../src/cli/args.js';
+import { DEFAULTS, HELP, USAGE, UsageError, parseCommand, type BenchOptions } from '../../src/cli/args.js';
 
 function bench(...args: string[]): BenchOptions {
   const command = parseCommand(['bench', ...args]);
@@ -56,14 +56,23 @@ describe('parseCommand', () => {
     expect(options.rounds).toBe(DEFAULTS.rounds.redis);
   });
 
-  it('asks for help with --help, -h and the help command', () => {
+  it('asks for the help with no command, --help, -h and the help command', () => {
+    expect(parseCommand([])).toEqual({ kind: 'help' });
     expect(parseCommand(['--help'])).toEqual({ kind: 'help' });
+    expect(parseCommand(['-h'])).toEqual({ kind: 'help' });
     expect(parseCommand(['help'])).toEqual({ kind: 'help' });
-    expect(parseCommand(['bench', '--nodes', '2', '-h'])).toEqual({ kind: 'help' });
+    expect(parseCommand(['help', 'bench'])).toEqual({ kind: 'bench-help' });
+    expect(parseCommand(['bench', '--nodes', '2', '-h'])).toEqual({ kind: 'bench-help' });
+    expect(parseCommand(['bench', '--help'])).toEqual({ kind: 'bench-help' });
+  });
+
+  it('asks for the version with --version, -v and the version command, also after bench', () => {
+    for (const args of [['--version'], ['-v'], ['version'], ['bench', '--version'], ['bench', '-v']]) expect(parseCommand(args)).toEqual({ kind: 'version' });
   });
 
   it.each([
-    [[], /missing command/],
+    [['--bogus'], /unknown flag "--bogus": flags go after the command/],
+    [['bench', '--version=2'], /--version takes no value/],
     [['serve'], /unknown command "serve"/],
     [['bench', '--nodes'], /--nodes needs a value/],
     [['bench', '--nodes', '--users', '3'], /--nodes needs a value/],
@@ -95,8 +104,13 @@ describe('parseCommand', () => {
   });
 
   it('documents every flag in the help', () => {
-    for (const flag of ['--nodes', '--users', '--messages', '--group-size', '--group-share', '--payload', '--transport', '--redis', '--rate', '--rounds', '--seed', '--json', '--svg', '--quiet', '--help']) {
+    for (const flag of ['--nodes', '--users', '--messages', '--group-size', '--group-share', '--payload', '--transport', '--redis', '--rate', '--rounds', '--seed', '--json', '--svg', '--quiet', '--help', '--version']) {
       expect(HELP).toContain(flag);
     }
+    for (const text of ['bench', '--help', '--version', '-v']) expect(USAGE).toContain(text);
+  });
+
+  it('keeps both helps within 80 columns', () => {
+    for (const line of [...HELP.split('\n'), ...USAGE.split('\n')]) expect(line.length, line).toBeLessThanOrEqual(80);
   });
 });

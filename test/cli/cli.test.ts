@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIST_ENTRY, bundleCli, runCli, type Entry } from './cli-process.js';
 import { reportErrors } from './support.js';
-import { parseXml } from './xml.js';
+import { parseXml } from './svg-tree.js';
 
+const PKG_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const SMALL = ['--nodes', '1,2,4', '--users', '200', '--messages', '300', '--group-size', '5', '--rounds', '1', '--seed', '11'];
 
 let dir: string;
@@ -27,9 +28,11 @@ describe('ringroute (from source, through tsx)', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^ringroute bench: memory transport, 200 users, 300 messages/);
     expect(result.stdout).toMatch(/visits\/msg/);
-    expect(result.stdout).toMatch(/CPU µs\/delivered/);
+    expect(result.stdout).toMatch(/CPU µs\/deliv/);
+    // Two tables (routing work, CPU), a row per node count in each.
     const rows = result.stdout.split('\n').filter((line) => /^\s+\d+\s{2}/.test(line));
-    expect(rows.map((row) => Number(row.trim().split(/\s+/)[0]))).toEqual([1, 2, 4]);
+    expect(rows.map((row) => Number(row.trim().split(/\s+/)[0]))).toEqual([1, 2, 4, 1, 2, 4]);
+    for (const line of result.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
     expect(result.stdout).toMatch(/both modes delivered all \d+ expected \(message, user\) pairs/);
 
     const report = JSON.parse(readFileSync(json, 'utf8')) as { results: Array<{ nodes: number; broadcast: { nodeVisitsPerDirectMessage: number }; hash: { nodeVisitsPerDirectMessage: number } }> };
@@ -43,23 +46,41 @@ describe('ringroute (from source, through tsx)', () => {
     expect(chart.name).toBe('svg');
   });
 
-  it('prints the help and exits 0', async () => {
+  it('prints the bench help and exits 0', async () => {
     const result = await runCli(source, ['bench', '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/Usage: ringroute bench \[flags\]/);
     expect(result.stderr).toBe('');
   });
 
+  it('prints the help with no command and exits 0', async () => {
+    const result = await runCli(source, []);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^ringroute: consistent-hash routing for clusters\n\nUsage: ringroute <command> \[flags\]/);
+    expect(result.stderr).toBe('');
+  });
+
+  it.each([['--version'], ['-v']])('prints the version of package.json for %s', async (flag) => {
+    const result = await runCli(source, [flag]);
+    expect(result).toEqual({ code: 0, stdout: `${PKG_VERSION}\n`, stderr: '' });
+  });
+
   it.each([
     [['bench', '--nodes', 'two']],
     [['bench', '--bogus']],
-    [[]],
     [['bench', '--transport', 'carrier-pigeon']],
   ])('exits 2 with a message for %j', async (args) => {
     const result = await runCli(source, args);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/^ringroute: .+\nRun "ringroute bench --help" for the flags\.\n$/);
+  });
+
+  it.each([[['--bogus']], [['serve']]])('exits 2 pointing at the commands for %j', async (args) => {
+    const result = await runCli(source, args);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^ringroute: .+\nRun "ringroute --help" for the commands\.\n$/);
   });
 
   it('exits 2 before running when an output file cannot be written', async () => {
@@ -101,8 +122,9 @@ describe('ringroute (bundled as the package build does)', () => {
 });
 
 describe.skipIf(!existsSync(DIST_ENTRY))('ringroute (dist/cli.js from npm run build)', () => {
-  it('exits 2 for invalid arguments and runs a small benchmark', async () => {
+  it('exits 2 for invalid arguments, tells its version and runs a small benchmark', async () => {
     const entry: Entry = { kind: 'built', file: DIST_ENTRY };
+    expect(await runCli(entry, ['--version'])).toEqual({ code: 0, stdout: `${PKG_VERSION}\n`, stderr: '' });
     const bad = await runCli(entry, ['bench', '--users', 'many']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--users must be an integer/);

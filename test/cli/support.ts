@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { BenchOptions } from '../../src/cli/args.js';
-import { validate } from './json-schema.js';
 
 /** Small options for tests: a few hundred users and messages, one round. */
 export function smallOptions(overrides: Partial<BenchOptions> = {}): BenchOptions {
@@ -23,9 +23,14 @@ export function smallOptions(overrides: Partial<BenchOptions> = {}): BenchOption
   };
 }
 
-const schema = JSON.parse(readFileSync(new URL('./report.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+/** The schema the package ships as `ringroute/report.schema.json`. */
+export const REPORT_SCHEMA = JSON.parse(readFileSync(new URL('../../src/cli/report.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 
-/** Violations of the report schema; empty when the report is valid. */
+// strict: unknown keywords and ambiguous types in the schema are errors, not silently ignored.
+const validateReport = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true }).compile(REPORT_SCHEMA);
+
+/** Violations of the report schema, as "path: problem" lines; empty when the report is valid. */
 export function reportErrors(report: unknown): string[] {
-  return validate(schema, JSON.parse(JSON.stringify(report)));
+  if (validateReport(JSON.parse(JSON.stringify(report)))) return [];
+  return (validateReport.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message ?? e.keyword}${e.keyword === 'additionalProperties' ? ` (${JSON.stringify(e.params)})` : ''}`);
 }

@@ -1,0 +1,122 @@
+/**
+ * The cluster example's command line (`npm start -- ...`) and its printed
+ * report: bad options answer with one line and exit code 2, the report fits
+ * an 80-column terminal and ends with the verdict.
+ */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { KindFigures, Report } from '../../examples/cluster/report.js';
+import { MAX_WIDTH, formatReport, formatVerdict } from '../../examples/cluster/report.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../examples/cluster/main.ts', import.meta.url));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+// The example imports the package by name: resolve it to src/, as vitest does.
+const SOURCE_TSCONFIG = fileURLToPath(new URL('./tsconfig.source.json', import.meta.url));
+
+function runMain(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, TSX_TSCONFIG_PATH: SOURCE_TSCONFIG },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`main.ts ${args.join(' ')} did not exit within 30 s`));
+    }, 30_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('npm start -- (examples/cluster/main.ts)', () => {
+  it.each([
+    [['--bogus'], /unknown option --bogus/],
+    [['-x'], /unknown option -x/],
+    [['--users'], /option --users needs a value/],
+    [['--users', 'many'], /--users must be an integer in \[2, 100000\], got "many"/],
+    [['--users', '1e3'], /--users must be an integer/],
+    [['--nodes', '1'], /--nodes must be an integer in \[2, 32\]/],
+    [['--verbose=yes'], /option --verbose takes no value/],
+    [['extra'], /unexpected argument extra/],
+    [['--via', 'pigeon'], /--via must be proxy, route or mixed/],
+    [['--redis', 'http://127.0.0.1'], /--redis must be a redis:\/\/ or rediss:\/\/ URL/],
+    [['--json', '/no/such/dir/report.json'], /cannot write \/no\/such\/dir\/report\.json: directory \/no\/such\/dir does not exist/],
+  ])('answers %j with one line on stderr and exit code 2', async (args, message) => {
+    const result = await runMain(args);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^cluster example: [^\n]+ \("npm start -- --help" lists the options\)\n$/);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('prints the help and exits 0', async () => {
+    const result = await runMain(['--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: npm start -- \[options\]/);
+    for (const line of result.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(MAX_WIDTH);
+  });
+});
+
+/** A report with the figures of a real memory run and long ids, for the layout. */
+function sampleReport(overrides: { lost?: number; agree?: boolean } = {}): Report {
+  const kind = (messages: number, recipients: number, visits: number, owners: number): KindFigures => ({
+    messages, sent: messages * recipients, delivered: messages * recipients - (overrides.lost ?? 0), failed: 0, lost: overrides.lost ?? 0,
+    falselyDelivered: 0, failedButReceived: 0, duplicates: 12345, nodeVisitsPerMessage: visits, distinctOwnersPerMessage: owners,
+    latencyP50Ms: 1234.5, latencyP99Ms: 12345.6, steadyLatencyP50Ms: 1234.5, steadyLatencyP99Ms: 12345.6,
+  });
+  const gateways = ['gw-1', 'gw-2', 'gw-3'].map((id) => ({ id, version: 123456, checksum: 'deadbeefcafe0123', nodes: ['node-1', 'node-2'] }));
+  return {
+    adapters: 'redis',
+    config: { nodes: 12, gateways: 3, users: 100000 },
+    durationMs: 123456,
+    modes: {
+      broadcast: { oneToOne: kind(102000, 1, 12, 1), group: kind(10200, 7, 12, 2.878) },
+      hash: { oneToOne: kind(162500, 1, 1, 1), group: kind(16200, 7, 2.813, 2.813) },
+    },
+    strategies: {
+      'reconnect-all': { fromNodes: 12, toNodes: 13, sessionsMoved: 100000, sessionsTotal: 100000, share: 1, expectedShare: 0.077, sessionsOnNewNode: 7700 },
+      selective: { fromNodes: 12, toNodes: 13, sessionsMoved: 7700, sessionsTotal: 100000, share: 0.077, expectedShare: 0.077, sessionsOnNewNode: 7700 },
+    },
+    failover: { node: 'node-2', usersAffected: 8333, ringUpdatedMs: 1884, failoverMs: 3871 },
+    gateways: ['start', 'node-13 joined (reconnect-all)', 'node-13 left', 'node-13 joined (selective)', 'node-2 killed'].map((after) => ({ after, gateways, agree: overrides.agree ?? true })),
+    totals: { sent: 999999, delivered: 999999, failed: 0, lost: overrides.lost ?? 0, duplicates: 12345, misrouted: 0, skipped: 3 },
+    failureReasons: { 'user did not reconnect within the grace period': 12, 'node unreachable': 3 },
+  };
+}
+
+describe('the cluster report', () => {
+  it('fits every line in 80 columns (the verdict in 100), even with large figures and long ids', () => {
+    const lines = formatReport(sampleReport()).split('\n');
+    for (const line of lines.slice(0, -1)) expect(line.length, line).toBeLessThanOrEqual(MAX_WIDTH);
+    expect(lines.at(-1)!.length).toBeLessThanOrEqual(100);
+    const text = lines.join('\n');
+    expect(text).toMatch(/visits/);
+    expect(text).toMatch(/steady p99/);
+    expect(text).toMatch(/\n {2}start: gw-1 v123456 deadbeefcafe0123, gw-2 /);
+    expect(text).toMatch(/\n {4}\S/); // wrapped lines are indented
+  });
+
+  it('ends with a one-line verdict: visits per message, sessions moved, lost', () => {
+    const text = formatReport(sampleReport());
+    const last = text.split('\n').at(-1)!;
+    expect(last).toBe(formatVerdict(sampleReport()));
+    // Weighted by messages: hash (162500 x 1 + 16200 x 2.813) / 178700 = 1.164.
+    expect(last).toBe('verdict: ok: visits/msg 1.2 hash vs 12.0 broadcast; moved 8% selective vs 100% reconnect-all; lost 0');
+  });
+
+  it('says FAILED when a message was lost or the gateways disagreed', () => {
+    expect(formatVerdict(sampleReport({ lost: 2 }))).toMatch(/^verdict: FAILED: .*lost 2$/);
+    expect(formatVerdict(sampleReport({ agree: false }))).toMatch(/^verdict: FAILED: /);
+  });
+});
