@@ -12,6 +12,7 @@ ringStoreContract('MemoryRingStore', () => {
       opened.push(store);
       return store;
     },
+    wipe: async () => root.reset(),
     cleanup: async () => {
       for (const store of opened) await store.close();
     },
