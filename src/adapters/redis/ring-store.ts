@@ -5,10 +5,14 @@ import { normalizeNodes } from '../../ring/node.js';
 import type { RingNode } from '../../ring/types.js';
 import { asError } from './channel.js';
 import { Watchers } from './watchers.js';
+import { SingleFlight } from '../../live/single-flight.js';
 import { checkClient, type RedisClient } from './client.js';
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
 import { BAD_STATE_REPLY, CAS_SCRIPT, REPAIR_SCRIPT } from './scripts.js';
 import { EPOCH, parseRingState } from './state.js';
+
+/** Longest wait for the catch-up read after a re-subscription. */
+const CATCH_UP_TIMEOUT_MS = 5000;
 
 /** 64 random bits in hex: the client's part of a new epoch id (the script adds the server's time). */
 function randomPart(): string {
@@ -70,6 +74,7 @@ export class RedisRingStore implements RingStore {
   readonly #keys: RedisKeys;
   readonly #maxBytes: number;
   readonly #watchers: Watchers<RingState>;
+  readonly #catchUpFlight = new SingleFlight();
   #closed = false;
 
   constructor(options: RedisRingStoreOptions) {
@@ -225,7 +230,9 @@ export class RedisRingStore implements RingStore {
   }
 
   #catchUp(): void {
-    this.read().then(
+    // At most one catch-up read per store, however often the connection flaps.
+    if (this.#catchUpFlight.busy) return;
+    this.#catchUpFlight.run(() => this.read(), CATCH_UP_TIMEOUT_MS, 'the catch-up read after re-subscribing').then(
       (state) => {
         if (state !== null && !this.#closed) this.#watchers.deliver(state);
       },
