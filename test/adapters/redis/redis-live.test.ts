@@ -31,6 +31,9 @@ function liveBackend(makeClient: () => AnyClient): LiveBackend {
       closers.push(() => membership.close());
       return membership;
     },
+    async wipeStore() {
+      await client().del(redisKeys(prefix).ring);
+    },
     async cleanup() {
       await Promise.allSettled(closers.splice(0).map((close) => close()));
       const k = redisKeys(prefix);
