@@ -183,7 +183,8 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
     if (this.#closed) return Promise.resolve();
     this.#again = true;
     if (byPush) this.#againByPush = true;
-    if (this.#loop !== undefined) return this.#loop;
+    // The loop may be past its last check: then its end starts the read asked for here, and this waits for that one too.
+    if (this.#loop !== undefined) return this.#loop.then(() => this.#loop);
     // An abandoned read is still pending: its settling asks for a read again.
     if (this.#flight.busy) {
       this.#reportOverdue();
@@ -191,6 +192,9 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
     }
     this.#loop = this.#readLoop().finally(() => {
       this.#loop = undefined;
+      // A request that came in after the loop's last check (a push delivered
+      // as a microtask) would otherwise wait for the next resync.
+      if (this.#again) void this.#request(this.#againByPush);
     });
     return this.#loop;
   }
@@ -208,6 +212,9 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
           void this.#request(false);
         });
       } catch (error) {
+        // Requests made during a failed read wait for the next resync: no tight retry loop on a failing store.
+        this.#again = false;
+        this.#againByPush = false;
         this.#fail(error);
         return;
       }
