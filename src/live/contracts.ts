@@ -94,7 +94,7 @@ export interface Membership {
 export interface MembershipAdapter {
   /**
    * How long a member stays alive without a heartbeat, in ms, when the
-   * adapter has such a notion. A {@link RingCoordinator} uses it as the
+   * adapter has such a notion. A `RingCoordinator` uses it as the
    * default grace period during which members re-register after the store
    * lost its data or was unreachable.
    */
