@@ -225,6 +225,7 @@ describe.skipIf(skip)('live routing against poisoned records, forged pushes, rac
     const timeouts = cluster.routerErrors.slice(errorsBefore).filter((e) => e.name === 'TimeoutError');
     expect(timeouts.length).toBeGreaterThanOrEqual(2 * 2); // each router: the timeout, then "still pending"
     expect(cluster.memberErrors.some((e) => e.name === 'TimeoutError')).toBe(true);
+    expect(cluster.coordinatorErrors.some((e) => e.name === 'TimeoutError')).toBe(true);
     // Back: a change made now reaches every router.
     await cluster.members.get('node-a')!.leave();
     const c = cluster;
