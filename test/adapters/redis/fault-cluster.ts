@@ -48,6 +48,8 @@ export async function startFaultCluster(
     routerResyncMs?: number;
     readTimeoutMs?: number;
     wrap?: (client: Redis) => RedisClient;
+    /** Use the library's defaults for the coordinators' and routers' timings (only `timing` is set). */
+    defaults?: boolean;
   },
 ): Promise<FaultCluster> {
   const prefix = randomPrefix('fault');
@@ -75,7 +77,9 @@ export async function startFaultCluster(
   for (let i = 0; i < options.coordinators; i++) {
     const membership = new RedisMembership({ redis: client(), prefix, ...timing, onError: () => undefined });
     const store = new RedisRingStore({ redis: wrap(client()), prefix });
-    const coordinator = await RingCoordinator.start({ membership, store, settleMs: 20, resyncMs: 300, timeoutMs: 300 });
+    const coordinator = await RingCoordinator.start(
+      options.defaults ? { membership, store } : { membership, store, settleMs: 20, resyncMs: 300, timeoutMs: 300 },
+    );
     coordinator.on('error', (e) => coordinatorErrors.push(e));
     coordinator.on('write', (state) => writes.push({ state, at: performance.now() }));
     coordinators.push(coordinator);
@@ -89,7 +93,9 @@ export async function startFaultCluster(
   const changes: FaultCluster['changes'] = [];
   for (let i = 0; i < options.routers; i++) {
     const store = new RedisRingStore({ redis: wrap(client()), prefix });
-    const router = await RingRouter.start({ store, resyncMs: options.routerResyncMs ?? 100, readTimeoutMs: options.readTimeoutMs ?? 300 });
+    const router = await RingRouter.start(
+      options.defaults ? { store } : { store, resyncMs: options.routerResyncMs ?? 100, readTimeoutMs: options.readTimeoutMs ?? 300 },
+    );
     const log: FaultCluster['changes'][number] = [];
     changes.push(log);
     router.on('change', (diff, state) => log.push({ diff, state, at: performance.now() }));

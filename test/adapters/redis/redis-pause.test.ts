@@ -10,7 +10,10 @@ import { RedisServer, skipWithoutRedis } from '../../support/redis-server.js';
 import { sleep, waitForTimed } from '../../support/wait.js';
 import { movedKeys, startFaultCluster, type FaultCluster } from './fault-cluster.js';
 
-const TIMING = { ttlMs: 600, heartbeatMs: 150 };
+// RINGROUTE_FAULT_DEFAULTS=1 runs the same scenarios with the production defaults
+// (ttlMs 3000, heartbeatMs 1000, default router and coordinator options): slower, not part of `npm test`.
+const DEFAULTS = process.env.RINGROUTE_FAULT_DEFAULTS === '1';
+const TIMING = DEFAULTS ? { ttlMs: 3000, heartbeatMs: 1000 } : { ttlMs: 600, heartbeatMs: 150 };
 const MEMBERS = ['node-a', 'node-b', 'node-c'];
 
 /** Every change any router applied moved no key. */
@@ -21,7 +24,7 @@ function expectNoKeyMoved(cluster: FaultCluster): void {
 }
 
 const skip = skipWithoutRedis('Redis pauses and restarts', 'binary');
-describe.skipIf(skip)('live routing across a Redis pause or an empty restart', () => {
+describe.skipIf(skip)('live routing across a Redis pause or an empty restart', { timeout: DEFAULTS ? 120_000 : 30_000 }, () => {
   let server: RedisServer;
   let cluster: FaultCluster | undefined;
   beforeAll(async () => {
@@ -37,7 +40,7 @@ describe.skipIf(skip)('live routing across a Redis pause or an empty restart', (
   });
 
   it(`moves no key when Redis is paused for 3 x ttl (${3 * TIMING.ttlMs} ms) while every member lives`, async () => {
-    cluster = await startFaultCluster(server.url, { members: MEMBERS, routers: 3, coordinators: 2, timing: TIMING });
+    cluster = await startFaultCluster(server.url, { members: MEMBERS, routers: 3, coordinators: 2, timing: TIMING, defaults: DEFAULTS });
     const before = cluster.owners();
     const versions = cluster.routers.map((r) => `${r.epoch}/${r.version}`);
     const writes = cluster.writes.length;
@@ -63,7 +66,7 @@ describe.skipIf(skip)('live routing across a Redis pause or an empty restart', (
   });
 
   it('removes a member that died during the pause within ttl + 1 s after Redis returns, moving only its keys', async () => {
-    cluster = await startFaultCluster(server.url, { members: MEMBERS, routers: 3, coordinators: 2, timing: TIMING });
+    cluster = await startFaultCluster(server.url, { members: MEMBERS, routers: 3, coordinators: 2, timing: TIMING, defaults: DEFAULTS });
     const before = cluster.owners();
     server.pause();
     cluster.members.get('node-c')!.abandon(); // dies while Redis is paused
@@ -77,7 +80,7 @@ describe.skipIf(skip)('live routing across a Redis pause or an empty restart', (
   });
 
   it('moves no key when Redis restarts empty while every member lives, and starts a new epoch', async () => {
-    cluster = await startFaultCluster(server.url, { members: MEMBERS, routers: 3, coordinators: 2, timing: TIMING });
+    cluster = await startFaultCluster(server.url, { members: MEMBERS, routers: 3, coordinators: 2, timing: TIMING, defaults: DEFAULTS });
     const before = cluster.owners();
     const epoch = cluster.routers[0]!.epoch;
     await server.restart(); // persistence is off: every key is gone
@@ -97,7 +100,7 @@ describe.skipIf(skip)('live routing across a Redis pause or an empty restart', (
   });
 
   it('removes a member that died while Redis was down and restarted empty within ttl + 1 s, moving only its keys', async () => {
-    cluster = await startFaultCluster(server.url, { members: MEMBERS, routers: 3, coordinators: 2, timing: TIMING });
+    cluster = await startFaultCluster(server.url, { members: MEMBERS, routers: 3, coordinators: 2, timing: TIMING, defaults: DEFAULTS });
     const before = cluster.owners();
     await server.stop();
     cluster.members.get('node-b')!.abandon();
