@@ -7,7 +7,10 @@
  *   npm run bench -- lookup hashring    # only these cases (plus what their ratios need)
  *   npm run bench -- add --sizes=1000   # only some sizes
  *
- * Cases: hash, lookup, lookupN, hashring, build, add, remove, setNodes, diff, clone.
+ * Cases: hash, lookup, lookupN, hashring, build, add, remove, setNodes, diff, clone,
+ * start (RingRouter.start on a stored ring of 1000 nodes x weight 1 and of
+ * 1040 nodes x weight 100, against a direct HashRing build of the same nodes;
+ * fixed sizes, not affected by --sizes).
  * Every case runs in 5 interleaved rounds and reports its lowest round
  * median. Fast cases run 1,000 operations per sample and report ns per operation;
  * the key index cycles through the whole pool, so no key repeats within
@@ -15,10 +18,10 @@
  */
 import HashRingPkg from 'hashring';
 import { Bench, type Task } from 'tinybench';
-import { HashRing, createXxHash32, diffRings } from '../src/index.js';
+import { HashRing, MemoryRingStore, RingRouter, createXxHash32, diffRings } from '../src/index.js';
 import type { RingNode } from '../src/index.js';
 
-const CASES = ['hash', 'lookup', 'lookupN', 'hashring', 'build', 'add', 'remove', 'setNodes', 'diff', 'clone'] as const;
+const CASES = ['hash', 'lookup', 'lookupN', 'hashring', 'build', 'add', 'remove', 'setNodes', 'diff', 'clone', 'start'] as const;
 type Case = (typeof CASES)[number];
 
 const args = process.argv.slice(2);
@@ -116,11 +119,13 @@ interface Row {
   setNodes?: number;
   diff?: number;
   clone?: number;
+  /** Unused in these rows: `start` has its own table. */
+  start?: number;
   bytesPerPoint: number;
 }
 
 const rows: Row[] = [];
-for (const size of SIZES) {
+for (const size of selected.size === 1 && selected.has('start') ? [] : SIZES) {
   const nodes = nodesOf(size);
   const base = new HashRing({ hasher, vnodes: VNODES }, nodes);
   const minusOne = base.clone();
@@ -171,18 +176,63 @@ void sink;
 const fmt = (v: number | undefined, digits = 0): string => (v === undefined ? '–' : v.toFixed(digits));
 const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '–' : (a / b).toFixed(2));
 
-console.log(`\nringroute HashRing, ${VNODES} vnodes, ${POOL.toLocaleString('en')} distinct keys; Node ${process.version}; lowest of ${ROUNDS} round medians\n`);
-console.log('| nodes | points | hash (ns) | lookup (ns) | lookupN(3) (ns) | hashring.get (ns) | lookup / hash | hashring.get / lookup | bytes / point |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-for (const r of rows) {
-  console.log(
-    `| ${r.size} | ${r.size * VNODES} | ${fmt(r.hash)} | ${fmt(r.lookup)} | ${fmt(r.lookupN)} | ${fmt(r.hashring)} | ${ratio(r.lookup, r.hash)} | ${ratio(r.hashring, r.lookup)} | ${r.bytesPerPoint.toFixed(2)} |`,
-  );
+if (rows.length > 0) {
+  console.log(`\nringroute HashRing, ${VNODES} vnodes, ${POOL.toLocaleString('en')} distinct keys; Node ${process.version}; lowest of ${ROUNDS} round medians\n`);
+  console.log('| nodes | points | hash (ns) | lookup (ns) | lookupN(3) (ns) | hashring.get (ns) | lookup / hash | hashring.get / lookup | bytes / point |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    console.log(
+      `| ${r.size} | ${r.size * VNODES} | ${fmt(r.hash)} | ${fmt(r.lookup)} | ${fmt(r.lookupN)} | ${fmt(r.hashring)} | ${ratio(r.lookup, r.hash)} | ${ratio(r.hashring, r.lookup)} | ${r.bytesPerPoint.toFixed(2)} |`,
+    );
+  }
+  console.log('\n| nodes | build (ms) | add + diff (ms) | remove + diff (ms) | setNodes + diff (ms) | diffRings (ms) | clone (ms) |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    console.log(`| ${r.size} | ${fmt(r.build, 3)} | ${fmt(r.add, 3)} | ${fmt(r.remove, 3)} | ${fmt(r.setNodes, 3)} | ${fmt(r.diff, 3)} | ${fmt(r.clone, 4)} |`);
+  }
+  console.log('add, remove and setNodes run on a clone of the ring (clone cost included; see the clone column).');
+  console.log('setNodes = one join + one leave + one reweight (1 -> 2) in one call.');
 }
-console.log('\n| nodes | build (ms) | add + diff (ms) | remove + diff (ms) | setNodes + diff (ms) | diffRings (ms) | clone (ms) |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|');
-for (const r of rows) {
-  console.log(`| ${r.size} | ${fmt(r.build, 3)} | ${fmt(r.add, 3)} | ${fmt(r.remove, 3)} | ${fmt(r.setNodes, 3)} | ${fmt(r.diff, 3)} | ${fmt(r.clone, 4)} |`);
+
+// RingRouter.start on a stored ring against a direct build of the same nodes:
+// the first ring is built without a diff, so it should cost about the same.
+if (selected.has('start')) {
+  const startRows: Array<{ nodes: number; weight: number; points: number; direct: number; start: number }> = [];
+  for (const [count, weight] of [
+    [1000, 1],
+    [1040, 100],
+  ] as const) {
+    const nodes: RingNode[] = Array.from({ length: count }, (_, i) => ({ id: `node-${i}`, ...(weight === 1 ? {} : { weight }) }));
+    const store = new MemoryRingStore();
+    await store.compareAndSet(0, nodes);
+    let points = 0;
+    let direct = Number.POSITIVE_INFINITY;
+    let start = Number.POSITIVE_INFINITY;
+    // Interleaved rounds, each case's lowest median kept (see above); few iterations, a build of 16.6M points takes seconds.
+    for (let round = 0; round < 3; round++) {
+      const bench = new Bench({ name: `start-${count}x${weight}`, time: 0, warmupTime: 0, iterations: 2, warmupIterations: 0 });
+      bench.add('direct', () => {
+        const ring = new HashRing({ hasher, vnodes: VNODES }, nodes);
+        points = ring.points;
+        sink = ring;
+      });
+      bench.add('start', async () => {
+        const router = await RingRouter.start({ store, hasher, vnodes: VNODES, resyncMs: 60_000 });
+        sink = router.ring;
+        await router.close();
+      });
+      await bench.run();
+      sink = undefined;
+      direct = Math.min(direct, medianMs(bench.tasks[0]) ?? Number.POSITIVE_INFINITY);
+      start = Math.min(start, medianMs(bench.tasks[1]) ?? Number.POSITIVE_INFINITY);
+    }
+    startRows.push({ nodes: count, weight, points, direct, start });
+    process.stderr.write(`start ${count} x ${weight} done\n`);
+  }
+  console.log('\nRingRouter.start on a stored ring (MemoryRingStore) against a direct HashRing build of the same nodes, lowest of 3 round medians:\n');
+  console.log('| nodes x weight | points | direct build (ms) | RingRouter.start (ms) | start / build |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const r of startRows) {
+    console.log(`| ${r.nodes} x ${r.weight} | ${r.points} | ${fmt(r.direct, 1)} | ${fmt(r.start, 1)} | ${ratio(r.start, r.direct)} |`);
+  }
 }
-console.log('add, remove and setNodes run on a clone of the ring (clone cost included; see the clone column).');
-console.log('setNodes = one join + one leave + one reweight (1 -> 2) in one call.');

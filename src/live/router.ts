@@ -1,8 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
-import { sameMembers } from './compare.js';
 import type { RingState, RingStore } from './contracts.js';
+import { SingleFlight, timeoutError } from './single-flight.js';
 import { RingError, describe } from '../errors.js';
 import { HashRing } from '../ring/hash-ring.js';
+import { createXxHash32 } from '../ring/hasher.js';
 import type { Hasher, RingDiff, RingNode } from '../ring/types.js';
 
 /** Options of {@link RingRouter.start}. */
@@ -14,31 +15,46 @@ export interface RingRouterOptions {
   /** Points per unit of weight; every router of a cluster must use the same value. @default 160 */
   readonly vnodes?: number;
   /**
-   * How often the router re-reads the stored version to catch pushes it
-   * missed (pub/sub is lossy) and to recover after the store was unreachable.
+   * How often the router re-reads the store to catch pushes it missed
+   * (pub/sub is lossy) and to recover after the store was unreachable.
    * @default 1000
    */
   readonly resyncMs?: number;
+  /**
+   * Longest wait for one read of the store, in ms. A slower read is reported
+   * as `'error'` and abandoned (lookups go on from the last good ring); the
+   * router starts no other read until it settles, and reads again at once
+   * when it does. Also bounds the first read in {@link RingRouter.start}.
+   * @default 2000
+   */
+  readonly readTimeoutMs?: number;
 }
 
 /** Events of a {@link RingRouter}. */
 export interface RingRouterEvents {
-  /** A newer ring version was applied; `diff` says which keys moved. */
+  /** A newer ring was applied; `diff` says which keys moved (empty when a new epoch holds the same nodes). */
   change: [diff: RingDiff, state: RingState];
-  /** The store could not be read, or held data that failed validation. Lookups go on from the last good ring. */
+  /** The store could not be read in time, or held data that failed validation. Lookups go on from the last good ring. */
   error: [error: Error];
   /**
-   * A periodic re-read found a ring that the pushes had not delivered: a newer
-   * version, or a store that started over after losing its data. Followed by `change`.
+   * A read that no push had announced found a new ring: a push was lost, or
+   * the store started a new epoch (it lost its data, or a coordinator
+   * repaired garbage). Followed by `change`.
    */
   resync: [state: RingState];
 }
 
 /**
- * A gateway's always-current local ring. It follows the store's pushes,
- * re-reads the stored version every `resyncMs`, only ever moves to newer
- * versions, and keeps answering lookups from the last good ring when the
- * store is down or holds bad data.
+ * A gateway's always-current local ring.
+ *
+ * It applies only what it **reads** from the store: a push (which anyone who
+ * can publish could forge, and which can be stale) merely triggers a read.
+ * Reads run one at a time, so a read that returns later never carries an
+ * older state than one already applied; within an epoch the router only moves
+ * to higher versions, and it moves to another epoch only when a read shows
+ * that the store holds it. It re-reads every `resyncMs`, and keeps answering
+ * lookups from the last good ring while the store is down, hung or holds bad
+ * data.
  *
  * @example
  * ```ts
@@ -49,59 +65,80 @@ export interface RingRouterEvents {
  */
 export class RingRouter extends EventEmitter<RingRouterEvents> {
   readonly #store: RingStore;
+  readonly #readTimeoutMs: number;
+  readonly #flight = new SingleFlight();
   #ring: HashRing;
+  #epoch = '';
   #version = 0;
   #unwatch: (() => void) | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  /** A read is wanted after the one in flight (a push or resync came in meanwhile). */
+  #again = false;
+  /** Whether the wanted read was asked for by a push (else by the timer or `resync()`). */
+  #againByPush = false;
+  #loop: Promise<void> | undefined;
+  #overdueReportedAt = 0;
 
-  private constructor(store: RingStore, ring: HashRing) {
+  private constructor(store: RingStore, ring: HashRing, readTimeoutMs: number) {
     super();
     this.#store = store;
     this.#ring = ring;
+    this.#readTimeoutMs = readTimeoutMs;
   }
 
   /**
    * Reads the stored ring and starts following it. Rejects when the first
-   * read fails, since there is no last good ring to serve yet.
+   * read fails or takes longer than `readTimeoutMs`, since there is no last
+   * good ring to serve yet. The first ring is built directly, without a diff.
    */
   static async start(options: RingRouterOptions): Promise<RingRouter> {
     if (typeof options !== 'object' || options === null || options.store == null) {
       throw new RingError('INVALID_OPTION', 'RingRouter.start() needs { store }');
     }
     const resyncMs = options.resyncMs ?? 1000;
-    if (!Number.isFinite(resyncMs) || resyncMs <= 0) {
+    if (typeof resyncMs !== 'number' || !Number.isFinite(resyncMs) || resyncMs <= 0) {
       throw new RingError('INVALID_OPTION', `resyncMs must be a positive number, got ${describe(resyncMs)}`);
     }
-    const ringOptions: { hasher?: Hasher; vnodes?: number } = {};
-    if (options.hasher !== undefined) ringOptions.hasher = options.hasher;
-    if (options.vnodes !== undefined) ringOptions.vnodes = options.vnodes;
-    const router = new RingRouter(options.store, await HashRing.create([], ringOptions));
+    const readTimeoutMs = options.readTimeoutMs ?? 2000;
+    if (typeof readTimeoutMs !== 'number' || !Number.isFinite(readTimeoutMs) || readTimeoutMs <= 0) {
+      throw new RingError('INVALID_OPTION', `readTimeoutMs must be a positive number, got ${describe(readTimeoutMs)}`);
+    }
+    const hasher = options.hasher ?? (await createXxHash32());
+    const ringOptions = options.vnodes === undefined ? { hasher } : { hasher, vnodes: options.vnodes };
+    const router = new RingRouter(options.store, new HashRing(ringOptions), readTimeoutMs);
     // Watch before reading, so a change between the two is not missed.
     router.#unwatch = options.store.watch(
-      (state) => void router.#apply(state, false),
+      (state) => router.#pushed(state),
       (error) => router.#fail(error),
     );
     try {
-      const state = await options.store.read();
-      if (state !== null) router.#apply(state, false, true);
+      const state = await router.#flight.run(() => options.store.read(), readTimeoutMs, 'the first ring store read');
+      if (state !== null) router.#initial(state, ringOptions);
     } catch (error) {
       await router.close();
       throw error;
     }
-    router.#timer = setInterval(() => void router.resync(), resyncMs);
+    router.#timer = setInterval(() => void router.#request(false), resyncMs);
     router.#timer.unref?.();
+    // A push may have arrived during the first read.
+    if (router.#again) void router.#request(router.#againByPush);
     return router;
   }
 
-  /** The ring at {@link RingRouter.version}. Replaced, not mutated, on change: treat it as read-only. */
+  /** The ring in use. Replaced, not mutated, on change: treat it as read-only. */
   get ring(): HashRing {
     return this.#ring;
   }
 
-  /** Version of the ring in use (0 before any ring was stored). */
+  /** Version of the ring in use within its epoch (0 before any ring was read). */
   get version(): number {
     return this.#version;
+  }
+
+  /** Epoch of the ring in use ('' before any ring was read). */
+  get epoch(): string {
+    return this.#epoch;
   }
 
   /** The node that owns `key`. @throws RingError `EMPTY_RING` while the ring has no nodes. */
@@ -114,14 +151,13 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
     return this.#ring.lookupN(key, n);
   }
 
-  /** Re-reads the store now and applies a newer version if there is one. Never rejects: failures go to `'error'`. */
+  /**
+   * Re-reads the store and applies what it holds if that is newer. Resolves
+   * once a read that started after this call has finished (or was
+   * abandoned). Never rejects: failures go to `'error'`.
+   */
   async resync(): Promise<void> {
-    if (this.#closed) return;
-    try {
-      this.#adopt(await this.#store.read());
-    } catch (error) {
-      this.#fail(error);
-    }
+    await this.#request(false);
   }
 
   /** Stops following the store. Does not close the store. */
@@ -133,53 +169,112 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
     this.removeAllListeners();
   }
 
-  /**
-   * A read is the store's truth, unlike a push, which may be stale. A newer
-   * version is applied as usual. An older version (or the same one with other
-   * nodes, or nothing at all) means the store lost its data and started over,
-   * e.g. a Redis restart without persistence or a fail-over to an empty
-   * replica: the router adopts the store's numbering, or it would ignore
-   * every version the coordinators write from then on.
-   */
-  #adopt(state: RingState | null): void {
+  /** A push is a hint: read when it announces something this router does not hold. */
+  #pushed(state: RingState): void {
     if (this.#closed) return;
-    if (state === null) {
-      this.#version = 0; // keep serving the last good ring until a coordinator writes again
-      return;
+    if (state !== null && typeof state === 'object' && state.epoch === this.#epoch && typeof state.version === 'number' && state.version <= this.#version) {
+      return; // nothing new (a duplicate, or a stale push)
     }
-    if (state.version > this.#version) {
-      this.#apply(state, true);
-      return;
-    }
-    if (state.version === this.#version && sameMembers(this.#ring.nodes(), state.nodes)) return;
-    const version = this.#version;
-    this.#version = -1;
-    if (!this.#apply(state, true)) this.#version = version;
+    void this.#request(true);
   }
 
-  /** Applies a state newer than the current one; returns false when it was invalid. */
-  #apply(state: RingState, fromResync: boolean, initial = false): boolean {
-    if (this.#closed || state.version <= this.#version) return false;
+  /** Asks for a read; coalesces with the read in flight, so at most one read runs at a time. */
+  #request(byPush: boolean): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#again = true;
+    if (byPush) this.#againByPush = true;
+    // The loop may be past its last check: then its end starts the read asked for here, and this waits for that one too.
+    if (this.#loop !== undefined) return this.#loop.then(() => this.#loop);
+    // An abandoned read is still pending: its settling asks for a read again.
+    if (this.#flight.busy) {
+      this.#reportOverdue();
+      return Promise.resolve();
+    }
+    this.#loop = this.#readLoop().finally(() => {
+      this.#loop = undefined;
+      // A request that came in after the loop's last check (a push delivered
+      // as a microtask) would otherwise wait for the next resync.
+      if (this.#again) void this.#request(this.#againByPush);
+    });
+    return this.#loop;
+  }
+
+  async #readLoop(): Promise<void> {
+    while (this.#again && !this.#closed) {
+      const byPush = this.#againByPush;
+      this.#again = false;
+      this.#againByPush = false;
+      let state: RingState | null;
+      try {
+        this.#overdueReportedAt = Date.now() + this.#readTimeoutMs; // the timeout below reports first
+        state = await this.#flight.run(() => this.#store.read(), this.#readTimeoutMs, 'a ring store read', () => {
+          // The abandoned read settled: read again at once, the store may be back.
+          void this.#request(false);
+        });
+      } catch (error) {
+        // Requests made during a failed read wait for the next resync: no tight retry loop on a failing store.
+        this.#again = false;
+        this.#againByPush = false;
+        this.#fail(error);
+        return;
+      }
+      if (state !== null) this.#adopt(state, byPush);
+    }
+  }
+
+  /** Applies a state read from the store when it is newer than the one in use. */
+  #adopt(state: RingState, byPush: boolean): void {
+    if (this.#closed) return;
+    const newEpoch = state.epoch !== this.#epoch;
+    if (!newEpoch && state.version <= this.#version) return;
     let next: HashRing;
     let diff: RingDiff;
     try {
-      if (!Number.isSafeInteger(state.version)) throw new RingError('INVALID_SNAPSHOT', `ring version must be a safe integer, got ${describe(state.version)}`);
+      checkState(state);
       next = this.#ring.clone();
       diff = next.setNodes(state.nodes);
     } catch (error) {
-      this.#fail(new RingError('INVALID_SNAPSHOT', `ignored ring version ${describe(state.version)}: ${(error as Error).message}`, { cause: error }));
-      return false;
+      this.#fail(new RingError('INVALID_SNAPSHOT', `ignored ring ${describe(state.epoch)} version ${describe(state.version)}: ${(error as Error).message}`, { cause: error }));
+      return;
     }
     this.#ring = next;
+    this.#epoch = state.epoch;
     this.#version = state.version;
-    if (initial) return true;
-    if (fromResync) this.emit('resync', state);
+    if (newEpoch || !byPush) this.emit('resync', state);
     this.emit('change', diff, state);
-    return true;
+  }
+
+  /** The first ring: built directly from the nodes, with no diff to compute. */
+  #initial(state: RingState, options: { hasher: Hasher; vnodes?: number }): void {
+    try {
+      checkState(state);
+      this.#ring = new HashRing(options, state.nodes);
+    } catch (error) {
+      throw new RingError('INVALID_SNAPSHOT', `the stored ring cannot be used: ${(error as Error).message}`, { cause: error });
+    }
+    this.#epoch = state.epoch;
+    this.#version = state.version;
+  }
+
+  /** While an abandoned read hangs, says so once per `readTimeoutMs`, so a hung store never goes quiet. */
+  #reportOverdue(): void {
+    const now = Date.now();
+    if (now - this.#overdueReportedAt < this.#readTimeoutMs) return;
+    this.#overdueReportedAt = now;
+    this.#fail(timeoutError(`a ring store read is still pending after ${this.#flight.pendingMs} ms; serving ring version ${this.#version} meanwhile`));
   }
 
   #fail(error: unknown): void {
     if (this.#closed) return;
     this.emit('error', error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+function checkState(state: RingState): void {
+  if (typeof state.epoch !== 'string' || state.epoch === '') {
+    throw new RingError('INVALID_SNAPSHOT', `ring epoch must be a non-empty string, got ${describe(state.epoch)}`);
+  }
+  if (typeof state.version !== 'number' || !Number.isSafeInteger(state.version) || state.version < 1) {
+    throw new RingError('INVALID_SNAPSHOT', `ring version must be a positive safe integer, got ${describe(state.version)}`);
   }
 }

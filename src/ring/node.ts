@@ -13,7 +13,14 @@ export function normalizeNode(input: unknown, where = 'node'): RingNode {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new RingError('INVALID_NODE', `${where} must be an object like { id: "node-1" }, got ${describe(input)}`);
   }
-  const { id, weight, meta } = input as { id?: unknown; weight?: unknown; meta?: unknown };
+  let id: unknown;
+  let weight: unknown;
+  let meta: unknown;
+  try {
+    ({ id, weight, meta } = input as { id?: unknown; weight?: unknown; meta?: unknown });
+  } catch (error) {
+    throw unreadable(where, error);
+  }
   if (typeof id !== 'string' || id.length === 0) {
     throw new RingError('INVALID_NODE', `${where}.id must be a non-empty string, got ${describe(id)}`);
   }
@@ -43,17 +50,26 @@ function normalizeMeta(meta: unknown, id: string): Readonly<Record<string, strin
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
     throw new RingError('INVALID_NODE', `meta of node ${describe(id)} must be an object of strings, got ${describe(meta)}`);
   }
-  const entries = Object.entries(meta);
+  let entries: Array<[string, unknown]>;
+  try {
+    entries = Object.entries(meta);
+  } catch (error) {
+    throw unreadable(`meta of node ${describe(id)}`, error);
+  }
   if (entries.length > MAX_META_ENTRIES) {
     throw new RingError('INVALID_NODE', `meta of node ${describe(id)} has ${entries.length} entries; the limit is ${MAX_META_ENTRIES}`);
   }
   const copy: Record<string, string> = {};
   for (const [key, value] of entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (key === '__proto__') {
+      // Assigning it would replace the copy's prototype instead of adding a key: refuse it rather than drop it.
+      throw new RingError('INVALID_NODE', `meta of node ${describe(id)} has the key "__proto__", which is not allowed`);
+    }
     if (typeof value !== 'string') {
-      throw new RingError('INVALID_NODE', `meta.${key} of node ${describe(id)} must be a string, got ${describe(value)}`);
+      throw new RingError('INVALID_NODE', `meta[${describe(key)}] of node ${describe(id)} must be a string, got ${describe(value)}`);
     }
     if (key.length > MAX_META_LENGTH || value.length > MAX_META_LENGTH) {
-      throw new RingError('INVALID_NODE', `meta.${key.slice(0, 40)} of node ${describe(id)} is longer than ${MAX_META_LENGTH} characters`);
+      throw new RingError('INVALID_NODE', `meta[${describe(key)}] of node ${describe(id)} is longer than ${MAX_META_LENGTH} characters`);
     }
     copy[key] = value;
   }
@@ -70,9 +86,21 @@ export function normalizeNodes(input: Iterable<unknown>, where = 'nodes'): RingN
   }
   const seen = new Set<string>();
   const nodes: RingNode[] = [];
-  let i = 0;
-  for (const raw of input) {
-    const node = normalizeNode(raw, `${where}[${i++}]`);
+  let iterator: Iterator<unknown>;
+  try {
+    iterator = (input as Iterable<unknown>)[Symbol.iterator]();
+  } catch (error) {
+    throw unreadable(where, error);
+  }
+  for (let i = 0; ; i++) {
+    let step: IteratorResult<unknown>;
+    try {
+      step = iterator.next();
+    } catch (error) {
+      throw unreadable(where, error);
+    }
+    if (step.done) break;
+    const node = normalizeNode(step.value, `${where}[${i}]`);
     if (seen.has(node.id)) {
       throw new RingError('DUPLICATE_NODE', `node id ${describe(node.id)} appears more than once in ${where}`);
     }
@@ -80,6 +108,12 @@ export function normalizeNodes(input: Iterable<unknown>, where = 'nodes'): RingN
     nodes.push(node);
   }
   return nodes.sort(compareNodes);
+}
+
+/** An `INVALID_NODE` for input whose getter or iterator threw, with the original as `cause`. */
+function unreadable(where: string, error: unknown): RingError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new RingError('INVALID_NODE', `${where} could not be read: ${reason.length > 200 ? `${reason.slice(0, 197)}...` : reason}`, { cause: error });
 }
 
 /** Orders by id in UTF-16 code-unit order: the same in every process and locale. */

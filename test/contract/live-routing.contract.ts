@@ -12,6 +12,8 @@ export interface LiveBackend {
   store(): RingStore;
   /** A new membership handle on the shared membership, with these timings. */
   membership(options: { ttlMs: number; heartbeatMs: number }): MembershipAdapter;
+  /** Loses the stored ring, as a store restarted without persistence would (membership stays). */
+  wipeStore(): Promise<void>;
   /** Closes everything the backend opened. */
   cleanup(): Promise<void>;
 }
@@ -85,6 +87,24 @@ export function liveRoutingContract(name: string, makeBackend: () => Promise<Liv
       b.abandon!();
       const died = await waitForTimed(() => agree(routers, ['node-a']), { timeoutMs: timing.ttlMs + 1000, what: 'the dead node to expire' });
       console.info(`[${name}] silent death (ttl ${timing.ttlMs} ms) converged in ${died.ms.toFixed(0)} ms`);
+    });
+
+    it('starts a new epoch holding the same nodes after the store lost its data, moving no key', async () => {
+      const { backend, routers, nodes, timing } = await cluster({ routers: 2, coordinators: 2 });
+      await nodes.join({ id: 'node-a' });
+      await nodes.join({ id: 'node-b', weight: 2 });
+      await waitFor(() => agree(routers, ['node-a', 'node-b']), { what: 'routers to agree' });
+      const epoch = routers[0]!.epoch;
+      const moved: number[] = [];
+      for (const r of routers) r.on('change', (diff) => moved.push(diff.movedFraction));
+      await backend.wipeStore();
+      const adopted = await waitForTimed(() => routers.every((r) => r.epoch !== epoch) && agree(routers, ['node-a', 'node-b']), {
+        timeoutMs: timing.ttlMs + 2000,
+        what: 'routers to adopt the new epoch',
+      });
+      expect(moved.length).toBeGreaterThan(0);
+      expect(moved.every((f) => f === 0)).toBe(true);
+      console.info(`[${name}] store lost its data: new epoch adopted by every router ${adopted.ms.toFixed(0)} ms later (grace = ttl ${timing.ttlMs} ms), no key moved`);
     });
 
     it('settles a member that leaves and comes straight back into no rebalance', async () => {

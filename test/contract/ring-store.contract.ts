@@ -13,6 +13,8 @@ import { rejectionOf, sleep, waitFor } from '../support/wait.js';
 export interface RingStoreHarness {
   /** Opens a new store instance on this backend. */
   create(): RingStore | Promise<RingStore>;
+  /** Loses every stored datum, as a store restarted without persistence would. */
+  wipe(): Promise<void>;
   /** Closes every store and removes the backend's data. */
   cleanup(): Promise<void>;
 }
@@ -61,24 +63,55 @@ export function ringStoreContract(name: string, factory: () => RingStoreHarness 
         const written = await a!.compareAndSet(0, nodes);
         const read = await b!.read();
         expect(read).toEqual(written);
-        expect(read).toEqual({ version: 1, nodes: [{ id: 'a', meta: { az: 'x', url: 'ws://a' } }, { id: 'b' }, { id: 'c', weight: 2 }] });
+        expect(read).toEqual({ epoch: written!.epoch, version: 1, nodes: [{ id: 'a', meta: { az: 'x', url: 'ws://a' } }, { id: 'b' }, { id: 'c', weight: 2 }] });
       });
 
       it('stores an empty node list as a real state', async () => {
         const [a, b] = await stores(2);
-        expect(await a!.compareAndSet(0, [])).toEqual({ version: 1, nodes: [] });
-        expect(await b!.read()).toEqual({ version: 1, nodes: [] });
+        const written = await a!.compareAndSet(0, []);
+        expect(written).toMatchObject({ version: 1, nodes: [] });
+        expect(await b!.read()).toEqual(written);
       });
     });
 
     describe('compareAndSet', () => {
       it('starts at version 1 and bumps the version by exactly one per success', async () => {
         const [store] = await stores(1);
+        const epochs = new Set<string>();
         for (let v = 0; v < 5; v++) {
           const state = await store!.compareAndSet(v, [{ id: `n${v}` }]);
-          expect(state).toEqual({ version: v + 1, nodes: [{ id: `n${v}` }] });
+          expect(state).toMatchObject({ version: v + 1, nodes: [{ id: `n${v}` }] });
+          epochs.add(state!.epoch);
         }
         expect((await store!.read())?.version).toBe(5);
+        // The first write created the epoch; later versions keep it.
+        expect(epochs.size).toBe(1);
+        expect([...epochs][0]).toMatch(/^[A-Za-z0-9-]{1,64}$/);
+      });
+
+      it('starts a new epoch after the store lost its data, and refuses a write that expects the old epoch', async () => {
+        const [a, b] = await stores(2);
+        const first = await a!.compareAndSet(0, [{ id: 'a' }]);
+        await a!.compareAndSet(1, [{ id: 'a' }, { id: 'b' }], first!.epoch);
+        await harness!.wipe();
+        expect(await b!.read()).toBeNull();
+        const again = await b!.compareAndSet(0, [{ id: 'a' }]);
+        expect(again).toMatchObject({ version: 1, nodes: [{ id: 'a' }] });
+        expect(again!.epoch).not.toBe(first!.epoch);
+        // A coordinator still holding the old epoch at version 1 cannot write over the new one.
+        expect(await a!.compareAndSet(1, [{ id: 'stale' }], first!.epoch)).toBeNull();
+        expect(await a!.compareAndSet(1, [{ id: 'a' }, { id: 'c' }], again!.epoch)).toMatchObject({ epoch: again!.epoch, version: 2 });
+        expect((await a!.read())?.nodes).toEqual([{ id: 'a' }, { id: 'c' }]);
+      });
+
+      it('repair leaves a valid state and an empty store alone (null)', async () => {
+        const [a] = await stores(1);
+        expect(await a!.repair([{ id: 'x' }])).toBeNull();
+        expect(await a!.read()).toBeNull();
+        const written = await a!.compareAndSet(0, [{ id: 'a' }]);
+        expect(await a!.repair([{ id: 'x' }])).toBeNull();
+        expect(await a!.read()).toEqual(written);
+        expect((await rejectionOf(a!.repair([{ id: '' }]))).code).toBe('INVALID_NODE');
       });
 
       it('resolves to null and writes nothing when the version moved on', async () => {
@@ -88,7 +121,7 @@ export function ringStoreContract(name: string, factory: () => RingStoreHarness 
         expect(await b!.compareAndSet(1, [{ id: 'stale' }])).toBeNull();
         expect(await b!.compareAndSet(0, [{ id: 'stale' }])).toBeNull();
         expect(await b!.compareAndSet(7, [{ id: 'future' }])).toBeNull();
-        expect(await b!.read()).toEqual({ version: 2, nodes: [{ id: 'a' }, { id: 'b' }] });
+        expect(await b!.read()).toMatchObject({ version: 2, nodes: [{ id: 'a' }, { id: 'b' }] });
       });
 
       it('rejects invalid nodes with INVALID_NODE and duplicate ids with DUPLICATE_NODE, storing nothing', async () => {
@@ -113,9 +146,9 @@ export function ringStoreContract(name: string, factory: () => RingStoreHarness 
         const duplicate = await rejectionOf(a!.compareAndSet(1, [{ id: 'x' }, { id: 'y' }, { id: 'x', weight: 2 }]));
         expect(duplicate.code).toBe('DUPLICATE_NODE');
         expect(duplicate.message).toContain('"x"');
-        expect(await b!.read()).toEqual({ version: 1, nodes: [{ id: 'keep' }] });
+        expect(await b!.read()).toMatchObject({ version: 1, nodes: [{ id: 'keep' }] });
         // The version was not consumed either.
-        expect(await a!.compareAndSet(1, [{ id: 'next' }])).toEqual({ version: 2, nodes: [{ id: 'next' }] });
+        expect(await a!.compareAndSet(1, [{ id: 'next' }])).toMatchObject({ version: 2, nodes: [{ id: 'next' }] });
         stop();
         expect(pushed.every((s) => s.version !== 0 && s.nodes.every((n) => n.id === 'keep' || n.id === 'next'))).toBe(true);
       });
@@ -215,7 +248,7 @@ export function ringStoreContract(name: string, factory: () => RingStoreHarness 
         expect(await b!.compareAndSet(start, [{ id: 'after-close' }])).not.toBeNull();
         await sleep(QUIET_MS);
         expect(seen.length).toBe(count);
-        expect(await b!.read()).toEqual({ version: start + 1, nodes: [{ id: 'after-close' }] });
+        expect(await b!.read()).toMatchObject({ version: start + 1, nodes: [{ id: 'after-close' }] });
       });
 
       it('rejects read and compareAndSet after close with CLOSED', async () => {
@@ -223,6 +256,7 @@ export function ringStoreContract(name: string, factory: () => RingStoreHarness 
         await a!.close();
         expect((await rejectionOf(a!.read())).code).toBe('CLOSED');
         expect((await rejectionOf(a!.compareAndSet(0, []))).code).toBe('CLOSED');
+        expect((await rejectionOf(a!.repair([]))).code).toBe('CLOSED');
       });
     });
   });

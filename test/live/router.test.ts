@@ -1,18 +1,34 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryRingStore, RingError, RingRouter, type RingState, type RingStore } from '../../src/index.js';
-import { waitFor } from '../support/wait.js';
+import { sleep, waitFor } from '../support/wait.js';
 
-/** A store under the test's control: it pushes whatever the test says and can be made to fail. */
+/** A store under the test's control: it holds what the test says, pushes anything, and can fail or hang. */
 class ScriptedStore implements RingStore {
   state: RingState | null = null;
   down = false;
+  /** While set, reads wait for it (a hung backend). */
+  hang: Promise<void> | null = null;
+  reads = 0;
+  inFlight = 0;
+  maxInFlight = 0;
   readonly listeners = new Set<(state: RingState) => void>();
   readonly errorListeners = new Set<(error: Error) => void>();
   async read(): Promise<RingState | null> {
-    if (this.down) throw new Error('store unreachable');
-    return this.state;
+    this.reads++;
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      if (this.hang) await this.hang;
+      if (this.down) throw new Error('store unreachable');
+      return this.state;
+    } finally {
+      this.inFlight--;
+    }
   }
   async compareAndSet(): Promise<RingState | null> {
+    throw new Error('not used');
+  }
+  async repair(): Promise<RingState | null> {
     throw new Error('not used');
   }
   watch(listener: (state: RingState) => void, onError?: (error: Error) => void): () => void {
@@ -30,50 +46,62 @@ class ScriptedStore implements RingStore {
 }
 
 const nodes = (...ids: string[]) => ids.map((id) => ({ id }));
+const E = 'epoch-1';
 
 describe('RingRouter', () => {
-  it('starts from the stored ring and follows pushed versions with a diff', async () => {
+  it('starts from the stored ring and follows the store when a push announces a new version', async () => {
     const store = new ScriptedStore();
-    store.state = { version: 1, nodes: nodes('a', 'b') };
+    store.state = { epoch: E, version: 1, nodes: nodes('a', 'b') };
     const router = await RingRouter.start({ store, resyncMs: 60_000 });
     expect(router.version).toBe(1);
+    expect(router.epoch).toBe(E);
     expect(router.ring.nodes().map((n) => n.id)).toEqual(['a', 'b']);
     const changes: Array<{ added: readonly string[]; version: number }> = [];
     router.on('change', (diff, state) => changes.push({ added: diff.added, version: state.version }));
-    store.push({ version: 2, nodes: nodes('a', 'b', 'c') });
+    store.state = { epoch: E, version: 2, nodes: nodes('a', 'b', 'c') };
+    store.push(store.state);
+    await waitFor(() => changes.length === 1);
     expect(changes).toEqual([{ added: ['c'], version: 2 }]);
     expect(router.version).toBe(2);
     await router.close();
   });
 
-  it('ignores older and equal versions', async () => {
+  it('never applies a pushed state that the store does not hold (a forged or stale push)', async () => {
     const store = new ScriptedStore();
-    store.state = { version: 5, nodes: nodes('a') };
+    store.state = { epoch: E, version: 5, nodes: nodes('a') };
     const router = await RingRouter.start({ store, resyncMs: 60_000 });
     let changes = 0;
     router.on('change', () => changes++);
-    store.push({ version: 4, nodes: nodes('x') });
-    store.push({ version: 5, nodes: nodes('y') });
+    const readsBefore = store.reads;
+    store.push({ epoch: E, version: Number.MAX_SAFE_INTEGER, nodes: nodes('evil') });
+    store.push({ epoch: 'forged', version: 1, nodes: nodes('evil') });
+    store.push({ epoch: E, version: 4, nodes: nodes('x') }); // older: not even read
+    await waitFor(() => store.reads > readsBefore);
+    await sleep(20);
     expect(changes).toBe(0);
+    expect(router.version).toBe(5);
     expect(router.lookup('k').id).toBe('a');
-    store.push({ version: 7, nodes: nodes('z') });
-    store.push({ version: 6, nodes: nodes('w') });
-    expect(router.version).toBe(7);
-    expect(router.lookup('k').id).toBe('z');
     await router.close();
   });
 
-  it('keeps the last good ring and emits error on invalid pushed data', async () => {
+  it('keeps the last good ring and emits error when the store holds invalid data', async () => {
     const store = new ScriptedStore();
-    store.state = { version: 1, nodes: nodes('a') };
+    store.state = { epoch: E, version: 1, nodes: nodes('a') };
     const router = await RingRouter.start({ store, resyncMs: 60_000 });
     const errors: Error[] = [];
     router.on('error', (e) => errors.push(e));
-    store.push({ version: 2, nodes: [{ id: 'a' }, { id: 'a' }] });
-    store.push({ version: 3, nodes: [{ id: '' }] });
-    store.push({ version: 4, nodes: [{ id: 'b', weight: -1 }] });
-    store.push({ version: Number.NaN, nodes: nodes('c') } as RingState);
-    expect(errors).toHaveLength(4);
+    const bad: RingState[] = [
+      { epoch: E, version: 2, nodes: [{ id: 'a' }, { id: 'a' }] },
+      { epoch: E, version: 3, nodes: [{ id: '' }] },
+      { epoch: E, version: 4, nodes: [{ id: 'b', weight: -1 }] },
+      { epoch: E, version: Number.NaN, nodes: nodes('c') },
+      { epoch: '', version: 9, nodes: nodes('c') },
+    ];
+    for (const state of bad) {
+      store.state = state;
+      await router.resync();
+    }
+    expect(errors).toHaveLength(bad.length);
     for (const e of errors) expect(e).toBeInstanceOf(RingError);
     expect((errors[0] as RingError).code).toBe('INVALID_SNAPSHOT');
     expect(router.version).toBe(1);
@@ -83,7 +111,7 @@ describe('RingRouter', () => {
 
   it('answers from the last good ring while the store is down and catches up by resync', async () => {
     const store = new ScriptedStore();
-    store.state = { version: 1, nodes: nodes('a') };
+    store.state = { epoch: E, version: 1, nodes: nodes('a') };
     const router = await RingRouter.start({ store, resyncMs: 20 });
     const errors: Error[] = [];
     const resyncs: number[] = [];
@@ -93,44 +121,88 @@ describe('RingRouter', () => {
     await waitFor(() => errors.length >= 2, { what: 'resync failures to be reported' });
     expect(router.lookup('k').id).toBe('a');
     // A change made while the router was cut off (its push was lost).
-    store.state = { version: 2, nodes: nodes('a', 'b') };
+    store.state = { epoch: E, version: 2, nodes: nodes('a', 'b') };
     store.down = false;
     await waitFor(() => router.version === 2, { what: 'the router to catch up' });
     expect(resyncs).toEqual([2]);
     await router.close();
   });
 
-  it('adopts a store that lost its data and started over at a lower version', async () => {
+  it('orders states by (epoch, version): a new epoch is adopted from a read, older versions of an epoch never', async () => {
     const store = new ScriptedStore();
-    store.state = { version: 9, nodes: nodes('a') };
+    store.state = { epoch: E, version: 9, nodes: nodes('a') };
     const router = await RingRouter.start({ store, resyncMs: 60_000 });
-    const seen: number[] = [];
-    router.on('change', (_diff, state) => seen.push(state.version));
+    const seen: string[] = [];
+    router.on('change', (_diff, state) => seen.push(`${state.epoch}/${state.version}`));
     // Redis restarted empty: nothing stored, the last good ring keeps serving.
     store.state = null;
     await router.resync();
     expect(router.lookup('k').id).toBe('a');
-    expect(router.version).toBe(0);
-    // A coordinator writes again from version 1; the push is accepted.
-    store.push({ version: 1, nodes: nodes('a', 'b') });
+    expect(router.version).toBe(9);
+    // A coordinator writes again: a new epoch, version 1, read after the push announced it.
+    store.state = { epoch: 'epoch-2', version: 1, nodes: nodes('a') };
+    store.push(store.state);
+    await waitFor(() => router.epoch === 'epoch-2');
     expect(router.version).toBe(1);
-    // The store restarted again and already counted up to 1 with other nodes: a read adopts it.
-    store.state = { version: 1, nodes: nodes('c') };
+    // An older version of the epoch in use is never applied, even when read.
+    store.state = { epoch: 'epoch-2', version: 3, nodes: nodes('a', 'b') };
     await router.resync();
-    expect(router.ring.nodes().map((n) => n.id)).toEqual(['c']);
-    // A lower version with different nodes, seen by a read, is adopted too; a stale push is not.
-    store.push({ version: 0, nodes: nodes('x') });
-    expect(router.version).toBe(1);
-    expect(seen).toEqual([1, 1]);
+    store.state = { epoch: 'epoch-2', version: 2, nodes: nodes('c') };
+    await router.resync();
+    expect(router.version).toBe(3);
+    expect(router.ring.nodes().map((n) => n.id)).toEqual(['a', 'b']);
+    expect(seen).toEqual(['epoch-2/1', 'epoch-2/3']);
     await router.close();
   });
 
-  it('rejects start when the first read fails, and bad options with RingError', async () => {
+  it('runs at most one read at a time however many pushes and resyncs come in', async () => {
+    const store = new ScriptedStore();
+    store.state = { epoch: E, version: 1, nodes: nodes('a') };
+    const router = await RingRouter.start({ store, resyncMs: 1 });
+    for (let v = 2; v < 300; v++) {
+      store.state = { epoch: E, version: v, nodes: nodes('a', `n${v % 7}`) };
+      store.push(store.state);
+      if (v % 10 === 0) await sleep(1);
+    }
+    await waitFor(() => router.version === 299);
+    expect(store.maxInFlight).toBe(1);
+    await router.close();
+  });
+
+  it('abandons a read slower than readTimeoutMs with an error, starts no other meanwhile, and recovers when it settles', async () => {
+    const store = new ScriptedStore();
+    store.state = { epoch: E, version: 1, nodes: nodes('a') };
+    const router = await RingRouter.start({ store, resyncMs: 5, readTimeoutMs: 50 });
+    const errors: Error[] = [];
+    router.on('error', (e) => errors.push(e));
+    let release!: () => void;
+    store.hang = new Promise((resolve) => {
+      release = resolve;
+    });
+    await waitFor(() => errors.some((e) => e.name === 'TimeoutError'), { what: 'the timeout to be reported' });
+    const readsWhileHung = store.reads;
+    await sleep(200);
+    expect(store.reads).toBe(readsWhileHung); // no pile of reads on a hung store
+    expect(store.maxInFlight).toBe(1);
+    expect(errors.filter((e) => e.name === 'TimeoutError').length).toBeGreaterThanOrEqual(2); // still says so while hung
+    expect(router.lookup('k').id).toBe('a');
+    store.state = { epoch: E, version: 2, nodes: nodes('b') };
+    store.hang = null;
+    release();
+    await waitFor(() => router.version === 2, { what: 'the router to recover' });
+    await router.close();
+  });
+
+  it('rejects start when the first read fails or hangs, and bad options with RingError', async () => {
     const store = new ScriptedStore();
     store.down = true;
     await expect(RingRouter.start({ store })).rejects.toThrow('store unreachable');
     expect(store.listeners.size).toBe(0);
+    store.down = false;
+    store.hang = new Promise(() => undefined);
+    await expect(RingRouter.start({ store, readTimeoutMs: 30 })).rejects.toMatchObject({ name: 'TimeoutError' });
     await expect(RingRouter.start({ store: new MemoryRingStore(), resyncMs: 0 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await expect(RingRouter.start({ store: new MemoryRingStore(), readTimeoutMs: -1 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
     await expect(RingRouter.start({} as never)).rejects.toMatchObject({ code: 'INVALID_OPTION' });
   });
 

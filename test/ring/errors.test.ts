@@ -36,8 +36,46 @@ const badNodes: Array<[label: string, node: unknown, message: RegExp]> = [
   ['a weight above MAX_WEIGHT', { id: 'w', weight: MAX_WEIGHT + 0.5 }, /got 100.5/],
   ['a string weight', { id: 'w', weight: '2' }, /got "2"/],
   ['meta that is not an object', { id: 'm', meta: 'url' }, /meta of node "m" must be an object of strings/],
-  ['a meta value that is not a string', { id: 'm', meta: { port: 8080 } }, /meta.port of node "m" must be a string/],
+  ['a meta value that is not a string', { id: 'm', meta: { port: 8080 } }, /meta\["port"\] of node "m" must be a string/],
+  ['a meta key "__proto__"', { id: 'm', meta: JSON.parse('{"__proto__":"x"}') as unknown }, /meta of node "m" has the key "__proto__"/],
+  ['a 1 MB meta key', { id: 'm', meta: { ['k'.repeat(1 << 20)]: 1 } }, /meta\["k{10,76}\.\.\.\] of node "m" must be a string/],
+  ['a getter that throws', { get id(): string { throw new Error('boom'); } }, /node(s\[1\])? could not be read: boom/],
+  ['meta whose getter throws', { id: 'm', meta: { get url(): string { throw new Error('bad meta'); } } }, /meta of node "m" could not be read: bad meta/],
 ];
+
+describe('bad node lists', () => {
+  it('turns an iterable that throws into INVALID_NODE, leaving the ring unchanged', () => {
+    const ring = new HashRing({ hasher: xxh32, vnodes: 4 }, [{ id: 'keep' }]);
+    function* failing(): Generator<RingNode> {
+      yield { id: 'a' };
+      throw new Error('iterator broke');
+    }
+    const throwingIterator = { [Symbol.iterator]: () => { throw new Error('no iterator'); } } as unknown as Iterable<RingNode>;
+    for (const input of [failing(), throwingIterator]) {
+      let caught: unknown;
+      try {
+        ring.setNodes(input);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(RingError);
+      expect((caught as RingError).code).toBe('INVALID_NODE');
+      expect((caught as RingError).message).toMatch(/nodes could not be read: (iterator broke|no iterator)/);
+    }
+    expect(ring.nodes()).toEqual([{ id: 'keep' }]);
+  });
+
+  it('never echoes a huge meta key whole in a message', () => {
+    let message = '';
+    try {
+      new HashRing({ hasher: xxh32 }, [{ id: 'm', meta: { ['k'.repeat(1 << 20)]: 'x'.repeat(5000) } }]);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/longer than 4096/);
+    expect(message.length).toBeLessThan(300);
+  });
+});
 
 describe('RingError', () => {
   it('is an Error with a name, a code and a message', () => {

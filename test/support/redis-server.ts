@@ -212,6 +212,7 @@ export class RedisServer {
     if (child === null) return;
     this.#child = null;
     if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGCONT'); // a paused server would never handle SIGTERM
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       child.once('exit', () => {
@@ -220,6 +221,18 @@ export class RedisServer {
       });
       child.kill('SIGTERM');
     });
+  }
+
+  /** Freezes the process (SIGSTOP), as a fork for a snapshot or a VM stall would: connections stay open, nothing is answered. */
+  pause(): void {
+    if (this.#child === null) throw new Error('redis-server is not running');
+    this.#child.kill('SIGSTOP');
+  }
+
+  /** Lets a paused process run again (SIGCONT): it answers everything queued meanwhile. */
+  resume(): void {
+    if (this.#child === null) throw new Error('redis-server is not running');
+    this.#child.kill('SIGCONT');
   }
 
   /** Starts the process again on the same port and dir. */

@@ -28,6 +28,8 @@ interface Entry {
 interface Shared {
   readonly members: Map<string, Entry>;
   readonly handles: Set<MemoryMembership>;
+  /** Last time any heartbeat or reaper pass ran (see {@link MemoryMembership} on paused time). */
+  lastSeen: number | undefined;
 }
 
 /**
@@ -35,9 +37,16 @@ interface Shared {
  * memory, kept alive by heartbeats and expired after `ttlMs` without one,
  * exactly like the Redis adapter. {@link MemoryMembership.connect} gives
  * further handles on the same membership, as separate processes would have.
+ *
+ * Only time during which heartbeats could land counts against a member: when
+ * nothing at all ran for longer than `min(2 x heartbeatMs, ttlMs - heartbeatMs)`
+ * (the event loop stalled, as a paused Redis would), every expiry moves
+ * forward by that gap before anything is reaped, so the live members'
+ * heartbeats land first; a member that really died expires `ttlMs` after
+ * time runs again. A clock that steps back moves the expiries back with it.
  */
 export class MemoryMembership implements MembershipAdapter {
-  #shared: Shared = { members: new Map(), handles: new Set() };
+  #shared: Shared = { members: new Map(), handles: new Set(), lastSeen: undefined };
   readonly #ttlMs: number;
   readonly #heartbeatMs: number;
   readonly #now: () => number;
@@ -71,6 +80,11 @@ export class MemoryMembership implements MembershipAdapter {
     return handle;
   }
 
+  /** How long a member stays alive without a heartbeat, in ms. */
+  get ttlMs(): number {
+    return this.#ttlMs;
+  }
+
   async join(input: RingNode): Promise<MemoryMember> {
     this.#check();
     const node = normalizeNode(input);
@@ -85,6 +99,7 @@ export class MemoryMembership implements MembershipAdapter {
     else if (!sameNode(previous.node, node)) this.#emit({ type: 'update', node });
 
     const beat = setInterval(() => {
+      this.#advance();
       const entry = this.#shared.members.get(node.id);
       if (entry?.token === token) {
         entry.expiresAt = this.#now() + this.#ttlMs;
@@ -145,8 +160,25 @@ export class MemoryMembership implements MembershipAdapter {
     this.#shared.handles.delete(this);
   }
 
-  #reap(): void {
+  /**
+   * Moves every expiry forward by a gap during which nothing ran (a stalled
+   * process: no heartbeat could land), or back when the clock stepped back.
+   * Returns the current time.
+   */
+  #advance(): number {
     const now = this.#now();
+    const last = this.#shared.lastSeen;
+    this.#shared.lastSeen = now;
+    if (last === undefined) return now;
+    const gap = now - last;
+    if (gap < 0 || gap > Math.min(2 * this.#heartbeatMs, this.#ttlMs - this.#heartbeatMs)) {
+      for (const entry of this.#shared.members.values()) entry.expiresAt += gap;
+    }
+    return now;
+  }
+
+  #reap(): void {
+    const now = this.#advance();
     for (const [id, entry] of this.#shared.members) {
       if (entry.expiresAt <= now) {
         this.#shared.members.delete(id);

@@ -23,14 +23,15 @@ export class ChannelSubscription {
   readonly #channel: string;
   readonly #handlers: ChannelHandlers;
   readonly #client: RedisSubscriberClient;
-  #pending = false;
+  /** The SUBSCRIBE in flight, if any. */
+  #subscribing: Promise<void> | null = null;
   #lost = false;
   #closed = false;
 
   constructor(redis: RedisClient, channel: string, handlers: ChannelHandlers) {
     this.#channel = channel;
     this.#handlers = handlers;
-    this.#client = redis.duplicate();
+    this.#client = duplicateForSubscribing(redis);
     this.#client.on('message', (from, message) => {
       if (!this.#closed && from === this.#channel) this.#handlers.message(message);
     });
@@ -54,17 +55,21 @@ export class ChannelSubscription {
 
   #subscribe(): void {
     if (this.#closed) return;
-    this.#pending = true;
-    this.#client.subscribe(this.#channel).then(
+    const subscribing = this.#client.subscribe(this.#channel).then(
       () => {
-        this.#pending = false;
+        if (this.#subscribing === subscribing) this.#subscribing = null;
         if (!this.#closed) this.#handlers.subscribed();
       },
       (error: unknown) => {
-        this.#pending = false;
+        if (this.#subscribing === subscribing) this.#subscribing = null;
         if (!this.#closed) this.#handlers.error(asError(error, `subscribing to ${this.#channel} failed`));
       },
     );
+    this.#subscribing = subscribing;
+  }
+
+  get #pending(): boolean {
+    return this.#subscribing !== null;
   }
 
   /** Unsubscribes and closes the duplicated connection. */
@@ -72,18 +77,33 @@ export class ChannelSubscription {
     if (this.#closed) return;
     this.#closed = true;
     let timer: NodeJS.Timeout | undefined;
-    const quit = this.#client.quit().then(
-      () => true,
-      () => false,
-    );
     const timeout = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), QUIT_TIMEOUT_MS);
       timer.unref();
     });
+    // Let a SUBSCRIBE in flight (after a reconnect) be answered first: closing
+    // under it would reject the client's own re-subscription, which nothing handles.
+    if (this.#subscribing !== null) await Promise.race([this.#subscribing, timeout]);
+    const quit = this.#client.quit().then(
+      () => true,
+      () => false,
+    );
     const graceful = await Promise.race([quit, timeout]);
     clearTimeout(timer);
     if (!graceful) this.#client.disconnect();
   }
+}
+
+/**
+ * A duplicate of `redis` for subscribing. On a single-server ioredis client it
+ * turns ioredis' own re-subscription off (this class subscribes again after
+ * every reconnect and wants to know when that is confirmed; ioredis' would be
+ * a second SUBSCRIBE whose failure nothing can handle).
+ */
+function duplicateForSubscribing(redis: RedisClient): RedisSubscriberClient {
+  const isCluster = (redis as { isCluster?: unknown }).isCluster === true;
+  if (isCluster) return redis.duplicate();
+  return (redis.duplicate as (override?: { autoResubscribe: boolean }) => RedisSubscriberClient).call(redis, { autoResubscribe: false });
 }
 
 /** `error` itself when it is an Error, else an Error describing it. */

@@ -12,7 +12,7 @@ export const DEFAULT_PREFIX = 'ringroute';
  * multi-key Lua scripts run there atomically.
  */
 export interface RedisKeys {
-  /** String: the ring as JSON `{"version":N,"nodes":[...]}`. */
+  /** String: the ring as JSON `{"epoch":"E","version":N,"nodes":[...]}`. */
   readonly ring: string;
   /** Channel: every new ring state, as the same JSON. */
   readonly ringChanges: string;
@@ -22,6 +22,8 @@ export interface RedisKeys {
   readonly expiry: string;
   /** Hash: member id to the random token of the join that holds it. */
   readonly owners: string;
+  /** String: time of the last membership script run (Redis server clock, ms); gaps in it are not counted against members. */
+  readonly clock: string;
   /** Channel: membership events as JSON `{"type":"join","node":{...}}`. */
   readonly memberEvents: string;
 }
@@ -39,6 +41,7 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     members: `${tag}:members`,
     expiry: `${tag}:expiry`,
     owners: `${tag}:owners`,
+    clock: `${tag}:clock`,
     memberEvents: `${tag}:members:events`,
   });
 }

@@ -5,6 +5,7 @@ import { compareIds, normalizeNode } from '../../ring/node.js';
 import type { RingNode } from '../../ring/types.js';
 import { asError } from './channel.js';
 import { Watchers } from './watchers.js';
+import { SingleFlight } from '../../live/single-flight.js';
 import { checkClient, type RedisClient } from './client.js';
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
 import { JOIN_SCRIPT, LEAVE_SCRIPT, MEMBERS_SCRIPT, TICK_SCRIPT } from './scripts.js';
@@ -57,6 +58,13 @@ export interface RedisMembershipOptions {
    * either, such failures are only retried.
    */
   readonly onError?: (error: Error) => void;
+  /**
+   * Longest wait for one heartbeat-and-reap pass, in ms. A slower pass
+   * (Redis hung or paused) is reported to `onError` and abandoned; no other
+   * pass starts until it settles, and the next one runs `heartbeatMs` after.
+   * @default ttlMs
+   */
+  readonly timeoutMs?: number;
 }
 
 /** The membership returned by {@link RedisMembership.join}. */
@@ -112,6 +120,8 @@ export class RedisMembership implements MembershipAdapter {
   readonly #keys: RedisKeys;
   readonly #ttlMs: number;
   readonly #heartbeatMs: number;
+  readonly #timeoutMs: number;
+  readonly #flight = new SingleFlight();
   readonly #held = new Map<string, Held>();
   readonly #watchers: Watchers<MembershipEvent>;
   #timer: NodeJS.Timeout | null = null;
@@ -135,6 +145,11 @@ export class RedisMembership implements MembershipAdapter {
         `heartbeatMs must be an integer in [${MIN_HEARTBEAT_MS}, ttlMs / 2 = ${Math.floor(ttlMs / 2)}], got ${describe(heartbeatMs)}`,
       );
     }
+    const timeoutMs = options.timeoutMs ?? ttlMs;
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new RingError('INVALID_OPTION', `timeoutMs must be a positive number, got ${describe(timeoutMs)}`);
+    }
+    this.#timeoutMs = timeoutMs;
     if (options.onError !== undefined && typeof options.onError !== 'function') {
       throw new RingError('INVALID_OPTION', `onError must be a function, got ${describe(options.onError)}`);
     }
@@ -150,6 +165,11 @@ export class RedisMembership implements MembershipAdapter {
       what: 'membership event',
       onError: options.onError,
     });
+  }
+
+  /** How long a member stays alive without a heartbeat, in ms. */
+  get ttlMs(): number {
+    return this.#ttlMs;
   }
 
   /** The Redis key and channel names of this adapter's prefix. */
@@ -190,21 +210,39 @@ export class RedisMembership implements MembershipAdapter {
 
   /**
    * The live members, sorted by id; runs a reaper pass first, so members
-   * whose ttl ran out are never returned. Rejects with `INVALID_SNAPSHOT`
-   * when the members hash holds a value ringroute did not write.
+   * whose ttl ran out are never returned. A record that is not valid (bad
+   * JSON, an id that does not match, no owner, an expiry beyond now + ttl)
+   * is skipped and reported to `onError` and the watchers with the member
+   * id; its owner's next heartbeat rewrites it in full. Rejects with
+   * `INVALID_SNAPSHOT` when a key held a Redis value of the wrong type (it is
+   * deleted, and the live members re-register on their next heartbeat).
    */
   async members(): Promise<RingNode[]> {
     this.#assertOpen('members');
-    const reply = await MEMBERS_SCRIPT.run(this.#redis, this.#memberKeys(), [this.#keys.memberEvents]);
-    if (!Array.isArray(reply)) throw new Error(`unexpected reply from the members script: ${describe(reply)}`);
+    const reply = await MEMBERS_SCRIPT.run(this.#redis, this.#memberKeys(), [this.#keys.memberEvents, this.#ttlMs, this.#heartbeatMs]);
+    if (!Array.isArray(reply) || reply.length !== 4 || !reply.every(Array.isArray)) {
+      throw new Error(`unexpected reply from the members script: ${describe(reply)}`);
+    }
+    const [flat, skipped, repaired, ghosts] = reply as [unknown[], unknown[], unknown[], unknown[]];
+    this.#reportDamage(repaired, ghosts);
+    if (repaired.length > 0) {
+      throw new RingError('INVALID_SNAPSHOT', `${repaired.map(String).join(', ')} held a Redis value of the wrong type; deleted, the live members re-register on their next heartbeat`);
+    }
+    const bounded = new Set(ghosts.map(String));
+    for (const id of skipped) {
+      if (!bounded.has(String(id))) this.#report(new RingError('INVALID_SNAPSHOT', `member ${describe(String(id))} has an incomplete record in ${this.#keys.members} (no node JSON or no owner); skipped until its next heartbeat`));
+    }
     const nodes: RingNode[] = [];
-    for (let i = 0; i + 1 < reply.length; i += 2) {
-      const id: unknown = reply[i];
-      const raw: unknown = reply[i + 1];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const id = String(flat[i]);
       const where = `${this.#keys.members}[${describe(id)}]`;
-      const node = parseNode(parseJson(String(raw), where), where);
-      if (node.id !== id) throw new RingError('INVALID_SNAPSHOT', `${where} holds node ${describe(node.id)}; ids must match`);
-      nodes.push(node);
+      try {
+        const node = parseNode(parseJson(String(flat[i + 1]), where), where);
+        if (node.id !== id) throw new RingError('INVALID_SNAPSHOT', `${where} holds node ${describe(node.id)}; ids must match`);
+        nodes.push(node);
+      } catch (error) {
+        this.#report(new RingError('INVALID_SNAPSHOT', `member ${describe(id)} skipped: ${(error as Error).message}`, { cause: error }));
+      }
     }
     return nodes.sort((a, b) => compareIds(a.id, b.id));
   }
@@ -242,11 +280,26 @@ export class RedisMembership implements MembershipAdapter {
   }
 
   #memberKeys(): string[] {
-    return [this.#keys.members, this.#keys.expiry, this.#keys.owners];
+    return [this.#keys.members, this.#keys.expiry, this.#keys.owners, this.#keys.clock];
   }
 
   async #register(held: Held): Promise<void> {
-    await JOIN_SCRIPT.run(this.#redis, this.#memberKeys(), [held.node.id, held.json, held.token, this.#ttlMs, this.#keys.memberEvents]);
+    await JOIN_SCRIPT.run(this.#redis, this.#memberKeys(), [held.node.id, held.json, held.token, this.#ttlMs, this.#keys.memberEvents, this.#heartbeatMs]);
+  }
+
+  /** Reports keys that had the wrong Redis type (deleted) and members whose expiry lay beyond now + ttl (bounded). */
+  #reportDamage(repaired: unknown[], ghosts: unknown[]): void {
+    for (const key of repaired) {
+      this.#report(new RingError('INVALID_SNAPSHOT', `${describe(String(key))} held a Redis value of the wrong type; deleted it (live members re-register on their next heartbeat)`));
+    }
+    for (const id of ghosts) {
+      this.#report(
+        new RingError(
+          'INVALID_SNAPSHOT',
+          `member ${describe(String(id))} had an expiry later than now + ttlMs (${this.#ttlMs} ms): a bad record, or a process with a longer ttlMs; skipped until its owner's next heartbeat, expires after ttlMs without one`,
+        ),
+      );
+    }
   }
 
   #leave(held: Held): Promise<void> {
@@ -266,7 +319,7 @@ export class RedisMembership implements MembershipAdapter {
 
   /** Arms the next heartbeat-and-reap pass, unless one is armed or running or there is nothing to do. */
   #schedule(): void {
-    if (this.#closed || this.#timer !== null || this.#ticking) return;
+    if (this.#closed || this.#timer !== null || this.#ticking || this.#flight.busy) return;
     if (this.#held.size === 0 && this.#watchers.size === 0) return;
     this.#timer = setTimeout(() => void this.#tick(), this.#heartbeatMs);
     this.#timer.unref();
@@ -277,16 +330,24 @@ export class RedisMembership implements MembershipAdapter {
     this.#ticking = true;
     try {
       const batch = [...this.#held.values()].filter((held) => !held.joining && !held.stopped);
-      const args: Array<string | number> = [this.#ttlMs, this.#keys.memberEvents];
-      for (const held of batch) args.push(held.node.id, held.token);
-      const reply = await TICK_SCRIPT.run(this.#redis, this.#memberKeys(), args);
-      const results = Array.isArray(reply) ? reply : [];
+      const args: Array<string | number> = [this.#ttlMs, this.#keys.memberEvents, this.#heartbeatMs];
+      for (const held of batch) args.push(held.node.id, held.token, held.json);
+      const reply = await this.#flight.run(
+        () => TICK_SCRIPT.run(this.#redis, this.#memberKeys(), args),
+        this.#timeoutMs,
+        'membership heartbeat',
+        () => this.#schedule(),
+      );
+      if (!Array.isArray(reply) || reply.length !== 3 || !reply.every(Array.isArray)) {
+        throw new Error(`unexpected reply from the heartbeat script: ${describe(reply)}`);
+      }
+      const [results, repaired, ghosts] = reply as [unknown[], unknown[], unknown[]];
+      this.#reportDamage(repaired, ghosts);
       for (const [i, held] of batch.entries()) {
         if (held.stopped || this.#closed) continue;
         if (results[i] === 0) {
-          // Reaped (we were cut off longer than ttlMs) or lost (Redis
-          // restarted empty): the process is alive, so join again.
-          await this.#register(held);
+          // Reaped (we were cut off longer than ttlMs), lost (Redis
+          // restarted empty) or damaged: the script registered it again.
           this.#report(new Error(`member ${describe(held.node.id)} had expired or vanished from Redis; it joined again`));
         } else if (results[i] === -1) {
           this.#stop(held);

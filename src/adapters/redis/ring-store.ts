@@ -1,13 +1,23 @@
+import { createHash, randomBytes } from 'node:crypto';
 import type { RingState, RingStore } from '../../live/contracts.js';
 import { RingError, describe } from '../../errors.js';
 import { normalizeNodes } from '../../ring/node.js';
 import type { RingNode } from '../../ring/types.js';
 import { asError } from './channel.js';
 import { Watchers } from './watchers.js';
+import { SingleFlight } from '../../live/single-flight.js';
 import { checkClient, type RedisClient } from './client.js';
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
-import { BAD_STATE_REPLY, CAS_SCRIPT } from './scripts.js';
-import { parseRingState } from './state.js';
+import { BAD_STATE_REPLY, CAS_SCRIPT, REPAIR_SCRIPT } from './scripts.js';
+import { EPOCH, parseRingState } from './state.js';
+
+/** Longest wait for the catch-up read after a re-subscription. */
+const CATCH_UP_TIMEOUT_MS = 5000;
+
+/** 64 random bits in hex: the client's part of a new epoch id (the script adds the server's time). */
+function randomPart(): string {
+  return randomBytes(8).toString('hex');
+}
 
 /** Default cap on the size of a stored ring state: 4 MiB. */
 export const DEFAULT_MAX_STATE_BYTES = 4 * 1024 * 1024;
@@ -43,7 +53,9 @@ export interface RedisRingStoreOptions {
  * A {@link RingStore} in Redis, on a single server or a Redis Cluster.
  *
  * The ring is one string key `{prefix}:ring` holding
- * `{"version":N,"nodes":[...]}`. `compareAndSet` is a single Lua script that
+ * `{"epoch":"E","version":N,"nodes":[...]}`; the first write into an empty
+ * key creates the epoch id (server time in ms and 64 random bits), so data
+ * lost with a Redis restart shows up as a new epoch. `compareAndSet` is a single Lua script that
  * checks the version, writes the new state and publishes it on
  * `{prefix}:ring:changes`, so two gateways can never both win a version.
  * `watch` listens on that channel through a duplicated connection and, after
@@ -62,6 +74,7 @@ export class RedisRingStore implements RingStore {
   readonly #keys: RedisKeys;
   readonly #maxBytes: number;
   readonly #watchers: Watchers<RingState>;
+  readonly #catchUpFlight = new SingleFlight();
   #closed = false;
 
   constructor(options: RedisRingStoreOptions) {
@@ -95,7 +108,7 @@ export class RedisRingStore implements RingStore {
   }
 
   /**
-   * The stored state, or `null` when none was ever stored. Rejects with
+   * The stored state, or `null` when nothing is stored. Rejects with
    * `INVALID_SNAPSHOT` when the key holds anything but a valid state (bad
    * JSON, wrong field types, duplicate ids, over `maxStateBytes`, or a key
    * of another Redis type), and with the client's error when Redis is
@@ -103,52 +116,68 @@ export class RedisRingStore implements RingStore {
    */
   async read(): Promise<RingState | null> {
     this.#assertOpen('read');
-    let raw: string | null;
-    try {
-      raw = await this.#redis.get(this.#keys.ring);
-    } catch (error) {
-      if (error instanceof Error && error.message.startsWith('WRONGTYPE')) {
-        throw new RingError('INVALID_SNAPSHOT', `${this.#keys.ring} holds a Redis value of the wrong type; expected a string`, { cause: error });
-      }
-      throw error;
-    }
+    const raw = await this.#readRaw();
     return raw === null ? null : parseRingState(raw, this.#keys.ring, this.#maxBytes);
   }
 
   /**
    * Atomically stores `nodes` at `expectedVersion + 1` and publishes the new
-   * state, or resolves to `null` when the stored version is not
-   * `expectedVersion`. Rejects before writing anything with `INVALID_OPTION`
-   * (a bad version, or a state over `maxStateBytes`), `INVALID_NODE` or
-   * `DUPLICATE_NODE`; with `INVALID_SNAPSHOT` when the key holds something
-   * this store did not write (delete the key to start over).
+   * state, or resolves to `null` when the stored version (or, when given,
+   * epoch) is not the expected one. The first write into an empty key starts
+   * a new epoch. Rejects before writing anything with `INVALID_OPTION` (a bad
+   * version or epoch, or a state over `maxStateBytes`), `INVALID_NODE` or
+   * `DUPLICATE_NODE`; with `INVALID_SNAPSHOT` when the key holds a value
+   * this store cannot read (see {@link RedisRingStore.repair}).
    */
-  async compareAndSet(expectedVersion: number, nodes: readonly RingNode[]): Promise<RingState | null> {
+  async compareAndSet(expectedVersion: number, nodes: readonly RingNode[], expectedEpoch?: string): Promise<RingState | null> {
     this.#assertOpen('compareAndSet');
     if (typeof expectedVersion !== 'number' || !Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
       throw new RingError('INVALID_OPTION', `expectedVersion must be a non-negative safe integer, got ${describe(expectedVersion)}`);
     }
-    const valid = normalizeNodes(nodes);
-    const json = JSON.stringify(valid);
-    // The stored state adds `{"version":N,"nodes":` and `}` around the list.
-    const bytes = Buffer.byteLength(json, 'utf8') + 40;
-    if (bytes > this.#maxBytes) {
-      throw new RingError('INVALID_OPTION', `the ring state would be about ${bytes} bytes; maxStateBytes is ${this.#maxBytes}`);
+    if (expectedEpoch !== undefined && (typeof expectedEpoch !== 'string' || !EPOCH.test(expectedEpoch))) {
+      throw new RingError('INVALID_OPTION', `expectedEpoch must be an epoch id (1-64 letters, digits and dashes), got ${describe(expectedEpoch)}`);
     }
+    const { valid, json } = this.#serialize(nodes);
     let reply: unknown;
     try {
-      reply = await CAS_SCRIPT.run(this.#redis, [this.#keys.ring], [expectedVersion, json, this.#keys.ringChanges]);
+      reply = await CAS_SCRIPT.run(this.#redis, [this.#keys.ring], [expectedVersion, json, this.#keys.ringChanges, expectedEpoch ?? '', randomPart()]);
     } catch (error) {
       if (error instanceof Error && (error.message.includes(BAD_STATE_REPLY) || error.message.startsWith('WRONGTYPE'))) {
-        throw new RingError('INVALID_SNAPSHOT', `compareAndSet refused to overwrite ${this.#keys.ring}: it holds a value ringroute did not write`, {
+        throw new RingError('INVALID_SNAPSHOT', `compareAndSet refused to overwrite ${this.#keys.ring}: it holds a value that is not a ring state (repair() replaces it)`, {
           cause: error,
         });
       }
       throw error;
     }
-    if (reply === null) return null;
-    if (typeof reply !== 'number') throw new Error(`unexpected reply from the compare-and-set script: ${describe(reply)}`);
-    return Object.freeze({ version: reply, nodes: Object.freeze(valid) });
+    return reply === null ? null : this.#written(reply, valid, 'compare-and-set');
+  }
+
+  /**
+   * Replaces an unreadable value at `{prefix}:ring` (garbage, a foreign
+   * format, a key of another Redis type) with `nodes` as version 1 of a new
+   * epoch, atomically: only if the key still holds the very value found
+   * unreadable. Resolves to `null` when the key holds a valid state or
+   * nothing.
+   */
+  async repair(nodes: readonly RingNode[]): Promise<RingState | null> {
+    this.#assertOpen('repair');
+    const { valid, json } = this.#serialize(nodes);
+    let seen: string;
+    try {
+      const raw = await this.#readRaw();
+      if (raw === null) return null;
+      try {
+        parseRingState(raw, this.#keys.ring, this.#maxBytes);
+        return null; // valid: nothing to repair
+      } catch {
+        seen = createHash('sha1').update(raw).digest('hex');
+      }
+    } catch (error) {
+      if (!(error instanceof RingError && error.code === 'INVALID_SNAPSHOT')) throw error;
+      seen = 'WRONGTYPE';
+    }
+    const reply = await REPAIR_SCRIPT.run(this.#redis, [this.#keys.ring], [seen, json, this.#keys.ringChanges, randomPart()]);
+    return reply === null ? null : this.#written(reply, valid, 'repair');
   }
 
   /**
@@ -171,8 +200,39 @@ export class RedisRingStore implements RingStore {
     await this.#watchers.close();
   }
 
+  async #readRaw(): Promise<string | null> {
+    try {
+      return await this.#redis.get(this.#keys.ring);
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('WRONGTYPE')) {
+        throw new RingError('INVALID_SNAPSHOT', `${this.#keys.ring} holds a Redis value of the wrong type; expected a string`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  #serialize(nodes: readonly RingNode[]): { valid: RingNode[]; json: string } {
+    const valid = normalizeNodes(nodes);
+    const json = JSON.stringify(valid);
+    // The stored state adds `{"epoch":"...","version":N,"nodes":` and `}` around the list.
+    const bytes = Buffer.byteLength(json, 'utf8') + 120;
+    if (bytes > this.#maxBytes) {
+      throw new RingError('INVALID_OPTION', `the ring state would be about ${bytes} bytes; maxStateBytes is ${this.#maxBytes}`);
+    }
+    return { valid, json };
+  }
+
+  #written(reply: unknown, valid: RingNode[], what: string): RingState {
+    if (!Array.isArray(reply) || typeof reply[0] !== 'number' || typeof reply[1] !== 'string') {
+      throw new Error(`unexpected reply from the ${what} script: ${describe(reply)}`);
+    }
+    return Object.freeze({ epoch: reply[1], version: reply[0], nodes: Object.freeze(valid) });
+  }
+
   #catchUp(): void {
-    this.read().then(
+    // At most one catch-up read per store, however often the connection flaps.
+    if (this.#catchUpFlight.busy) return;
+    this.#catchUpFlight.run(() => this.read(), CATCH_UP_TIMEOUT_MS, 'the catch-up read after re-subscribing').then(
       (state) => {
         if (state !== null && !this.#closed) this.#watchers.deliver(state);
       },

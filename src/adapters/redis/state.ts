@@ -2,13 +2,16 @@ import type { MembershipEvent, RingState } from '../../live/contracts.js';
 import { RingError, describe } from '../../errors.js';
 import { normalizeNode, normalizeNodes } from '../../ring/node.js';
 
+/** What an epoch id may look like (the CAS script matches `[%w%-]+`). */
+export const EPOCH = /^[A-Za-z0-9-]{1,64}$/;
+
 const EVENT_TYPES: ReadonlySet<string> = new Set(['join', 'leave', 'expire', 'update']);
 
 /**
  * Parses and fully validates a ring state read from Redis or pushed on its
  * channel. Throws `INVALID_SNAPSHOT` (with the underlying problem as
- * `cause`) for anything but `{"version": <positive safe integer>, "nodes":
- * [valid nodes, ids unique]}` of at most `maxBytes` UTF-8 bytes.
+ * `cause`) for anything but `{"epoch": <id>, "version": <positive safe integer>,
+ * "nodes": [valid nodes, ids unique]}` of at most `maxBytes` UTF-8 bytes.
  */
 export function parseRingState(raw: string, where: string, maxBytes: number): RingState {
   const bytes = Buffer.byteLength(raw, 'utf8');
@@ -19,7 +22,10 @@ export function parseRingState(raw: string, where: string, maxBytes: number): Ri
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new RingError('INVALID_SNAPSHOT', `ring state at ${where} must be an object {version, nodes}, got ${describe(value)}`);
   }
-  const { version, nodes } = value as { version?: unknown; nodes?: unknown };
+  const { epoch, version, nodes } = value as { epoch?: unknown; version?: unknown; nodes?: unknown };
+  if (typeof epoch !== 'string' || !EPOCH.test(epoch)) {
+    throw new RingError('INVALID_SNAPSHOT', `ring state at ${where} has epoch ${describe(epoch)}; expected 1-64 letters, digits and dashes`);
+  }
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
     throw new RingError('INVALID_SNAPSHOT', `ring state at ${where} has version ${describe(version)}; expected a positive safe integer`);
   }
@@ -33,7 +39,7 @@ export function parseRingState(raw: string, where: string, maxBytes: number): Ri
     const reason = error instanceof Error ? error.message : String(error);
     throw new RingError('INVALID_SNAPSHOT', `ring state at ${where} (version ${version}) holds a bad node list: ${reason}`, { cause: error });
   }
-  return Object.freeze({ version, nodes: Object.freeze(valid) });
+  return Object.freeze({ epoch, version, nodes: Object.freeze(valid) });
 }
 
 /** Parses and validates a membership event pushed on the events channel. Throws `INVALID_SNAPSHOT`. */

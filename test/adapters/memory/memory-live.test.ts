@@ -17,6 +17,7 @@ liveRoutingContract('memory adapters', async () => {
       opened.push(m);
       return m;
     },
+    wipeStore: async () => store.reset(),
     cleanup: async () => {
       for (const o of opened) await o.close();
       await membership?.close();

@@ -23,6 +23,12 @@ interface Backend {
   client(): AnyClient;
 }
 
+/** The Redis server's clock, in ms (what the membership scripts score with). */
+async function serverTimeMs(client: AnyClient): Promise<number> {
+  const [seconds, micros] = (await client.call('TIME')) as [string, string];
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
 function quiet<T extends AnyClient>(client: T): T {
   // The application owns its client's error events; tests only need them not to be "unhandled".
   client.on('error', () => undefined);
@@ -44,7 +50,7 @@ function cluster(nodes: () => Array<{ host: string; port: number }>): Backend {
 async function deleteKeys(backend: Backend, prefix: string): Promise<void> {
   const admin = backend.client();
   const k = redisKeys(prefix);
-  await admin.del(k.ring, k.members, k.expiry, k.owners);
+  await admin.del(k.ring, k.members, k.expiry, k.owners, k.clock);
   await admin.quit();
 }
 
@@ -58,6 +64,7 @@ function storeHarness(backend: Backend): RingStoreHarness {
       opened.push({ store, client });
       return store;
     },
+    wipe: () => deleteKeys(backend, prefix),
     async cleanup() {
       await Promise.all(opened.map(({ store }) => store.close()));
       await Promise.all(opened.map(({ client }) => client.quit()));
@@ -164,15 +171,17 @@ function describeRedisSpecifics(backend: Backend, label: string): void {
         ['garbage JSON', '{"version":1,"nodes":[{"id":"a"}'],
         ['a JSON array', '[1,2,3]'],
         ['a JSON string', '"hello"'],
-        ['a version of the wrong type', '{"version":"1","nodes":[]}'],
-        ['version 0', '{"version":0,"nodes":[]}'],
-        ['a fractional version', '{"version":1.5,"nodes":[]}'],
-        ['an unsafe integer version', '{"version":9007199254740993,"nodes":[]}'],
-        ['nodes of the wrong type', '{"version":1,"nodes":{"a":{}}}'],
-        ['a node without id', '{"version":1,"nodes":[{"weight":1}]}'],
-        ['a node with a negative weight', '{"version":1,"nodes":[{"id":"a","weight":-1}]}'],
-        ['a node with numeric meta', '{"version":1,"nodes":[{"id":"a","meta":{"port":80}}]}'],
-        ['duplicate ids', '{"version":3,"nodes":[{"id":"a"},{"id":"b"},{"id":"a"}]}'],
+        ['no epoch', '{"version":1,"nodes":[]}'],
+        ['an epoch that is not an id', '{"epoch":"a b","version":1,"nodes":[]}'],
+        ['a version of the wrong type', '{"epoch":"e-1","version":"1","nodes":[]}'],
+        ['version 0', '{"epoch":"e-1","version":0,"nodes":[]}'],
+        ['a fractional version', '{"epoch":"e-1","version":1.5,"nodes":[]}'],
+        ['an unsafe integer version', '{"epoch":"e-1","version":9007199254740993,"nodes":[]}'],
+        ['nodes of the wrong type', '{"epoch":"e-1","version":1,"nodes":{"a":{}}}'],
+        ['a node without id', '{"epoch":"e-1","version":1,"nodes":[{"weight":1}]}'],
+        ['a node with a negative weight', '{"epoch":"e-1","version":1,"nodes":[{"id":"a","weight":-1}]}'],
+        ['a node with numeric meta', '{"epoch":"e-1","version":1,"nodes":[{"id":"a","meta":{"port":80}}]}'],
+        ['duplicate ids', '{"epoch":"e-1","version":3,"nodes":[{"id":"a"},{"id":"b"},{"id":"a"}]}'],
       ];
       for (const [label, raw] of bad) {
         it(`rejects ${label} with INVALID_SNAPSHOT`, async () => {
@@ -187,7 +196,7 @@ function describeRedisSpecifics(backend: Backend, label: string): void {
 
       it('rejects a payload over maxStateBytes (default 4 MiB) before parsing it', async () => {
         const p = prefix();
-        const huge = `{"version":1,"nodes":[${Array.from({ length: 50_000 }, (_, i) => `{"id":"node-${i}-${'x'.repeat(80)}"}`).join(',')}]}`;
+        const huge = `{"epoch":"e-1","version":1,"nodes":[${Array.from({ length: 50_000 }, (_, i) => `{"id":"node-${i}-${'x'.repeat(80)}"}`).join(',')}]}`;
         expect(huge.length).toBeGreaterThan(4 * 1024 * 1024);
         await client().set(redisKeys(p).ring, huge);
         const error = await rejectionOf(store(p).read());
@@ -204,15 +213,39 @@ function describeRedisSpecifics(backend: Backend, label: string): void {
         expect((await rejectionOf(store(p).compareAndSet(0, []))).code).toBe('INVALID_SNAPSHOT');
       });
 
-      it('refuses to compareAndSet over a value it did not write, leaving it untouched', async () => {
+      it('refuses to compareAndSet over a value it did not write; repair replaces it with a new epoch', async () => {
         const p = prefix();
         const c = client();
-        await c.set(redisKeys(p).ring, 'not a ring');
-        for (const expected of [0, 1]) {
-          const error = await rejectionOf(store(p).compareAndSet(expected, [{ id: 'a' }]));
-          expect(error.code).toBe('INVALID_SNAPSHOT');
+        for (const raw of ['not a ring', '{"version":3,"nodes":[]}', '{"epoch":"e-1","version":5,"nodes":[{"id":""}]}']) {
+          await c.set(redisKeys(p).ring, raw);
+          for (const expected of [0, 1, 2]) {
+            if (raw.startsWith('{"epoch"')) {
+              // A readable header: the script compares versions without decoding the nodes.
+              expect(await store(p).compareAndSet(expected, [{ id: 'a' }])).toBeNull();
+              continue;
+            }
+            const error = await rejectionOf(store(p).compareAndSet(expected, [{ id: 'a' }]));
+            expect(error.code, raw).toBe('INVALID_SNAPSHOT');
+          }
+          expect(await c.get(redisKeys(p).ring)).toBe(raw);
+          const repaired = await store(p).repair([{ id: 'a' }]);
+          expect(repaired).toMatchObject({ version: 1, nodes: [{ id: 'a' }] });
+          expect(await store(p).read()).toEqual(repaired);
+          await c.del(redisKeys(p).ring);
         }
-        expect(await c.get(redisKeys(p).ring)).toBe('not a ring');
+        // A key of another Redis type is replaced too.
+        await c.hset(redisKeys(p).ring, 'version', '1');
+        expect((await store(p).repair([{ id: 'b' }]))?.nodes).toEqual([{ id: 'b' }]);
+      });
+
+      it('lets exactly one of racing repairs win, and never repairs a valid state written meanwhile', async () => {
+        const p = prefix();
+        await client().set(redisKeys(p).ring, '{garbage');
+        const stores = Array.from({ length: 5 }, () => store(p));
+        const results = await Promise.all(stores.map((s, i) => s.repair([{ id: `r${i}` }])));
+        expect(results.filter((r) => r !== null)).toHaveLength(1);
+        const winner = results.find((r) => r !== null)!;
+        expect(await stores[0]!.read()).toEqual(winner);
       });
 
       it('rejects a compareAndSet whose state would exceed maxStateBytes, writing nothing', async () => {
@@ -286,11 +319,14 @@ function describeRedisSpecifics(backend: Backend, label: string): void {
         expect(errors.every((e) => (e as { code?: string }).code === 'INVALID_SNAPSHOT')).toBe(true);
         expect(events.every((e) => e.node.id.startsWith('probe-'))).toBe(true);
 
+        await other.join({ id: 'good' });
         await publisher.hset(m.keys.members, 'evil', '{"id":"evil","weight":"heavy"}');
-        await publisher.zadd(m.keys.expiry, Date.now() + 60_000, 'evil');
-        const error = await rejectionOf(m.members());
-        expect(error.code).toBe('INVALID_SNAPSHOT');
-        expect(error.message).toContain('evil');
+        await publisher.hset(m.keys.owners, 'evil', 'token');
+        await publisher.zadd(m.keys.expiry, (await serverTimeMs(publisher)) + 200, 'evil');
+        errors.length = 0;
+        // The bad record is skipped and reported with its id; the others are still listed.
+        expect(await m.members()).toEqual([{ id: 'good' }]);
+        expect(errors.some((e) => (e as { code?: string }).code === 'INVALID_SNAPSHOT' && e.message.includes('"evil"'))).toBe(true);
       });
 
       it('validates its options with INVALID_OPTION', () => {
@@ -344,7 +380,7 @@ function describeRedisSpecifics(backend: Backend, label: string): void {
         expect(names.every((name) => name.startsWith(`{${p}}:`))).toBe(true);
         if (!(c instanceof Cluster)) {
           const keys = (await c.keys(`*${p}*`)).sort();
-          expect(keys).toEqual([redisKeys(p).expiry, redisKeys(p).members, redisKeys(p).owners, redisKeys(p).ring].sort());
+          expect(keys).toEqual([redisKeys(p).clock, redisKeys(p).expiry, redisKeys(p).members, redisKeys(p).owners, redisKeys(p).ring].sort());
         }
       });
     });
@@ -468,7 +504,7 @@ describe.skipIf(skipFailure)('Redis adapters when Redis goes away', () => {
       // The watch resubscribes: a state written after the restart reaches it.
       // The writer's client may still be reconnecting, so retry its first write.
       const written = await waitFor(() => writer.compareAndSet(0, [{ id: 'after' }]), { what: 'a write after the restart' });
-      expect(written).toEqual({ version: 1, nodes: [{ id: 'after' }] });
+      expect(written).toMatchObject({ version: 1, nodes: [{ id: 'after' }] });
       await waitFor(() => states.some((s) => s.nodes[0]?.id === 'after'), { what: 'a push after resubscribing' });
       const resumeMs = performance.now() - upAt;
       console.info(

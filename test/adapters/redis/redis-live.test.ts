@@ -31,11 +31,14 @@ function liveBackend(makeClient: () => AnyClient): LiveBackend {
       closers.push(() => membership.close());
       return membership;
     },
+    async wipeStore() {
+      await client().del(redisKeys(prefix).ring);
+    },
     async cleanup() {
       await Promise.allSettled(closers.splice(0).map((close) => close()));
       const k = redisKeys(prefix);
       const admin = client();
-      await admin.del(k.ring, k.members, k.expiry, k.owners);
+      await admin.del(k.ring, k.members, k.expiry, k.owners, k.clock);
       await Promise.allSettled(clients.splice(0).map((c) => c.quit()));
     },
   };
