@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nodeIds, runRoutingBench, type BenchReport } from '../../src/cli/bench-routing.js';
-import { encodeEnvelope } from '../../src/cli/envelope.js';
+import { encodeBody, encodeEnvelope, formatTime } from '../../src/cli/envelope.js';
 import type { Cluster, Transport } from '../../src/cli/transport.js';
 import { memoryTransport } from '../../src/cli/transport-memory.js';
 import { generateWorkload } from '../../src/cli/workload.js';
@@ -75,7 +75,7 @@ describe('runRoutingBench on the memory transport', () => {
     const report = await runRoutingBench(options, memoryTransport());
     const workload = generateWorkload(options);
     // The clock stamp has a fixed width, so sizes do not depend on when the run happened.
-    const sizes = workload.messages.map((m) => encodeEnvelope(m.id, m.from, m.to, Date.now(), m.text).length);
+    const sizes = workload.messages.map((m) => encodeEnvelope(m.id, formatTime(Date.now()), m.to, encodeBody(m.from, m.text)).length);
     const total = sizes.reduce((a, b) => a + b, 0);
     const r = report.results[0]!;
     expect(r.hash.bytesBetweenNodes).toBe(total);
