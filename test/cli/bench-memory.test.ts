@@ -83,6 +83,19 @@ describe('runRoutingBench on the memory transport', () => {
     expect(r.ratio.bytesBetweenNodes).toBe(3);
   });
 
+  it('splits the CPU into routing, codec, delivery and the rest, which add up to the total', async () => {
+    const report = await runRoutingBench(smallOptions({ nodes: [4], messages: 3000 }), memoryTransport());
+    const r = report.results[0]!;
+    for (const f of [r.broadcast, r.hash]) {
+      const s = f.cpuSplitMicros;
+      expect(s.routing + s.codec + s.delivery + s.rest).toBe(Math.max(f.cpuMicros, s.routing + s.codec + s.delivery));
+      expect(s.codec).toBeGreaterThan(0);
+      expect(s.delivery).toBeGreaterThan(0);
+    }
+    // Broadcast decides nothing per message: its routing is only the loop.
+    expect(r.hash.cpuSplitMicros.routing).toBeGreaterThan(r.broadcast.cpuSplitMicros.routing);
+  });
+
   it('is deterministic for a seed and changes with it', async () => {
     const strip = (report: BenchReport) =>
       report.results.map((r) => [r.nodes, r.broadcast.nodeVisits, r.hash.nodeVisits, r.hash.bytesBetweenNodes, r.broadcast.checksum, r.sessionsPerNode]);
