@@ -38,22 +38,6 @@ export function xxh32(key: string, seed: number): number {
 }
 
 /**
- * Runs the JavaScript hash once over every key length it handles, so that
- * every branch has type feedback before V8 optimizes it. Otherwise a first
- * optimization on short keys only (a ring's point labels, `"12:node-7"`)
- * deoptimizes on the first long key and the re-optimized code measured
- * 1.7x slower for the rest of the process.
- */
-function primeFeedback(): void {
-  let key = '';
-  for (let len = 0; len <= JS_HASH_MAX_LENGTH + 1; len++) {
-    xxh32(key, 0);
-    xxh32(`${key}\u00e9`, 1);
-    key += String.fromCharCode(0x61 + (len % 26));
-  }
-}
-
-/**
  * The seed of `hasher` when it is a default hasher made by
  * {@link createXxHash32} (so {@link xxh32} computes the same hash without
  * an indirect call), or -1 for any other hasher.
@@ -80,10 +64,7 @@ export async function createXxHash32(seed = 0): Promise<Hasher> {
     throw new RingError('INVALID_OPTION', `xxHash32 seed must be an integer in [0, 2^32), got ${describe(seed)}`);
   }
   api ??= xxhash();
-  if (wasmH32 === undefined) {
-    wasmH32 = (await api).h32;
-    primeFeedback();
-  }
+  wasmH32 ??= (await api).h32;
   const name = seed === 0 ? 'xxh32' : `xxh32:seed=${seed}`;
   const hasher: Hasher = Object.freeze({ name, hash: (key: string): number => xxh32(key, seed) });
   seeds.set(hasher, seed);
