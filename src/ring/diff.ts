@@ -1,4 +1,4 @@
-import { defaultSeedOf, xxh32 } from './hasher.js';
+import { defaultSeedOf, xxh32Signed } from './hasher.js';
 import type { Layout } from './points.js';
 import type { Hasher, MovedRange, RingDiff, RingNode } from './types.js';
 
@@ -207,7 +207,7 @@ export class RangeDiff implements RingDiff {
 
   #hash(key: string): number {
     const seed = this.#seed;
-    return seed >= 0 ? xxh32(key, seed) : this.#hasher.hash(key);
+    return seed >= 0 ? xxh32Signed(key, seed) >>> 0 : this.#hasher.hash(key);
   }
 
   /** Index of the range holding hash `h`, or -1. */

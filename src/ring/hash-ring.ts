@@ -1,6 +1,6 @@
 import { RangeDiff, movedRanges, type DiffSide, type NodeChanges } from './diff.js';
 import { RingError, describe } from '../errors.js';
-import { checkHasher, createXxHash32, defaultSeedOf, xxh32 } from './hasher.js';
+import { checkHasher, createXxHash32, defaultSeedOf, xxh32Signed } from './hasher.js';
 import { DEFAULT_VNODES, MAX_POINTS, MAX_VNODES } from './limits.js';
 import { compareIds, normalizeNode, normalizeNodes, sameMeta, weightOf } from './node.js';
 import { EMPTY_LAYOUT, mergeLayout, nodePoints, pointCount, sortBatch, type Layout } from './points.js';
@@ -161,7 +161,7 @@ export class HashRing {
     if (n === 0) throw emptyRing();
     if (typeof key !== 'string') throw badKey(key);
     const seed = this.#seed;
-    const h = seed >= 0 ? xxh32(key, seed) : this.#hasher.hash(key);
+    const h = seed >= 0 ? xxh32Signed(key, seed) >>> 0 : this.#hasher.hash(key);
     const b = h >>> shift;
     let i = index[b]!;
     const end = index[b + 1]!;
@@ -199,7 +199,7 @@ export class HashRing {
         for (let k = from; k < to; k++) {
           const key = keys[k];
           if (typeof key !== 'string') throw badKey(key);
-          scratch[k - from] = seed >= 0 ? xxh32(key, seed) : hasher.hash(key);
+          scratch[k - from] = seed >= 0 ? xxh32Signed(key, seed) >>> 0 : hasher.hash(key);
         }
         for (let k = from; k < to; k++) {
           const h = scratch[k - from]!;

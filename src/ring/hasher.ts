@@ -1,7 +1,7 @@
 import xxhash from 'xxhash-wasm';
 import { RingError, describe } from '../errors.js';
 import type { Hasher } from './types.js';
-import { xxh32Ascii } from './xxh32.js';
+import { NOT_ASCII, xxh32Ascii } from './xxh32.js';
 
 type XXHashAPI = Awaited<ReturnType<typeof xxhash>>;
 let api: Promise<XXHashAPI> | undefined;
@@ -30,17 +30,25 @@ const seeds = new WeakMap<Hasher, number>();
  * then compiled): rings reach it through {@link defaultSeedOf}.
  */
 export function xxh32(key: string, seed: number): number {
+  return xxh32Signed(key, seed) >>> 0;
+}
+
+/**
+ * {@link xxh32} as a signed 32-bit integer (`>>> 0` gives the hash), so
+ * that returning it never allocates: rings call this and convert inline.
+ */
+export function xxh32Signed(key: string, seed: number): number {
   if (key.length <= JS_HASH_MAX_LENGTH) {
     const h = xxh32Ascii(key, seed);
-    if (h >= 0) return h;
+    if (h !== NOT_ASCII) return h;
   }
-  return wasmH32!(key, seed);
+  return wasmH32!(key, seed) | 0;
 }
 
 /**
  * The seed of `hasher` when it is a default hasher made by
- * {@link createXxHash32} (so {@link xxh32} computes the same hash without
- * an indirect call), or -1 for any other hasher.
+ * {@link createXxHash32} (so {@link xxh32Signed} computes the same hash
+ * without an indirect call), or -1 for any other hasher.
  */
 export function defaultSeedOf(hasher: Hasher): number {
   return seeds.get(hasher) ?? -1;

@@ -24,11 +24,20 @@ const P3 = 0xc2b2ae3d;
 const P4 = 0x27d4eb2f;
 const P5 = 0x165667b1;
 
+/** What {@link xxh32Ascii} returns for a string that is not ASCII: outside the int32 range, so never a hash. */
+export const NOT_ASCII = 2 ** 32;
+
 /**
- * xxHash32 of an ASCII string, reading its code units as bytes; `-1` when the
- * string holds a code unit above 0x7F (it is then not its own UTF-8, and the
- * caller must hash its encoding instead). The ASCII check rides along the
- * hash (an OR of every code unit), so ASCII keys pay no separate scan.
+ * xxHash32 of an ASCII string, reading its code units as bytes, as a
+ * *signed* 32-bit integer (`>>> 0` gives the usual unsigned value):
+ * {@link NOT_ASCII} when the string holds a code unit above 0x7F (it is then
+ * not its own UTF-8, and the caller must hash its encoding instead). The
+ * ASCII check rides along the hash (an OR of every code unit), so ASCII keys
+ * pay no separate scan.
+ *
+ * Signed, because a function that V8 does not inline returns an int32 as a
+ * small integer, but a value of 2^31 or more as a heap-allocated number:
+ * half of all hashes would allocate.
  */
 export function xxh32Ascii(s: string, seed: number): number {
   // Short and long keys in separate functions, each with its own type
@@ -72,7 +81,7 @@ function stripes(s: string, seed: number): number {
     d = s.charCodeAt(p + 15);
     bits |= a | b | c | d;
     v4 = Math.imul(rotl((v4 + Math.imul(a | (b << 8) | (c << 16) | (d << 24), P2)) | 0, 13), P1);
-    if (bits > 0x7f) return -1;
+    if (bits > 0x7f) return NOT_ASCII;
     p += 16;
   } while (p <= limit);
   let h = (rotl(v1, 1) + rotl(v2, 7)) | 0;
@@ -81,7 +90,7 @@ function stripes(s: string, seed: number): number {
   return tail(s, p, h, bits);
 }
 
-/** The last 0 to 15 characters from `p`, on the accumulator `h`, then the final mix; -1 if any character was not ASCII. */
+/** The last 0 to 15 characters from `p`, on the accumulator `h`, then the final mix; {@link NOT_ASCII} if any character was not. */
 function tail(s: string, p: number, h: number, bits: number): number {
   const len = s.length;
   h = (h + len) | 0;
@@ -98,7 +107,7 @@ function tail(s: string, p: number, h: number, bits: number): number {
     bits |= a;
     h = Math.imul(rotl((h + Math.imul(a, P5)) | 0, 11), P1);
   }
-  if (bits > 0x7f) return -1;
+  if (bits > 0x7f) return NOT_ASCII;
   return avalanche(h);
 }
 
@@ -109,5 +118,5 @@ function rotl(x: number, r: number): number {
 function avalanche(h: number): number {
   h = Math.imul(h ^ (h >>> 15), P2);
   h = Math.imul(h ^ (h >>> 13), P3);
-  return (h ^ (h >>> 16)) >>> 0;
+  return h ^ (h >>> 16);
 }

@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import xxhash from 'xxhash-wasm';
 import { createXxHash32 } from '../../src/index.js';
-import { JS_HASH_MAX_LENGTH, xxh32 } from '../../src/ring/hasher.js';
-import { xxh32Ascii } from '../../src/ring/xxh32.js';
+import { JS_HASH_MAX_LENGTH, xxh32, xxh32Signed } from '../../src/ring/hasher.js';
+import { NOT_ASCII, xxh32Ascii } from '../../src/ring/xxh32.js';
 
 const { h32 } = await xxhash();
 
@@ -35,6 +35,7 @@ describe('the default hasher', () => {
         const expected = h32(s, sd);
         expect(hasher.hash(s)).toBe(expected);
         expect(xxh32(s, sd)).toBe(expected);
+        expect(xxh32Signed(s, sd)).toBe(expected | 0);
       }),
       { numRuns: 3000 },
     );
@@ -45,8 +46,13 @@ describe('the default hasher', () => {
       fc.property(fc.oneof(ascii, latin1, bmp, astral, surrogates), seed, (s, sd) => {
         const js = xxh32Ascii(s, sd);
         // eslint-disable-next-line no-control-regex
-        if (/^[\x00-\x7f]*$/.test(s)) expect(js).toBe(h32(s, sd));
-        else expect(js).toBe(-1);
+        if (/^[\x00-\x7f]*$/.test(s)) {
+          // Signed, so that returning it never allocates; the same 32 bits.
+          expect(js).toBe(h32(s, sd) | 0);
+          expect(js >>> 0).toBe(h32(s, sd));
+        } else {
+          expect(js).toBe(NOT_ASCII);
+        }
       }),
       { numRuns: 3000 },
     );
