@@ -120,3 +120,72 @@ function avalanche(h: number): number {
   h = Math.imul(h ^ (h >>> 13), P3);
   return h ^ (h >>> 16);
 }
+
+/** Longest run of keys, in characters, that {@link xxh32AsciiMany} takes (the scratch buffer's bound). */
+export const MANY_MAX_CHARS = 1 << 20;
+const encoder = new TextEncoder();
+let scratch = new Uint8Array(16_384);
+let view = new DataView(scratch.buffer);
+
+/**
+ * xxHash32 (signed, as {@link xxh32Ascii}) of several ASCII keys at once:
+ * `joined` is the keys `keys[from, to)` concatenated, and hash `k` goes to
+ * `out[k - from]`. Returns false, leaving `out` unspecified, when a key is
+ * not ASCII or `joined` is longer than {@link MANY_MAX_CHARS}; the caller
+ * then hashes one key at a time.
+ *
+ * Why: one `TextEncoder.encodeInto` copies every key's bytes at memory
+ * speed, and the hash then reads 4 bytes at a time from a `DataView`; per
+ * key, that measured about 30% cheaper than reading characters one by one
+ * with `charCodeAt`, whose every call dispatches on the string's internal
+ * representation.
+ */
+export function xxh32AsciiMany(joined: string, keys: ArrayLike<string>, from: number, to: number, seed: number, out: Int32Array | Uint32Array): boolean {
+  const n = joined.length;
+  if (n > MANY_MAX_CHARS) return false;
+  if (n > scratch.length) {
+    scratch = new Uint8Array(Math.min(MANY_MAX_CHARS, Math.max(n, 2 * scratch.length)));
+    view = new DataView(scratch.buffer);
+  }
+  // ASCII is one byte per character; anything else writes more bytes than characters, or stops short.
+  const { read, written } = encoder.encodeInto(joined, scratch);
+  if (read !== n || written !== n) return false;
+  const bytes = scratch;
+  const dv = view;
+  let p = 0;
+  for (let k = from; k < to; k++) {
+    const len = keys[k]!.length;
+    out[k - from] = bytesHash(dv, bytes, p, len, seed);
+    p += len;
+  }
+  return true;
+}
+
+/** xxHash32 (signed) of `bytes[p, p + len)`. */
+function bytesHash(dv: DataView, bytes: Uint8Array, p: number, len: number, seed: number): number {
+  const end = p + len;
+  let h: number;
+  if (len >= 16) {
+    let v1 = (seed + P1 + P2) | 0;
+    let v2 = (seed + P2) | 0;
+    let v3 = seed | 0;
+    let v4 = (seed - P1) | 0;
+    const limit = end - 16;
+    do {
+      v1 = Math.imul(rotl((v1 + Math.imul(dv.getInt32(p, true), P2)) | 0, 13), P1);
+      v2 = Math.imul(rotl((v2 + Math.imul(dv.getInt32(p + 4, true), P2)) | 0, 13), P1);
+      v3 = Math.imul(rotl((v3 + Math.imul(dv.getInt32(p + 8, true), P2)) | 0, 13), P1);
+      v4 = Math.imul(rotl((v4 + Math.imul(dv.getInt32(p + 12, true), P2)) | 0, 13), P1);
+      p += 16;
+    } while (p <= limit);
+    h = (rotl(v1, 1) + rotl(v2, 7)) | 0;
+    h = (h + rotl(v3, 12)) | 0;
+    h = (h + rotl(v4, 18)) | 0;
+  } else {
+    h = (seed + P5) | 0;
+  }
+  h = (h + len) | 0;
+  for (; p + 4 <= end; p += 4) h = Math.imul(rotl((h + Math.imul(dv.getInt32(p, true), P3)) | 0, 17), P4);
+  for (; p < end; p++) h = Math.imul(rotl((h + Math.imul(bytes[p]!, P5)) | 0, 11), P1);
+  return avalanche(h);
+}
