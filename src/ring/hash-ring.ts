@@ -163,10 +163,9 @@ export class HashRing {
     if (typeof key !== 'string') throw badKey(key);
     const seed = this.#seed;
     const h = seed >= 0 ? xxh32Signed(key, seed) >>> 0 : this.#hasher.hash(key);
-    const b = h >>> shift;
-    let i = index[b]!;
-    const end = index[b + 1]!;
-    while (i < end && hashes[i]! < h) i++;
+    // From the first point of h's bucket; every point of a later bucket is > h, so no bucket end is needed.
+    let i = index[h >>> shift]!;
+    while (i < n && hashes[i]! < h) i++;
     return i === n ? 0 : i;
   }
 
@@ -209,10 +208,8 @@ export class HashRing {
         }
         for (let k = from; k < to; k++) {
           const h = scratch[k - from]!;
-          const b = h >>> shift;
-          let i = index[b]!;
-          const end = index[b + 1]!;
-          while (i < end && hashes[i]! < h) i++;
+          let i = index[h >>> shift]!;
+          while (i < n && hashes[i]! < h) i++;
           out[k] = slots[owners[i === n ? 0 : i]!]!;
         }
       }
