@@ -1,5 +1,4 @@
 import { defaultSeedOf, xxh32Signed } from './hasher.js';
-import { xxh32AsciiMany } from './xxh32.js';
 import type { Layout } from './points.js';
 import type { Hasher, MovedRange, RingDiff, RingNode } from './types.js';
 
@@ -187,18 +186,8 @@ export class RangeDiff implements RingDiff {
     // Hash a chunk of keys first, search the ranges second: two small loops, no allocation per key but the result.
     const chunk: string[] = [];
     const hashes = new Uint32Array(CHUNK);
-    const seed = this.#seed;
     const flush = (): void => {
-      let joined = '';
-      let strings = true;
-      for (let k = 0; k < chunk.length; k++) {
-        const key = chunk[k]!;
-        if (typeof key !== 'string') strings = false;
-        else joined += key;
-      }
-      if (seed < 0 || !strings || !xxh32AsciiMany(joined, chunk, 0, chunk.length, seed, hashes)) {
-        for (let k = 0; k < chunk.length; k++) hashes[k] = this.#hash(chunk[k]!);
-      }
+      for (let k = 0; k < chunk.length; k++) hashes[k] = this.#hash(chunk[k]!);
       for (let k = 0; k < chunk.length; k++) {
         const found = this.#find(hashes[k]!);
         if (found >= 0) {

@@ -1,7 +1,6 @@
 import { RangeDiff, movedRanges, type DiffSide, type NodeChanges } from './diff.js';
 import { RingError, describe } from '../errors.js';
 import { checkHasher, createXxHash32, defaultSeedOf, xxh32Signed } from './hasher.js';
-import { xxh32AsciiMany } from './xxh32.js';
 import { DEFAULT_VNODES, MAX_POINTS, MAX_VNODES } from './limits.js';
 import { compareIds, normalizeNode, normalizeNodes, sameMeta, weightOf } from './node.js';
 import { EMPTY_LAYOUT, mergeLayout, nodePoints, pointCount, sortBatch, type Layout } from './points.js';
@@ -196,15 +195,10 @@ export class HashRing {
     try {
       for (let from = 0; from < count; from += CHUNK) {
         const to = Math.min(count, from + CHUNK);
-        let joined = '';
         for (let k = from; k < to; k++) {
           const key = keys[k];
           if (typeof key !== 'string') throw badKey(key);
-          joined += key;
-        }
-        // The default hasher takes a chunk of ASCII keys in one go; otherwise, one key at a time.
-        if (seed < 0 || !xxh32AsciiMany(joined, keys, from, to, seed, scratch)) {
-          for (let k = from; k < to; k++) scratch[k - from] = seed >= 0 ? xxh32Signed(keys[k]!, seed) : hasher.hash(keys[k]!);
+          scratch[k - from] = seed >= 0 ? xxh32Signed(key, seed) >>> 0 : hasher.hash(key);
         }
         for (let k = from; k < to; k++) {
           const h = scratch[k - from]!;
