@@ -11,12 +11,13 @@ let wasmH32: XXHashAPI['h32'] | undefined;
 /**
  * Longest ASCII key, in characters, hashed in JavaScript rather than by
  * xxhash-wasm: below it, copying the key into WebAssembly memory costs more
- * than the whole JavaScript hash (crossover measured at 32 to 48 characters,
- * see `docs/benchmarks.md`).
+ * than the whole JavaScript hash (the two cost the same at about 40
+ * characters on the benchmark machine: `npm run bench:hash-length`, table
+ * in `docs/benchmarks.md`).
  */
 export const JS_HASH_MAX_LENGTH = 40;
 
-/** The default hasher's seed of each default hasher object, so a ring can call {@link xxh32} directly. */
+/** The seed of each default hasher object, so a ring can call {@link xxh32Signed} directly. */
 const seeds = new WeakMap<Hasher, number>();
 
 /**
@@ -61,7 +62,8 @@ export function defaultSeedOf(hasher: Hasher): number {
  * Short ASCII keys (the usual user and session ids) are hashed in
  * JavaScript, straight from the string's characters; other keys by
  * xxhash-wasm, whose WebAssembly module is compiled once per process, on
- * first use. Neither path allocates per key.
+ * first use. A ring built with this hasher calls the hash function directly
+ * rather than through `hash`.
  *
  * @param seed - xxHash seed, an integer in [0, 2^32). Rings only agree when
  *   they use the same seed; it is part of the hasher's `name`.

@@ -13,9 +13,8 @@
  *
  * Arithmetic is 32-bit throughout: `Math.imul` for products, `| 0` on every
  * sum, so every step matches the C reference modulo 2^32. The explicit
- * `| 0` also matters for speed: without it V8 speculates that sums fit in
- * 31 bits, deoptimizes on the first overflow and the re-optimized code
- * measured 1.7x slower.
+ * `| 0` also matters for speed: without it V8 may speculate that a sum fits
+ * in a small integer and deoptimize on the first one that does not.
  */
 
 const P1 = 0x9e3779b1;
