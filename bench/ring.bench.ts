@@ -1,13 +1,15 @@
 /**
  * HashRing benchmarks (tinybench): rings of 10, 100 and 1000 nodes at 160
- * vnodes, against the bare hash of the key and the npm package `hashring`,
- * on the same pool of 200,000 distinct keys.
+ * vnodes, against the bare xxhash-wasm `h32(key)` call and the npm package
+ * `hashring`, on the same pool of 200,000 distinct keys.
  *
  *   npm run bench                       # every case, every size
  *   npm run bench -- lookup hashring    # only these cases (plus what their ratios need)
  *   npm run bench -- add --sizes=1000   # only some sizes
  *
- * Cases: hash, lookup, lookupN, hashring, build, add, remove, setNodes, diff, clone,
+ * Cases: hash (xxhash-wasm's h32), xxh32 (the default hasher's `hash`, with
+ * its JavaScript fast path), lookup, lookupMany (1,000 keys per call,
+ * reported per key), lookupN, hashring, build, add, remove, setNodes, diff, clone,
  * start (RingRouter.start on a stored ring of 1000 nodes x weight 1 and of
  * 1040 nodes x weight 100, against a direct HashRing build of the same nodes;
  * fixed sizes, not affected by --sizes).
@@ -18,10 +20,11 @@
  */
 import HashRingPkg from 'hashring';
 import { Bench, type Task } from 'tinybench';
+import xxhash from 'xxhash-wasm';
 import { HashRing, MemoryRingStore, RingRouter, createXxHash32, diffRings } from '../src/index.js';
 import type { RingNode } from '../src/index.js';
 
-const CASES = ['hash', 'lookup', 'lookupN', 'hashring', 'build', 'add', 'remove', 'setNodes', 'diff', 'clone', 'start'] as const;
+const CASES = ['hash', 'xxh32', 'lookup', 'lookupMany', 'lookupN', 'hashring', 'build', 'add', 'remove', 'setNodes', 'diff', 'clone', 'start'] as const;
 type Case = (typeof CASES)[number];
 
 const args = process.argv.slice(2);
@@ -33,7 +36,8 @@ for (const name of asked) {
 }
 const selected = new Set<Case>(asked.length === 0 ? CASES : (asked as Case[]));
 // Ratios need their reference cases.
-if (selected.has('lookup') || selected.has('lookupN')) selected.add('hash');
+if (selected.has('lookup') || selected.has('lookupN') || selected.has('xxh32')) selected.add('hash');
+if (selected.has('lookupMany')) selected.add('lookup').add('hash');
 if (selected.has('hashring')) selected.add('lookup').add('hash');
 
 const VNODES = 160;
@@ -42,7 +46,14 @@ const BATCH = 1000;
 /** Rounds per size; each case reports its lowest round median. */
 const ROUNDS = 5;
 const hasher = await createXxHash32();
-const pool = Array.from({ length: POOL }, (_, i) => `user:${i}:${((i * 2654435761) >>> 0).toString(36)}`);
+const { h32 } = await xxhash();
+// Flat strings, as keys arrive from JSON.parse or a socket. A key built by
+// concatenation is a V8 cons string until a GC shortcuts it; read through
+// that indirection, the JavaScript hash costs about 10 ns more per key.
+const pool = JSON.parse(JSON.stringify(Array.from({ length: POOL }, (_, i) => `user:${i}:${((i * 2654435761) >>> 0).toString(36)}`))) as string[];
+/** The pool cut into arrays of BATCH keys, for lookupMany. */
+const batches = Array.from({ length: POOL / BATCH }, (_, b) => pool.slice(b * BATCH, (b + 1) * BATCH));
+let batchCursor = 0;
 
 /** Sink for results, so the JIT cannot drop the work. */
 let sink: unknown;
@@ -54,11 +65,27 @@ function hashBatch(): void {
   let i = cursor;
   let acc = 0;
   for (let k = 0; k < BATCH; k++) {
+    acc ^= h32(pool[i]!);
+    if (++i === POOL) i = 0;
+  }
+  cursor = i;
+  sink = acc;
+}
+
+function xxh32Batch(): void {
+  let i = cursor;
+  let acc = 0;
+  for (let k = 0; k < BATCH; k++) {
     acc ^= hasher.hash(pool[i]!);
     if (++i === POOL) i = 0;
   }
   cursor = i;
   sink = acc;
+}
+
+function lookupManyBatch(ring: HashRing): void {
+  sink = ring.lookupMany(batches[batchCursor]!);
+  if (++batchCursor === batches.length) batchCursor = 0;
 }
 
 function lookupBatch(ring: HashRing): void {
@@ -110,7 +137,9 @@ function medianMs(task: Task | undefined): number | undefined {
 interface Row {
   size: number;
   hash?: number;
+  xxh32?: number;
   lookup?: number;
+  lookupMany?: number;
   lookupN?: number;
   hashring?: number;
   build?: number;
@@ -145,7 +174,9 @@ for (const size of selected.size === 1 && selected.has('start') ? [] : SIZES) {
   for (let round = 0; round < ROUNDS; round++) {
     const micro = new Bench({ name: `micro-${size}`, time: 150, warmupTime: 50, iterations: 20 });
     if (selected.has('hash')) micro.add('hash', hashBatch);
+    if (selected.has('xxh32')) micro.add('xxh32', xxh32Batch);
     if (selected.has('lookup')) micro.add('lookup', () => lookupBatch(base));
+    if (selected.has('lookupMany')) micro.add('lookupMany', () => lookupManyBatch(base));
     if (selected.has('lookupN')) micro.add('lookupN', () => lookupNBatch(base));
     if (selected.has('hashring')) micro.add('hashring', () => hashringBatch(pkg));
     await micro.run();
@@ -178,13 +209,14 @@ const ratio = (a: number | undefined, b: number | undefined): string => (a === u
 
 if (rows.length > 0) {
   console.log(`\nringroute HashRing, ${VNODES} vnodes, ${POOL.toLocaleString('en')} distinct keys; Node ${process.version}; lowest of ${ROUNDS} round medians\n`);
-  console.log('| nodes | points | hash (ns) | lookup (ns) | lookupN(3) (ns) | hashring.get (ns) | lookup / hash | hashring.get / lookup | bytes / point |');
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| nodes | points | h32 (ns) | xxh32 (ns) | lookup (ns) | lookupMany (ns/key) | lookupN(3) (ns) | hashring.get (ns) | lookup / h32 | lookupMany / lookup | hashring.get / lookup | bytes / point |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     console.log(
-      `| ${r.size} | ${r.size * VNODES} | ${fmt(r.hash)} | ${fmt(r.lookup)} | ${fmt(r.lookupN)} | ${fmt(r.hashring)} | ${ratio(r.lookup, r.hash)} | ${ratio(r.hashring, r.lookup)} | ${r.bytesPerPoint.toFixed(2)} |`,
+      `| ${r.size} | ${r.size * VNODES} | ${fmt(r.hash)} | ${fmt(r.xxh32)} | ${fmt(r.lookup)} | ${fmt(r.lookupMany)} | ${fmt(r.lookupN)} | ${fmt(r.hashring)} | ${ratio(r.lookup, r.hash)} | ${ratio(r.lookupMany, r.lookup)} | ${ratio(r.hashring, r.lookup)} | ${r.bytesPerPoint.toFixed(2)} |`,
     );
   }
+  console.log('h32 = the bare xxhash-wasm h32(key) call; xxh32 = the default hasher (JavaScript for ASCII keys up to 40 characters, xxhash-wasm otherwise).');
   console.log('\n| nodes | build (ms) | add + diff (ms) | remove + diff (ms) | setNodes + diff (ms) | diffRings (ms) | clone (ms) |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {

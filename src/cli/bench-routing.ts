@@ -42,6 +42,13 @@ export interface ModeFigures {
   readonly deliveredPerCpuSecond: number;
   /** Where the CPU went; parts are null when the transport cannot tell them apart. */
   readonly cpuBreakdownMicros: { readonly gateway: number | null; readonly nodes: number | null; readonly redis: number | null };
+  /**
+   * The same CPU by kind of work: `routing` (ring lookups and grouping by
+   * owner at the gateway), `codec` (encoding envelopes, reading their headers
+   * at the nodes), `delivery` (session lookups, handing bodies to sessions)
+   * and `rest` (everything else: the transport, Redis, the event loop).
+   */
+  readonly cpuSplitMicros: { readonly routing: number; readonly codec: number; readonly delivery: number; readonly rest: number };
   readonly cpuMicrosByRound: readonly number[];
   readonly wallMs: number;
   /** Send-to-delivery latency; null on the memory transport. */
@@ -239,12 +246,22 @@ function figures(runs: readonly RunResult[]): ModeFigures {
     cpuMicrosPerDelivered: per(cpuMicros, nodes.delivered),
     deliveredPerCpuSecond: cpuMicros === 0 ? 0 : Math.round(nodes.delivered / (cpuMicros / 1e6)),
     cpuBreakdownMicros: { gateway: run.cpu.gatewayMicros, nodes: run.cpu.nodesMicros, redis: run.cpu.redisMicros },
+    cpuSplitMicros: splitOf(run),
     cpuMicrosByRound: byRound,
     wallMs: round(run.wallMs, 1),
     latencyP50Ms: lat === null ? null : ms(quantile(lat, 0.5)),
     latencyP99Ms: lat === null ? null : ms(quantile(lat, 0.99)),
     latencyMaxMs: lat === null ? null : ms(quantile(lat, 1)),
   };
+}
+
+/** The CPU split of a run, with the rest of the total; clocks read apart can disagree by a few µs, so the rest never goes below 0. */
+function splitOf(run: RunResult): ModeFigures['cpuSplitMicros'] {
+  const { routingMicros, codecMicros, deliveryMicros } = run.split;
+  const routing = Math.max(0, Math.round(routingMicros));
+  const codec = Math.max(0, Math.round(codecMicros));
+  const delivery = Math.max(0, Math.round(deliveryMicros));
+  return { routing, codec, delivery, rest: Math.max(0, run.cpu.totalMicros - routing - codec - delivery) };
 }
 
 function ratios(b: ModeFigures, h: ModeFigures): Ratios {

@@ -6,10 +6,15 @@
  *   Socket.IO Redis adapter's way); each node checks its own sessions.
  * - `hash`: the owner of each recipient from the ring; one envelope per
  *   distinct owner, listing only the recipients it owns.
+ *
+ * Routing and encoding are separate steps over a batch of messages, so the
+ * transports can time them apart: {@link Gateway.route} decides the
+ * envelopes (the routing work), {@link Gateway.encode} serializes them (the
+ * codec work).
  */
 import { groupByOwner, type OwnerLookup } from '../ring/group-by-owner.js';
 import type { HashRing } from '../ring/hash-ring.js';
-import { encodeEnvelope } from './envelope.js';
+import { encodeBody, encodeEnvelope } from './envelope.js';
 import type { Message } from './workload.js';
 
 /** The two designs being compared. */
@@ -18,11 +23,8 @@ export type Mode = 'broadcast' | 'hash';
 /** Both modes, in the order they are reported. */
 export const MODES: readonly Mode[] = ['broadcast', 'hash'];
 
-/**
- * Sends one serialized envelope: to node `target`, or to every node when
- * `target` is null (one publish that the transport fans out).
- */
-export type Publish = (target: string | null, payload: string) => void;
+/** Target of an envelope that goes to every node. */
+export const ALL_NODES = -1;
 
 /** What the gateway counted while a mode ran. */
 export interface GatewayCounters {
@@ -35,57 +37,105 @@ export interface GatewayCounters {
   directVisits: number;
   /** The part of `nodeVisits` due to group messages. */
   groupVisits: number;
-  /** `lookup` calls on the ring. */
+  /** Keys looked up on the ring. */
   ringLookups: number;
   /** Serialized bytes delivered to nodes (a broadcast envelope counts once per node). */
   bytesBetweenNodes: number;
 }
 
+/**
+ * The envelopes of a batch of messages, in flat arrays reused from batch to
+ * batch: envelope `e` carries `messages[e]` to node `targets[e]` (an index
+ * into the gateway's node list, or {@link ALL_NODES}) for recipients `to[e]`.
+ */
+export class EnvelopeBatch {
+  count = 0;
+  readonly messages: Message[] = [];
+  readonly targets: number[] = [];
+  readonly to: Array<readonly string[]> = [];
+  /** Set by {@link Gateway.encode}. */
+  readonly payloads: string[] = [];
+
+  clear(): void {
+    this.count = 0;
+  }
+
+  add(message: Message, target: number, to: readonly string[]): void {
+    const e = this.count++;
+    this.messages[e] = message;
+    this.targets[e] = target;
+    this.to[e] = to;
+  }
+}
+
 export class Gateway {
-  readonly #ring: OwnerLookup;
+  readonly #ring: Required<OwnerLookup>;
   readonly #nodeCount: number;
+  /** Node id -> index in `ring.nodes()`, the order transports keep their nodes in. */
+  readonly #index: Map<string, number>;
   #counters: GatewayCounters = emptyCounters();
 
   constructor(ring: HashRing) {
-    this.#nodeCount = ring.size;
+    const nodes = ring.nodes();
+    this.#nodeCount = nodes.length;
+    this.#index = new Map(nodes.map((node, i) => [node.id, i]));
     // Counts lookups at the one place hash routing calls the ring.
     this.#ring = {
       lookup: (key) => {
         this.#counters.ringLookups++;
         return ring.lookup(key);
       },
+      lookupMany: (keys) => {
+        this.#counters.ringLookups += keys.length;
+        return ring.lookupMany(keys);
+      },
     };
   }
 
-  /** Routes one message in `mode`, stamping it with send time `t` (epoch ms). */
-  route(message: Message, mode: Mode, t: number, publish: Publish): void {
+  /** Decides the envelopes of one message in `mode` and appends them to `batch`: the routing work. */
+  route(message: Message, mode: Mode, batch: EnvelopeBatch): void {
     const c = this.#counters;
     c.messages++;
-    if (message.kind === 'direct') c.directMessages++;
+    const direct = message.kind === 'direct';
+    if (direct) c.directMessages++;
     else c.groupMessages++;
     let visits = 0;
     if (mode === 'broadcast') {
-      const payload = encodeEnvelope(message.id, message.from, message.to, t, message.text);
-      publish(null, payload);
+      batch.add(message, ALL_NODES, message.to);
       visits = this.#nodeCount;
-      c.bytesBetweenNodes += payload.length * visits;
-    } else if (message.kind === 'direct') {
-      const to = message.to[0]!;
-      const payload = encodeEnvelope(message.id, message.from, message.to, t, message.text);
-      publish(this.#ring.lookup(to).id, payload);
+    } else if (direct) {
+      batch.add(message, this.#index.get(this.#ring.lookup(message.to[0]!).id)!, message.to);
       visits = 1;
-      c.bytesBetweenNodes += payload.length;
     } else {
       for (const [owner, members] of groupByOwner(this.#ring, message.to)) {
-        const payload = encodeEnvelope(message.id, message.from, members, t, message.text);
-        publish(owner, payload);
+        batch.add(message, this.#index.get(owner)!, members);
         visits++;
-        c.bytesBetweenNodes += payload.length;
       }
     }
     c.nodeVisits += visits;
-    if (message.kind === 'direct') c.directVisits += visits;
+    if (direct) c.directVisits += visits;
     else c.groupVisits += visits;
+  }
+
+  /**
+   * Serializes every envelope of `batch` with send time `time` (from
+   * `formatTime`): the codec work. A message's body is encoded once for all
+   * its envelopes.
+   */
+  encode(batch: EnvelopeBatch, time: string): void {
+    const c = this.#counters;
+    let last: Message | undefined;
+    let body = '';
+    for (let e = 0; e < batch.count; e++) {
+      const message = batch.messages[e]!;
+      if (message !== last) {
+        last = message;
+        body = encodeBody(message.from, message.text);
+      }
+      const payload = encodeEnvelope(message.id, time, batch.to[e]!, body);
+      batch.payloads[e] = payload;
+      c.bytesBetweenNodes += batch.targets[e] === ALL_NODES ? payload.length * this.#nodeCount : payload.length;
+    }
   }
 
   /** The counters since the last reset. */

@@ -139,13 +139,25 @@ export function formatVerdict(report: BenchReport): string {
   return ['DELIVERY MISMATCH: the two modes did not deliver the same messages:', ...report.problems.map((p) => wrap(`  - ${p}`, '    '))].join('\n');
 }
 
+/** Where the CPU went at the largest node count, per delivered message, in one line. */
+export function formatSplit(report: BenchReport): string {
+  const r = report.results.at(-1);
+  if (r === undefined) return '';
+  const part = (f: ModeFigures): string => {
+    const per = (v: number): string => (f.delivered === 0 ? '-' : micros(v / f.delivered));
+    const s = f.cpuSplitMicros;
+    return `${per(s.routing)} / ${per(s.codec)} / ${per(s.delivery)} / ${per(s.rest)}`;
+  };
+  return `CPU µs/delivered at ${r.nodes} nodes, routing / codec / delivery / rest: broadcast ${part(r.broadcast)}, hash ${part(r.hash)}`;
+}
+
 /** Headline, tables and verdict, as printed on stdout: no line wider than {@link MAX_WIDTH}. */
 export function formatReport(report: BenchReport): string {
   const notes: string[] = ['ratio = broadcast / hash.'];
   if (report.args.transport === 'redis') notes.push('CPU includes the gateway, every node worker and the Redis server; latency is send to delivery.');
   else notes.push('CPU is the whole routing and delivery work of all nodes in this process.');
   notes.push('More figures: --json.');
-  return `${formatHeadline(report)}\n\n${formatTables(report).join('\n\n')}\n\n${wrap(notes.join(' '))}\n${formatVerdict(report)}\n`;
+  return `${formatHeadline(report)}\n\n${formatTables(report).join('\n\n')}\n\n${wrap(notes.join(' '))}\n${wrap(formatSplit(report), '  ')}\n${formatVerdict(report)}\n`;
 }
 
 function micros(v: number): string {

@@ -7,8 +7,11 @@
  * subscriber, and by every node, which receives and parses it.
  *
  * CPU is the gateway's own, plus what each worker reports for itself, plus
- * the Redis server's (from `INFO cpu`). Latency is send-to-delivery time,
- * stamped by the gateway and read by the node on the same machine's clock.
+ * the Redis server's (from `INFO cpu`). The gateway routes and encodes each
+ * due batch of messages in two timed steps before publishing it; each worker
+ * times its header decoding and its deliveries (see `SessionNode.receive`).
+ * Latency is send-to-delivery time, stamped by the gateway and read by the
+ * node on the same machine's clock.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,8 +19,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { HashRing } from '../ring/hash-ring.js';
-import { END_ID, encodeEnvelope, epochMs } from './envelope.js';
-import { Gateway, type Mode } from './gateway.js';
+import { encodeEnd, epochMs, formatTime } from './envelope.js';
+import { ALL_NODES, EnvelopeBatch, Gateway, type Mode } from './gateway.js';
 import { type BenchRedis, connectRedis, redisCpuSeconds } from './redis-client.js';
 import { sumCounters } from './session-node.js';
 import type { Cluster, RunResult, Transport } from './transport.js';
@@ -100,7 +103,9 @@ class RedisCluster implements Cluster {
   readonly #prefix: string;
   readonly #rate: number;
   readonly #gateway: Gateway;
+  /** In `ring.nodes()` order, as the gateway's targets index them. */
   readonly #workers: readonly WorkerHandle[];
+  readonly #batch = new EnvelopeBatch();
 
   constructor(pub: BenchRedis, prefix: string, rate: number, ring: HashRing, workers: readonly WorkerHandle[]) {
     this.#pub = pub;
@@ -149,17 +154,31 @@ class RedisCluster implements Cluster {
     };
 
     // Open loop at `rate`: each message leaves when it is due, whether or not the nodes keep up.
+    const batch = this.#batch;
+    let routing = 0;
+    let codec = 0;
     let sent = 0;
     while (sent < messages.length && failure === undefined) {
       const due = rate > 0 ? Math.min(messages.length, Math.floor(((performance.now() - wallStart) * rate) / 1000) + 1) : Math.min(messages.length, sent + UNPACED_BATCH);
-      for (; sent < due; sent++) gateway.route(messages[sent]!, mode, epochMs(), publish);
+      batch.clear();
+      const c0 = cpuMicros();
+      for (; sent < due; sent++) gateway.route(messages[sent]!, mode, batch);
+      const c1 = cpuMicros();
+      gateway.encode(batch, formatTime(epochMs()));
+      const c2 = cpuMicros();
+      routing += c1 - c0;
+      codec += c2 - c1;
+      for (let e = 0; e < batch.count; e++) {
+        const target = batch.targets[e]!;
+        publish(target === ALL_NODES ? null : workers[target]!.nodeId, batch.payloads[e]!);
+      }
       progress(sent);
       if (sent === messages.length) break;
       if (rate > 0) await sleep(Math.max(1, Math.floor(wallStart + (sent * 1000) / rate - performance.now())));
       else await last;
     }
     // The end marker follows the messages on each channel the mode used; Redis keeps their order.
-    const end = encodeEnvelope(END_ID, '', [], epochMs(), '');
+    const end = encodeEnd(formatTime(epochMs()));
     const ends = mode === 'broadcast' ? [all] : workers.map((w) => nodeChannel(prefix, w.nodeId));
     for (const channel of ends) last = pub.publish(channel, end).catch((error: unknown) => void (failure ??= error));
     await last;
@@ -183,10 +202,13 @@ class RedisCluster implements Cluster {
       latencies.set(r.latencies, offset);
       offset += r.latencies.length;
     }
+    const nodeCodecMs = reports.reduce((sum, r) => sum + r.times.codecMs, 0);
+    const nodeDeliveryMs = reports.reduce((sum, r) => sum + r.times.deliveryMs, 0);
     return {
       gateway: counters,
       nodes: sumCounters(reports.map((r) => r.counters)),
       cpu: { totalMicros: gatewayMicros + nodesMicros + (redisMicros ?? 0), gatewayMicros, nodesMicros, redisMicros },
+      split: { routingMicros: routing, codecMicros: codec + Math.round(nodeCodecMs * 1000), deliveryMicros: Math.round(nodeDeliveryMs * 1000) },
       wallMs,
       latenciesMs: latencies,
     };
@@ -290,6 +312,11 @@ class WorkerHandle {
       waiter.reject(error);
     }
   }
+}
+
+function cpuMicros(): number {
+  const c = process.cpuUsage();
+  return c.user + c.system;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -19,12 +19,26 @@ export interface CpuSpent {
   readonly redisMicros: number | null;
 }
 
+/**
+ * The CPU of one run by kind of work, in microseconds; what is left of the
+ * total (the transport, Redis, the event loop, timing itself) is the rest.
+ */
+export interface CpuSplit {
+  /** The gateway deciding where each message goes: ring lookups and grouping by owner (none under broadcast). */
+  readonly routingMicros: number;
+  /** Encoding envelopes at the gateway and reading their headers at the nodes. */
+  readonly codecMicros: number;
+  /** Session lookups at the nodes and handing bodies to sessions. */
+  readonly deliveryMicros: number;
+}
+
 /** What one run of one mode over a list of messages measured. */
 export interface RunResult {
   readonly gateway: GatewayCounters;
   /** Sum over all nodes (the checksum merged). */
   readonly nodes: NodeCounters;
   readonly cpu: CpuSpent;
+  readonly split: CpuSplit;
   readonly wallMs: number;
   /** Send-to-delivery time of every delivery, or null when the transport has no real hop. */
   readonly latenciesMs: Float64Array | null;

@@ -7,7 +7,7 @@
  * one node count to the next, so each process starts once.
  */
 import { connectRedis, type BenchRedis } from './redis-client.js';
-import { SessionNode, type NodeCounters } from './session-node.js';
+import { SessionNode, type NodeCounters, type NodeTimes } from './session-node.js';
 
 /** The hidden first argument that starts `main` as a worker. */
 export const WORKER_ARG = '__ringroute-bench-worker';
@@ -27,7 +27,7 @@ export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'started' }
   | { readonly type: 'idle' }
-  | { readonly type: 'done'; readonly counters: NodeCounters; readonly cpuMicros: number; readonly latencies: Float64Array }
+  | { readonly type: 'done'; readonly counters: NodeCounters; readonly cpuMicros: number; readonly times: NodeTimes; readonly latencies: Float64Array }
   | { readonly type: 'error'; readonly message: string };
 
 /** The channel every node of a cluster subscribes to, for broadcast. */
@@ -62,7 +62,7 @@ export function runWorker(): void {
     if (!node.receive(payload)) {
       running = false;
       const cpu = process.cpuUsage(cpuStart);
-      send({ type: 'done', counters: node.counters(), cpuMicros: cpu.user + cpu.system, latencies: Float64Array.from(node.latencies()) });
+      send({ type: 'done', counters: node.counters(), cpuMicros: cpu.user + cpu.system, times: node.times(), latencies: Float64Array.from(node.latencies()) });
     }
   };
 

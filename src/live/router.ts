@@ -146,6 +146,11 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
     return this.#ring.lookup(key);
   }
 
+  /** The owner of each key, in order (see `HashRing.lookupMany`); `groupByOwner(router, keys)` uses it. */
+  lookupMany(keys: ArrayLike<string>): RingNode[] {
+    return this.#ring.lookupMany(keys);
+  }
+
   /** `min(n, size)` distinct nodes for `key`, owner first. */
   lookupN(key: string, n: number): RingNode[] {
     return this.#ring.lookupN(key, n);

@@ -1,7 +1,10 @@
+import { defaultSeedOf, xxh32Signed } from './hasher.js';
 import type { Layout } from './points.js';
 import type { Hasher, MovedRange, RingDiff, RingNode } from './types.js';
 
 const SPACE = 2 ** 32;
+/** Keys hashed per pass of `movedKeys`. */
+const CHUNK = 1024;
 
 /** One side of a diff: the points and a way to name their owners. */
 export interface DiffSide {
@@ -146,6 +149,8 @@ export class RangeDiff implements RingDiff {
   readonly ranges: readonly MovedRange[];
   readonly movedFraction: number;
   readonly #hasher: Hasher;
+  /** Seed of the default hasher, called directly; -1 for another hasher. */
+  readonly #seed: number;
   // Non-wrapping ranges' bounds, for binary search; the wrapping one, if any, apart.
   readonly #starts: Float64Array;
   readonly #ends: Float64Array;
@@ -162,6 +167,7 @@ export class RangeDiff implements RingDiff {
     for (const r of ranges) total += arcLength(r.start, r.end);
     this.movedFraction = total / SPACE;
     this.#hasher = hasher;
+    this.#seed = defaultSeedOf(hasher);
     const wraps = ranges.length > 0 && ranges[ranges.length - 1]!.start >= ranges[ranges.length - 1]!.end;
     this.#linear = wraps ? ranges.length - 1 : ranges.length;
     this.#starts = Float64Array.from(ranges, (r) => r.start);
@@ -170,21 +176,38 @@ export class RangeDiff implements RingDiff {
   }
 
   owner(key: string): { from: string | null; to: string | null } | undefined {
-    const found = this.#find(this.#hasher.hash(key));
+    const found = this.#find(this.#hash(key));
     return found < 0 ? undefined : this.#moves[found];
   }
 
   movedKeys(keys: Iterable<string>): Array<{ key: string; from: string | null; to: string | null }> {
     const out: Array<{ key: string; from: string | null; to: string | null }> = [];
     if (this.ranges.length === 0) return out;
-    for (const key of keys) {
-      const found = this.#find(this.#hasher.hash(key));
-      if (found >= 0) {
-        const move = this.#moves[found]!;
-        out.push({ key, from: move.from, to: move.to });
+    // Hash a chunk of keys first, search the ranges second: two small loops, no allocation per key but the result.
+    const chunk: string[] = [];
+    const hashes = new Uint32Array(CHUNK);
+    const flush = (): void => {
+      for (let k = 0; k < chunk.length; k++) hashes[k] = this.#hash(chunk[k]!);
+      for (let k = 0; k < chunk.length; k++) {
+        const found = this.#find(hashes[k]!);
+        if (found >= 0) {
+          const move = this.#moves[found]!;
+          out.push({ key: chunk[k]!, from: move.from, to: move.to });
+        }
       }
+      chunk.length = 0;
+    };
+    for (const key of keys) {
+      chunk.push(key);
+      if (chunk.length === CHUNK) flush();
     }
+    flush();
     return out;
+  }
+
+  #hash(key: string): number {
+    const seed = this.#seed;
+    return seed >= 0 ? xxh32Signed(key, seed) >>> 0 : this.#hasher.hash(key);
   }
 
   /** Index of the range holding hash `h`, or -1. */

@@ -56,6 +56,10 @@ describe.skipIf(skip)(SUITE, () => {
         expect(f.cpuBreakdownMicros.gateway).toBeGreaterThan(0);
         expect(f.cpuBreakdownMicros.nodes).toBeGreaterThan(0);
         expect(f.cpuMicros).toBeGreaterThan(0);
+        // The workers time their header reading and deliveries; the rest (pub/sub, the event loop) is most of it.
+        expect(f.cpuSplitMicros.codec).toBeGreaterThan(0);
+        expect(f.cpuSplitMicros.delivery).toBeGreaterThan(0);
+        expect(f.cpuSplitMicros.rest).toBeGreaterThan(f.cpuSplitMicros.codec);
       }
     }
   });
@@ -72,6 +76,7 @@ describe.skipIf(skip)(SUITE, () => {
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/redis transport \(400 msg\/s offered\)/);
       expect(result.stdout).toMatch(/p99 ms/);
+      expect(result.stdout.replace(/\s+/g, ' ')).toMatch(/CPU µs\/delivered at 3 nodes, routing \/ codec \/ delivery \/ rest: broadcast [\d.]+ \/ [\d.]+ \/ [\d.]+ \/ [\d.]+, hash /);
       const report = JSON.parse(readFileSync(json, 'utf8')) as { args: { transport: string }; results: Array<{ hash: ModeFigures }> };
       expect(reportErrors(report)).toEqual([]);
       expect(report.args.transport).toBe('redis');

@@ -20,6 +20,22 @@ describe('groupByOwner', () => {
     );
   });
 
+  it('drops repeats in long key lists too, and works with an owner lookup that has no lookupMany', async () => {
+    const ring = await HashRing.create([{ id: 'a' }, { id: 'b' }, { id: 'c', weight: 2 }]);
+    const plain = { lookup: (key: string) => ring.lookup(key) };
+    fc.assert(
+      fc.property(fc.array(fc.string({ maxLength: 3 }), { minLength: 65, maxLength: 400 }), (keys) => {
+        const expected = [...new Set(keys)];
+        for (const groups of [groupByOwner(ring, keys), groupByOwner(plain, keys), groupByOwner(ring, new Set(keys))]) {
+          // First-seen order within each owner, each key once.
+          for (const [id, owned] of groups) expect(owned).toEqual(expected.filter((k) => ring.lookup(k).id === id));
+          expect([...groups.values()].flat()).toHaveLength(expected.length);
+        }
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   it('throws EMPTY_RING on an empty ring with keys, and returns nothing for no keys', async () => {
     const ring = await HashRing.create();
     expect(groupByOwner(ring, []).size).toBe(0);
