@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HashRing, type RingDiff, type RingNode } from 'ringroute';
 import { haproxyPlacement, renderHaproxyBackend, type HaproxyPlacementOptions } from 'ringroute/haproxy';
-import { Backends, type ProxyProcess, probe, run, skipWithoutProxy, startHaproxy } from '../support/proxies.js';
+import { Backends, type ProxyProcess, probe, reloadHaproxy, run, skipWithoutProxy, startHaproxy } from '../support/proxies.js';
 import { childrenOf, urlKeys, workersReplaced } from './support.js';
 
 const KEYS = urlKeys(20_000);
@@ -39,8 +39,8 @@ describe.skipIf(skip)('haproxyPlacement against HAProxy', () => {
     writeFileSync(join(proxy.dir, 'backend.cfg'), renderHaproxyBackend(next, { name: 'ringroute', param: 'user' }));
     const master = proxy.child.pid!;
     const old = childrenOf(master);
-    await run(proxy.binary, ['-c', ...proxy.args.filter((a) => a !== '-W' && a !== '-db')]);
-    process.kill(master, 'SIGUSR2');
+    await run(proxy.binary, ['-c', ...proxy.args.filter((a) => a.startsWith('-f') || a.endsWith('.cfg'))]);
+    await reloadHaproxy(proxy);
     reloads.push(await workersReplaced(master, old));
     return probe(proxy.port, 'user', keys);
   }

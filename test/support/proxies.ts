@@ -7,7 +7,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, type Server, createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -131,18 +131,39 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs: number,
   }
 }
 
+/** Whether something accepts TCP connections on 127.0.0.1:port (the proxy's backends may not answer yet). */
 async function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', timeout: 500 }, (res) => {
-      res.resume();
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
       resolve(true);
     });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function socketReady(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
     });
-    req.end();
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Reloads a HAProxy started by {@link startHaproxy} through its master CLI. */
+export async function reloadHaproxy(proxy: ProxyProcess): Promise<void> {
+  // The master refuses connections for a moment around its own start and re-execution: retry for a while.
+  await until(() => socketReady(join(proxy.dir, 'master.sock')), 10_000, 'the HAProxy master CLI');
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect(join(proxy.dir, 'master.sock'));
+    socket.once('error', reject);
+    socket.on('data', () => undefined);
+    socket.once('close', () => resolve());
+    socket.end('reload\n');
   });
 }
 
@@ -258,16 +279,18 @@ export async function startHaproxy(backend: string): Promise<ProxyProcess> {
       '',
     ].join('\n'),
   );
-  const args = ['-W', '-db', '-f', join(dir, 'haproxy.cfg'), '-f', join(dir, 'backend.cfg')];
+  // The master CLI socket: it accepts connections only once the master is ready for a reload
+  // (a SIGUSR2 sent earlier is lost), and takes `reload`.
+  const args = ['-W', '-db', '-S', join(dir, 'master.sock'), '-f', join(dir, 'haproxy.cfg'), '-f', join(dir, 'backend.cfg')];
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const stop = stopper(child, dir);
   try {
-    await until(() => {
+    await until(async () => {
       if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}: ${out}`);
-      return listening(port);
+      return (await listening(port)) && (await socketReady(join(dir, 'master.sock')));
     }, 10_000, 'haproxy to listen');
   } catch (error) {
     await stop();

@@ -10,3 +10,5 @@
 export { HAPROXY_POINTS_PER_WEIGHT, MAX_HAPROXY_ID, haproxyIdOf, haproxyPlacement, type HaproxyPlacementOptions } from './placement.js';
 export { type HaproxyHashFunction } from './hashes.js';
 export { haproxyAddressOf, haproxyServerName, renderHaproxyBackend, type HaproxyBackendOptions } from './render.js';
+export { haproxyCommand } from './runtime.js';
+export { HaproxySync, type HaproxySyncEvents, type HaproxySyncInfo, type HaproxySyncOptions } from './sync.js';

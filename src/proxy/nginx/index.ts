@@ -9,3 +9,4 @@
  */
 export { NGINX_POINTS_PER_WEIGHT, nginxPlacement, nginxServerOf } from './placement.js';
 export { renderNginxUpstream, type NginxUpstreamOptions } from './render.js';
+export { NginxSync, type NginxSyncEvents, type NginxSyncInfo, type NginxSyncOptions } from './sync.js';
