@@ -73,19 +73,23 @@ describe.skipIf(skipWithoutProxy('NginxSync tests', 'nginx'))('NginxSync', () =>
     await workersReplaced(proxy.child.pid!, first);
     let seen = await probe(proxy.port, 'user', KEYS);
     expectRouted(r, seen);
+    const times: number[] = [];
 
     const node = (id: string, weight = 1): RingNode => ({ id, weight, meta: { server: r.address.get(id)! } });
     for (const nodes of [NAMES.map((id) => node(id)), NAMES.map((id) => node(id, id === 'app-b' ? 3 : 1)), [node('app-a'), node('app-b', 3), node('app-d')]]) {
       const old = childrenOf(proxy.child.pid!);
       const synced = new Promise((resolve) => sync.once('synced', resolve));
       const diff = await change(r, nodes);
-      expect(await synced).toMatchObject({ reloaded: true, servers: nodes.length });
+      const info = (await synced) as { ms: number };
+      expect(info).toMatchObject({ reloaded: true, servers: nodes.length });
+      times.push(info.ms);
       await workersReplaced(proxy.child.pid!, old);
       const after = await probe(proxy.port, 'user', KEYS);
       expectRouted(r, after, seen, diff);
       seen = after;
     }
     expect(errors).toEqual([]);
+    console.log(`[ringroute] NginxSync: render + write + nginx -t + reload signal took ${times.map((ms) => ms.toFixed(0)).join(', ')} ms`);
   }, 90_000);
 
   it('reports a config nginx -t refuses, puts the last good upstream back and keeps routing', async () => {
@@ -135,12 +139,14 @@ describe.skipIf(skipWithoutProxy('HaproxySync tests', 'haproxy'))('HaproxySync',
       ['reweight', NAMES.map((id) => node(id, id === 'app-b' ? 3 : 1))],
       ['remove', [node('app-a'), node('app-b', 3), node('app-d')]],
     ];
+    const times: string[] = [];
     for (const [what, nodes] of steps) {
       const synced = new Promise<HaproxySyncInfo>((resolve) => sync.once('synced', resolve));
       const diff = await change(r, nodes);
       const info = await synced;
       expect(info.reloaded, what).toBe(false);
       expect(info.commands, what).toBeGreaterThan(0);
+      times.push(`${what} ${info.ms.toFixed(1)} ms (${info.commands} commands)`);
       const after = await probe(proxy.port, 'user', KEYS);
       expectRouted(r, after, seen, diff);
       seen = after;
@@ -152,5 +158,6 @@ describe.skipIf(skipWithoutProxy('HaproxySync tests', 'haproxy'))('HaproxySync',
     expect(state).toContain('app-d');
     expect(state).not.toContain('app-c');
     expect(errors).toEqual([]);
+    console.log(`[ringroute] HaproxySync through the runtime API: ${times.join(', ')}; reloads took ${reloads.map((ms) => ms.toFixed(0)).join(', ')} ms`);
   }, 90_000);
 });
