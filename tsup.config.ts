@@ -3,7 +3,7 @@ import { defineConfig } from 'tsup';
 export default defineConfig([
   {
     // The library: ESM + CJS with type declarations for both.
-    entry: { index: 'src/index.ts', redis: 'src/adapters/redis/index.ts' },
+    entry: { index: 'src/index.ts', redis: 'src/adapters/redis/index.ts', sessions: 'src/sessions/index.ts', client: 'src/client/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,

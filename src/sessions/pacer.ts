@@ -1,0 +1,66 @@
+/**
+ * Runs queued jobs at most `ratePerSecond` a second, in small batches on a
+ * timer whose period varies by +/- `jitter`, so the sessions a ring change
+ * moves reconnect to their new owner as a steady trickle, not a storm. The
+ * budget is computed from the time that really passed (a late timer does not
+ * slow the pace down) and never saves up more than one batch.
+ */
+export class Pacer {
+  readonly #queue = new Set<string>();
+  readonly #rate: number;
+  readonly #jitter: number;
+  readonly #run: (key: string) => void;
+  readonly #random: () => number;
+  readonly #tickMs: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #last = 0;
+  #budget = 0;
+
+  constructor(ratePerSecond: number, jitter: number, run: (key: string) => void, random: () => number = Math.random) {
+    this.#rate = ratePerSecond;
+    this.#jitter = jitter;
+    this.#run = run;
+    this.#random = random;
+    // About 100 ticks a second at high rates, one job per tick at low ones.
+    this.#tickMs = Math.min(1000, Math.max(10, 1000 / ratePerSecond));
+  }
+
+  /** Jobs waiting. */
+  get size(): number {
+    return this.#queue.size;
+  }
+
+  /** Queues `key` (once: a key already queued keeps its place). */
+  add(key: string): void {
+    this.#queue.add(key);
+    if (this.#timer === undefined) {
+      this.#last = performance.now();
+      this.#budget = 1; // the first job goes at once
+      this.#tick();
+    }
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#queue.clear();
+  }
+
+  #tick(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    const batch = Math.max(1, (this.#rate * this.#tickMs) / 1000);
+    this.#budget = Math.min(batch, this.#budget + ((now - this.#last) * this.#rate) / 1000);
+    this.#last = now;
+    for (const key of this.#queue) {
+      if (this.#budget < 1) break;
+      this.#budget -= 1;
+      this.#queue.delete(key);
+      this.#run(key);
+    }
+    if (this.#queue.size === 0) return;
+    const delay = this.#tickMs * (1 + this.#jitter * (2 * this.#random() - 1));
+    this.#timer = setTimeout(() => this.#tick(), Math.max(1, delay));
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+}
