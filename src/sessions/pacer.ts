@@ -13,7 +13,7 @@ export class Pacer {
   readonly #random: () => number;
   readonly #tickMs: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #last = 0;
+  #last = -Infinity;
   #budget = 0;
 
   constructor(ratePerSecond: number, jitter: number, run: (key: string) => void, random: () => number = Math.random) {
@@ -30,14 +30,10 @@ export class Pacer {
     return this.#queue.size;
   }
 
-  /** Queues `key` (once: a key already queued keeps its place). */
+  /** Queues `key` (once: a key already queued keeps its place). The first batch runs on the next tick of the event loop. */
   add(key: string): void {
     this.#queue.add(key);
-    if (this.#timer === undefined) {
-      this.#last = performance.now();
-      this.#budget = 1; // the first job goes at once
-      this.#tick();
-    }
+    if (this.#timer === undefined) this.#schedule(0);
   }
 
   stop(): void {
@@ -59,8 +55,11 @@ export class Pacer {
       this.#run(key);
     }
     if (this.#queue.size === 0) return;
-    const delay = this.#tickMs * (1 + this.#jitter * (2 * this.#random() - 1));
-    this.#timer = setTimeout(() => this.#tick(), Math.max(1, delay));
+    this.#schedule(this.#tickMs * (1 + this.#jitter * (2 * this.#random() - 1)));
+  }
+
+  #schedule(delay: number): void {
+    this.#timer = setTimeout(() => this.#tick(), delay);
     (this.#timer as { unref?: () => void }).unref?.();
   }
 }
