@@ -27,17 +27,22 @@ export type NodeOptions = Partial<Omit<SessionNodeOptions, 'id' | 'router' | 'tr
 
 export class TestCluster {
   readonly store = new MemoryRingStore();
-  readonly hub: Transport & { connect?(): Transport };
+  readonly #make: () => Transport;
   readonly nodes = new Map<string, TestNode>();
   readonly clients: SessionClient[] = [];
   readonly #closers: Array<() => Promise<void>> = [];
 
-  constructor(hub?: Transport) {
-    this.hub = hub ?? new MemoryTransport();
+  /** `makeTransport` gives each node and dispatcher its own handle (default: handles on one MemoryTransport). */
+  constructor(makeTransport?: () => Transport) {
+    const bus = new MemoryTransport();
+    this.#make = makeTransport ?? (() => bus.connect());
   }
 
+  /** A new transport handle, closed with the cluster. */
   transport(): Transport {
-    return this.hub instanceof MemoryTransport ? this.hub.connect() : this.hub;
+    const transport = this.#make();
+    this.#closers.push(() => transport.close());
+    return transport;
   }
 
   /** Starts a node's server and SessionNode (not on the ring yet). */
