@@ -89,8 +89,10 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
   readonly #recent: RecentOutcomes;
   /** Parcels written to sockets and not acknowledged. */
   readonly #inflight = new Set<Parcel>();
-  /** Parcels started here (deliver()), until settled, by id + key. */
+  /** Parcels started here (deliver()) and handed to another node, waiting for its outcome, by id + key. */
   readonly #local = new Map<string, Parcel>();
+  /** Parcels started here and not settled yet (bounded by maxInFlight). */
+  #pendingLocal = 0;
   /** Parcels of remote senders in progress here, by sender + id + key. */
   readonly #active = new Map<string, Parcel>();
   readonly #forwards = new Set<Promise<void>>();
@@ -101,6 +103,8 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
   readonly #idPrefix = `${Math.random().toString(36).slice(2, 10)}:`;
   #idCounter = 0;
   #sessions = 0;
+  /** Date.now() as of the last timer tick: precise enough for keepalive, and free on the hot path. */
+  #clock = Date.now();
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #closing = false;
@@ -208,14 +212,10 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
     const ttlMs = options.ttlMs ?? this.#o.ttlMs;
     if (typeof ttlMs !== 'number' || !(ttlMs > 0) || !Number.isFinite(ttlMs)) throw new RingError('INVALID_OPTION', `ttlMs must be a positive number, got ${describe(ttlMs)}`);
     if (this.#closing) return Promise.resolve({ status: 'failed', key, reason: 'closed' });
-    const lk = `${id}\0${key}`;
-    if (this.#local.has(lk)) throw new RingError('INVALID_OPTION', `message ${describe(id)} for ${describe(key)} is already in flight on this node`);
-    if (this.#local.size >= this.#o.maxInFlight) return Promise.resolve({ status: 'failed', key, reason: 'overloaded' });
-    return new Promise((resolve) => {
-      const p = makeParcel(id, key, data, this.#reply, resolve, Date.now() + ttlMs, 0, false);
-      this.#local.set(lk, p);
-      this.#route(p, true);
-    });
+    if (this.#pendingLocal >= this.#o.maxInFlight) return Promise.resolve({ status: 'failed', key, reason: 'overloaded' });
+    this.#pendingLocal++;
+    const now = Date.now();
+    return new Promise((resolve) => this.#route(makeParcel(id, key, data, this.#reply, resolve, now + ttlMs, 0, false), true, now));
   }
 
   stats(): SessionNodeStats {
@@ -271,12 +271,12 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
   // --- routing -------------------------------------------------------------
 
   /** Writes here, holds (owner, or hop limit reached), or forwards to the owner. */
-  #route(p: Parcel, initial = false): void {
+  #route(p: Parcel, initial = false, now = Date.now()): void {
     if (p.done) return;
-    if (Date.now() >= p.deadline) return this.#settle(p, this.#lastOutcome(p, 'expired'));
+    if (now >= p.deadline) return this.#settle(p, this.#lastOutcome(p, 'expired'));
     const entry = this.#table.get(p.key);
     if (entry !== undefined) {
-      const written = this.#write(p, entry);
+      const written = this.#write(p, entry, now);
       if (written === 'written') return;
       if (written === 'overloaded') return this.#settle(p, this.#lastOutcome(p, 'overloaded'));
     }
@@ -290,7 +290,7 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
     this.#forward(p, owner.id);
   }
 
-  #write(p: Parcel, entry: KeyEntry): 'written' | 'none' | 'overloaded' {
+  #write(p: Parcel, entry: KeyEntry, now: number): 'written' | 'none' | 'overloaded' {
     if (this.#inflight.size >= this.#o.maxInFlight) return 'overloaded';
     const frame = (p.frame ??= messageFrame(p.id, p.data));
     let copies = 0;
@@ -311,7 +311,7 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
     if (copies > 0) {
       p.written = true;
       p.copies = copies;
-      p.ackBy = Date.now() + this.#o.ackTimeoutMs;
+      p.ackBy = now + this.#o.ackTimeoutMs;
       this.#inflight.add(p);
     }
     if (slow !== undefined) {
@@ -341,7 +341,8 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
         this.#hold(p);
       },
       (error: unknown) => {
-        p.handedOff = true; // it may have gone out before the failure
+        p.handedOff = true; // it may have gone out before the failure: an outcome may still come
+        if (p.settle !== null) this.#local.set(`${p.id}\0${p.key}`, p);
         this.#fail(error);
         this.#hold(p);
       },
@@ -353,7 +354,10 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
   /** Another node has it now: it reports the outcome to `p.from`. */
   #handedOff(p: Parcel): void {
     p.handedOff = true;
-    if (p.settle !== null) return; // ours: wait in #local for the outcome (or time out in the sweep)
+    if (p.settle !== null) {
+      this.#local.set(`${p.id}\0${p.key}`, p); // ours: wait for the outcome (or time out in the sweep)
+      return;
+    }
     p.done = true;
     this.#active.delete(`${p.from}\0${p.id}\0${p.key}`);
   }
@@ -371,9 +375,10 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
     if (p.done) return;
     p.done = true;
     this.#counts[outcome.status]++;
-    if (this.#inflight.delete(p)) this.#dropCopies(p);
+    if (this.#inflight.delete(p) && p.copies > 1) this.#dropCopies(p);
     if (p.settle !== null) {
-      this.#local.delete(`${p.id}\0${p.key}`);
+      this.#pendingLocal--;
+      if (p.handedOff) this.#local.delete(`${p.id}\0${p.key}`);
       p.settle(outcome);
       return;
     }
@@ -425,7 +430,7 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
   // --- sessions ------------------------------------------------------------
 
   #frame(session: Session, text: string): void {
-    session.lastSeen = Date.now();
+    session.lastSeen = this.#clock; // coarse: keepalive works in seconds
     session.pingSentAt = 0;
     const frame = parseClientFrame(text);
     if (frame === null) return session.close(CloseCode.PROTOCOL_ERROR, 'bad frame');
@@ -491,7 +496,7 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
   // --- timers ----------------------------------------------------------------
 
   #sweep(): void {
-    const now = Date.now();
+    const now = (this.#clock = Date.now());
     this.#sweepHeld(now);
     for (const p of this.#inflight) {
       if (p.ackBy > now) continue;
@@ -522,7 +527,7 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
   }
 
   #keepalive(): void {
-    const now = Date.now();
+    const now = (this.#clock = Date.now());
     const { pingIntervalMs, pongTimeoutMs } = this.#o;
     for (const entry of [...this.#table.values()]) {
       for (const session of [...entry.sessions]) {
