@@ -20,8 +20,13 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 /** Options of a {@link SessionClient}. */
 export interface SessionClientOptions {
-  /** Where to connect first and after failures: a gateway that proxies to the owner, or any node (which redirects). */
-  readonly url: string;
+  /**
+   * Where to connect first and after failures: a gateway that proxies to the
+   * owner, or any node (which redirects). A function is called before each
+   * such connect, e.g. to ask a gateway for the owner's URL first (two-step
+   * connect); when it throws or rejects, the client backs off and tries again.
+   */
+  readonly url: string | (() => string | Promise<string>);
   /** @default globalThis.WebSocket */
   readonly WebSocket?: WebSocketConstructor;
   /**
@@ -78,7 +83,9 @@ const OPEN = 1;
  * ```
  */
 export class SessionClient extends EventEmitter<SessionClientEvents> {
-  readonly #url: string;
+  readonly #url: string | (() => string | Promise<string>);
+  /** The URL of the current or last connection: its path and query go with redirects. */
+  #current = '';
   readonly #WebSocket: WebSocketConstructor;
   readonly #ownerUrl: (target: MoveTarget, base: string) => string;
   readonly #backoffMs: number;
@@ -103,8 +110,9 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
 
   constructor(options: SessionClientOptions) {
     super();
-    if (typeof options !== 'object' || options === null || typeof options.url !== 'string' || !/^wss?:\/\//i.test(options.url)) {
-      throw new RingError('INVALID_OPTION', `SessionClient needs { url } with a ws:// or wss:// URL, got ${describe(options?.url)}`);
+    const url = options?.url;
+    if (typeof options !== 'object' || options === null || (typeof url !== 'function' && (typeof url !== 'string' || !/^wss?:\/\//i.test(url)))) {
+      throw new RingError('INVALID_OPTION', `SessionClient needs { url } with a ws:// or wss:// URL (or a function returning one), got ${describe(url)}`);
     }
     const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (typeof Ctor !== 'function') throw new RingError('INVALID_OPTION', 'no WebSocket: pass options.WebSocket (e.g. WebSocket from the ws package on Node < 22)');
@@ -132,7 +140,7 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    this.#connect(this.#url);
+    this.#home();
   }
 
   /** Closes the connection (code 1000) and stops reconnecting. */
@@ -151,8 +159,31 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
     }
   }
 
+  /** Connects to `url` (or what the url function gives), backing off when the function fails. */
+  #home(): void {
+    const source = this.#url;
+    if (typeof source === 'string') return this.#connect(source);
+    Promise.resolve()
+      .then(source)
+      .then(
+        (url) => {
+          if (typeof url !== 'string' || !/^wss?:\/\//i.test(url)) throw new RingError('INVALID_OPTION', `options.url() must return a ws:// or wss:// URL, got ${describe(url)}`);
+          this.#connect(url);
+        },
+        (error: unknown) => {
+          this.emit('error', error instanceof Error ? error : new Error(String(error)));
+          this.#retry(null);
+        },
+      )
+      .catch((error: unknown) => {
+        this.emit('error', error instanceof Error ? error : new Error(String(error)));
+        this.#retry(null);
+      });
+  }
+
   #connect(url: string): void {
     if (this.#stopped) return;
+    this.#current = url;
     this.#target = null;
     let ws: WebSocketLike;
     try {
@@ -218,19 +249,24 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
 
   #retry(target: MoveTarget | null, code?: number): void {
     if (this.#stopped) return;
-    let url = this.#url;
-    let delay: number;
-    if (target !== null && this.#redirects < this.#maxRedirects) {
-      this.#redirects++;
-      url = this.#ownerUrl(target, this.#url);
-      // A moved client spreads its reconnect; one sent away at attach goes at once.
-      delay = code === CloseCode.WRONG_NODE ? 0 : this.#random() * this.#moveJitterMs;
-    } else {
-      this.#redirects = 0;
-      delay = fullJitter(this.#attempt++, this.#backoffMs, this.#maxBackoffMs, this.#random);
-    }
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#connect(url), delay);
+    if (target !== null && this.#redirects < this.#maxRedirects) {
+      let url: string;
+      try {
+        url = this.#ownerUrl(target, this.#current);
+      } catch (error) {
+        this.emit('error', error instanceof Error ? error : new Error(String(error)));
+        return this.#retry(null);
+      }
+      this.#redirects++;
+      // A moved client spreads its reconnect; one sent away at attach goes at once.
+      const delay = code === CloseCode.WRONG_NODE ? 0 : this.#random() * this.#moveJitterMs;
+      this.#timer = setTimeout(() => this.#connect(url), delay);
+      return;
+    }
+    this.#redirects = 0;
+    const delay = fullJitter(this.#attempt++, this.#backoffMs, this.#maxBackoffMs, this.#random);
+    this.#timer = setTimeout(() => this.#home(), delay);
   }
 
   #touch(ws: WebSocketLike): void {

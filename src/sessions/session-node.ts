@@ -3,7 +3,7 @@ import { RingError, describe } from '../errors.js';
 import type { RingDiff, RingNode } from '../ring/types.js';
 import { HashIndex } from './hash-index.js';
 import { HoldQueue } from './hold-queue.js';
-import { type ResolvedNodeOptions, type SessionNodeOptions, checkId, resolveNodeOptions, withTimeout } from './options.js';
+import { type HandoffStrategy, type ResolvedNodeOptions, type SessionNodeOptions, checkId, resolveNodeOptions, withTimeout } from './options.js';
 import type { DeliveryOutcome, UnknownReason } from './outcome.js';
 import { Pacer } from './pacer.js';
 import { type Parcel, makeParcel } from './parcel.js';
@@ -103,6 +103,7 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
   readonly #idPrefix = `${Math.random().toString(36).slice(2, 10)}:`;
   #idCounter = 0;
   #sessions = 0;
+  #strategy: HandoffStrategy;
   /** Date.now() as of the last timer tick: precise enough for keepalive, and free on the hot path. */
   #clock = Date.now();
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
@@ -115,6 +116,7 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
     super();
     this.id = o.id;
     this.#o = o;
+    this.#strategy = o.strategy;
     this.#held = new HoldQueue(o.maxPerKey, o.maxHeldBytes);
     this.#recent = new RecentOutcomes(o.dedupeWindowMs, o.dedupeMax);
     this.#reply = senderAddress(`node:${o.id}`);
@@ -143,6 +145,17 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
     node.#sweepTimer = setInterval(() => node.#sweep(), node.#o.sweepMs);
     if (node.#o.pingIntervalMs > 0) node.#pingTimer = setInterval(() => node.#keepalive(), Math.min(node.#o.pingIntervalMs, node.#o.pongTimeoutMs));
     return node;
+  }
+
+  /** What the node does with its sessions on a ring change; can be switched at run time. */
+  get strategy(): HandoffStrategy {
+    return this.#strategy;
+  }
+
+  /** @throws RingError `INVALID_OPTION` for anything but 'selective' or 'reconnect-all'. */
+  set strategy(strategy: HandoffStrategy) {
+    if (strategy !== 'selective' && strategy !== 'reconnect-all') throw new RingError('INVALID_OPTION', `strategy must be 'selective' or 'reconnect-all', got ${describe(strategy)}`);
+    this.#strategy = strategy;
   }
 
   /** Attached sessions. */
@@ -474,7 +487,7 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
 
   #ringChanged(diff: RingDiff): void {
     if (this.#closing || diff.ranges.length === 0) return;
-    const entries = this.#o.strategy === 'selective' ? this.#index.inRanges(diff.ranges) : this.#index.all();
+    const entries = this.#strategy === 'selective' ? this.#index.inRanges(diff.ranges) : this.#index.all();
     for (const entry of entries) this.#pacer.add(entry.key);
     this.#sweepHeld(Date.now()); // held messages of keys that moved away follow them now
   }
@@ -484,7 +497,7 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
     const entry = this.#table.get(key);
     if (entry === undefined) return;
     const owner = this.#owner(key);
-    if (this.#o.strategy === 'selective' && owner?.id === this.id) return;
+    if (this.#strategy === 'selective' && owner?.id === this.id) return;
     const target = owner === null ? null : targetOf(owner);
     for (const session of [...entry.sessions]) {
       this.#counts.moved++;
