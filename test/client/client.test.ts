@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CloseCode, RingError, SessionClient, fullJitter, type WebSocketConstructor } from '../../src/client/index.js';
+import { CloseCode, RingError, SessionClient, type SessionClientOptions, fullJitter, type WebSocketConstructor } from '../../src/client/index.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 const servers: WebSocketServer[] = [];
@@ -28,7 +28,7 @@ async function server(onConnect: (ws: WebSocket, path: string) => void): Promise
 }
 
 function start(url: string, extra: Record<string, unknown> = {}): SessionClient {
-  const client = new SessionClient({ url, WebSocket: WebSocket as unknown as WebSocketConstructor, backoffMs: 10, maxBackoffMs: 50, moveJitterMs: 5, ...extra });
+  const client = new SessionClient({ url, WebSocket: WebSocket as unknown as WebSocketConstructor, backoffMs: 10, maxBackoffMs: 50, moveJitterMs: 5, ...extra } as SessionClientOptions);
   client.on('error', () => undefined);
   clients.push(client);
   client.start();
@@ -143,5 +143,22 @@ describe('fullJitter', () => {
     expect(fullJitter(3, 100, 1000, () => 0.5)).toBe(400);
     expect(fullJitter(10, 100, 1000, () => 0.5)).toBe(500);
     expect(fullJitter(1000, 100, 1000, () => 0)).toBe(0);
+  });
+});
+
+describe('SessionClient with a url function (two-step connect)', () => {
+  it('asks the function before each connect to its home, and backs off when it throws', async () => {
+    const node = await server((ws) => welcome(ws, 'a'));
+    let calls = 0;
+    const client = start('', {
+      url: async () => {
+        calls++;
+        if (calls < 3) throw new Error('route lookup failed');
+        return `${node.url}/ws?key=u1`;
+      },
+    });
+    await waitFor(() => client.node === 'a');
+    expect(calls).toBe(3);
+    expect(node.paths).toEqual(['/ws?key=u1']);
   });
 });
