@@ -13,7 +13,8 @@ export interface Transport {
    * Sends `message` to every listener at `address`. Resolves to the number of
    * listeners it reached (0: nobody listens there, so nobody received it).
    * Rejects when the backend is unreachable; the message may then still have
-   * been sent, so a caller must treat a rejection as "maybe sent".
+   * been sent, so a caller must treat such a rejection as "maybe sent". A
+   * rejection with a `RingError` (bad input, `CLOSED`) means nothing was sent.
    */
   publish(address: string, message: string): Promise<number>;
   /**

@@ -248,9 +248,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       },
       (error: unknown) => {
         this.#fail(error);
+        // A RingError is a refusal before sending (e.g. a closed transport); anything else may have gone out.
+        const certain = error instanceof RingError;
         for (const p of group) {
-          p.reached.add(node); // it may have gone out
-          p.retryAt = Date.now() + this.#retryMs;
+          if (!certain) p.reached.add(node);
+          p.retryAt = Date.now() + (certain ? NOBODY_RETRY_MS : this.#retryMs);
         }
       },
     );

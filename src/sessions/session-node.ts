@@ -1,17 +1,15 @@
 import { EventEmitter } from 'eventemitter3';
 import { RingError, describe } from '../errors.js';
 import type { RingDiff, RingNode } from '../ring/types.js';
-import { HashIndex } from './hash-index.js';
-import { HoldQueue } from './hold-queue.js';
-import { type HandoffStrategy, type ResolvedNodeOptions, type SessionNodeOptions, checkId, resolveNodeOptions, withTimeout } from './options.js';
-import type { DeliveryOutcome, UnknownReason } from './outcome.js';
+import { Courier } from './courier.js';
+import { type HandoffStrategy, type ResolvedNodeOptions, type SessionNodeOptions, checkId, resolveNodeOptions } from './options.js';
+import type { DeliveryOutcome } from './outcome.js';
 import { Pacer } from './pacer.js';
-import { type Parcel, makeParcel } from './parcel.js';
-import { CloseCode, MAX_MESSAGE_ID, type MoveTarget, PING_FRAME, closeReason, messageFrame, moveFrame, parseClientFrame, welcomeFrame } from './protocol.js';
-import { RecentOutcomes } from './recent.js';
+import { CloseCode, MAX_MESSAGE_ID, type MoveTarget, PING_FRAME, closeReason, moveFrame, parseClientFrame, welcomeFrame } from './protocol.js';
 import { Session, type SessionHost } from './session.js';
+import { SessionTable } from './session-table.js';
 import type { SessionSocket } from './socket.js';
-import { BROADCAST_ADDRESS, type DeliverWire, type OutcomeWire, nodeAddress, parseWire, senderAddress } from './wire.js';
+import { BROADCAST_ADDRESS, nodeAddress, parseWire } from './wire.js';
 
 /** Events of a {@link SessionNode}. */
 export interface SessionNodeEvents {
@@ -55,12 +53,6 @@ export interface SessionNodeStats {
   readonly unknown: number;
 }
 
-interface KeyEntry {
-  readonly key: string;
-  readonly hash: number;
-  readonly sessions: Session[];
-}
-
 /**
  * The app-node side of routing: a table of the sessions this node holds,
  * by routing key, that only accepts keys this node owns, hands sessions
@@ -82,44 +74,37 @@ interface KeyEntry {
 export class SessionNode extends EventEmitter<SessionNodeEvents> {
   readonly id: string;
   readonly #o: ResolvedNodeOptions;
-  readonly #table = new Map<string, KeyEntry>();
-  readonly #index = new HashIndex<KeyEntry>();
-  readonly #held: HoldQueue;
+  readonly #table = new SessionTable();
+  readonly #courier: Courier;
   readonly #pacer: Pacer;
-  readonly #recent: RecentOutcomes;
-  /** Parcels written to sockets and not acknowledged. */
-  readonly #inflight = new Set<Parcel>();
-  /** Parcels started here (deliver()) and handed to another node, waiting for its outcome, by id + key. */
-  readonly #local = new Map<string, Parcel>();
-  /** Parcels started here and not settled yet (bounded by maxInFlight). */
-  #pendingLocal = 0;
-  /** Parcels of remote senders in progress here, by sender + id + key. */
-  readonly #active = new Map<string, Parcel>();
-  readonly #forwards = new Set<Promise<void>>();
   readonly #host: SessionHost;
-  readonly #reply: string;
   readonly #onChange = (diff: RingDiff): void => this.#ringChanged(diff);
   readonly #unlisten: Array<() => Promise<void>> = [];
   readonly #idPrefix = `${Math.random().toString(36).slice(2, 10)}:`;
   #idCounter = 0;
-  #sessions = 0;
   #strategy: HandoffStrategy;
   /** Date.now() as of the last timer tick: precise enough for keepalive, and free on the hot path. */
   #clock = Date.now();
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #closing = false;
-  #closed = false;
-  readonly #counts = { moved: 0, refused: 0, slowConsumers: 0, timeouts: 0, forwarded: 0, delivered: 0, failed: 0, unknown: 0 };
+  readonly #counts = { moved: 0, refused: 0, slowConsumers: 0, timeouts: 0 };
 
   private constructor(o: ResolvedNodeOptions) {
     super();
     this.id = o.id;
     this.#o = o;
     this.#strategy = o.strategy;
-    this.#held = new HoldQueue(o.maxPerKey, o.maxHeldBytes);
-    this.#recent = new RecentOutcomes(o.dedupeWindowMs, o.dedupeMax);
-    this.#reply = senderAddress(`node:${o.id}`);
+    this.#courier = new Courier(o.id, {
+      options: o,
+      table: this.#table,
+      owner: (key) => this.#owner(key),
+      slowConsumer: (session) => {
+        this.#counts.slowConsumers++;
+        session.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
+      },
+      fail: (error) => this.#fail(error),
+    });
     this.#pacer = new Pacer(o.maxClosesPerSecond, o.jitter, (key) => this.#handOver(key), o.random);
     this.#host = { frame: (s, text) => this.#frame(s, text), detached: (s) => this.#detached(s) };
   }
@@ -136,13 +121,13 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
     try {
       node.#unlisten.push(await transport.listen(nodeAddress(node.id), (m) => node.#wire(m, false), onError));
       node.#unlisten.push(await transport.listen(BROADCAST_ADDRESS, (m) => node.#wire(m, true), onError));
-      node.#unlisten.push(await transport.listen(node.#reply, (m) => node.#wire(m, false), onError));
+      node.#unlisten.push(await transport.listen(node.#courier.reply, (m) => node.#wire(m, false), onError));
     } catch (error) {
       await Promise.all(node.#unlisten.map((stop) => stop().catch(() => undefined)));
       throw error;
     }
     node.#o.router.on('change', node.#onChange);
-    node.#sweepTimer = setInterval(() => node.#sweep(), node.#o.sweepMs);
+    node.#sweepTimer = setInterval(() => node.#courier.sweep((node.#clock = Date.now())), node.#o.sweepMs);
     if (node.#o.pingIntervalMs > 0) node.#pingTimer = setInterval(() => node.#keepalive(), Math.min(node.#o.pingIntervalMs, node.#o.pongTimeoutMs));
     return node;
   }
@@ -160,7 +145,7 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
 
   /** Attached sessions. */
   get size(): number {
-    return this.#sessions;
+    return this.#table.sessions;
   }
 
   /**
@@ -191,22 +176,14 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
       return null;
     }
     const session = new Session(key, socket, this.#host, Date.now());
-    let entry = this.#table.get(key);
-    if (entry === undefined) {
-      entry = { key, hash: this.#o.router.ring.hasher.hash(key), sessions: [] };
-      this.#table.set(key, entry);
-      this.#index.add(entry);
-    }
-    entry.sessions.push(session);
-    this.#sessions++;
+    this.#table.add(session, (k) => this.#o.router.ring.hasher.hash(k));
     try {
       socket.send(welcomeFrame(this.id));
     } catch {
       session.detach();
       return session;
     }
-    const held = this.#held.take(key);
-    for (const p of held) this.#route(p);
+    this.#courier.attached(key);
     return session;
   }
 
@@ -225,28 +202,26 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
     const ttlMs = options.ttlMs ?? this.#o.ttlMs;
     if (typeof ttlMs !== 'number' || !(ttlMs > 0) || !Number.isFinite(ttlMs)) throw new RingError('INVALID_OPTION', `ttlMs must be a positive number, got ${describe(ttlMs)}`);
     if (this.#closing) return Promise.resolve({ status: 'failed', key, reason: 'closed' });
-    if (this.#pendingLocal >= this.#o.maxInFlight) return Promise.resolve({ status: 'failed', key, reason: 'overloaded' });
-    this.#pendingLocal++;
-    const now = Date.now();
-    return new Promise((resolve) => this.#route(makeParcel(id, key, data, this.#reply, resolve, now + ttlMs, 0, false), true, now));
+    return this.#courier.deliver(id, key, data, ttlMs);
   }
 
   stats(): SessionNodeStats {
     return {
       id: this.id,
-      sessions: this.#sessions,
-      keys: this.#table.size,
-      held: this.#held.size,
-      heldBytes: this.#held.bytes,
-      inFlight: this.#inflight.size,
+      sessions: this.#table.sessions,
+      keys: this.#table.keys,
+      held: this.#courier.held,
+      heldBytes: this.#courier.heldBytes,
+      inFlight: this.#courier.inFlight,
       pendingCloses: this.#pacer.size,
       ...this.#counts,
+      ...this.#courier.counts,
     };
   }
 
   /** The keys of this node's sessions whose hash lies in `diff`'s moved ranges (what a ring change hands over). */
   movedKeys(diff: RingDiff): string[] {
-    return this.#index.inRanges(diff.ranges).map((e) => e.key);
+    return this.#table.inRanges(diff.ranges).map((e) => e.key);
   }
 
   /**
@@ -263,233 +238,44 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
     this.#pacer.stop();
     clearInterval(this.#sweepTimer);
     clearInterval(this.#pingTimer);
-    for (const entry of [...this.#table.values()]) {
+    for (const entry of this.#table.all()) {
       const owner = this.#owner(entry.key);
       const target = owner !== null && owner.id !== this.id ? targetOf(owner) : null;
       for (const session of [...entry.sessions]) {
-        if (target !== null) this.#send(session, moveFrame(CloseCode.SHUTDOWN, target));
+        if (target !== null) send(session, moveFrame(CloseCode.SHUTDOWN, target));
         session.close(CloseCode.SHUTDOWN, closeReason(target, 'shutdown'));
       }
     }
-    for (const key of this.#held.keys()) for (const p of this.#held.take(key)) this.#route(p);
-    while (this.#forwards.size > 0) await Promise.all([...this.#forwards]);
-    this.#closed = true;
-    for (const key of this.#held.keys()) for (const p of this.#held.take(key)) this.#settle(p, this.#lastOutcome(p, 'closed'));
-    for (const p of [...this.#local.values()]) this.#settle(p, this.#lastOutcome(p, 'closed'));
-    for (const p of [...this.#active.values()]) this.#settle(p, this.#lastOutcome(p, 'closed'));
+    await this.#courier.drain();
+    this.#courier.close();
     await Promise.all(this.#unlisten.map((stop) => stop().catch((error: unknown) => this.#fail(error))));
     this.removeAllListeners();
   }
 
-  // --- routing -------------------------------------------------------------
-
-  /** Writes here, holds (owner, or hop limit reached), or forwards to the owner. */
-  #route(p: Parcel, initial = false, now = Date.now()): void {
-    if (p.done) return;
-    if (now >= p.deadline) return this.#settle(p, this.#lastOutcome(p, 'expired'));
-    const entry = this.#table.get(p.key);
-    if (entry !== undefined) {
-      const written = this.#write(p, entry, now);
-      if (written === 'written') return;
-      if (written === 'overloaded') return this.#settle(p, this.#lastOutcome(p, 'overloaded'));
-    }
-    const owner = this.#owner(p.key);
-    if (owner === null) {
-      if (initial) return this.#settle(p, { status: 'failed', key: p.key, reason: 'no-owner' });
-      return this.#hold(p); // the ring is empty for now: wait for a node, until the deadline
-    }
-    if (this.#closed) return this.#settle(p, this.#lastOutcome(p, 'closed'));
-    if (owner.id === this.id || p.hops >= this.#o.maxHops) return this.#hold(p);
-    this.#forward(p, owner.id);
-  }
-
-  #write(p: Parcel, entry: KeyEntry, now: number): 'written' | 'none' | 'overloaded' {
-    if (this.#inflight.size >= this.#o.maxInFlight) return 'overloaded';
-    const frame = (p.frame ??= messageFrame(p.id, p.data));
-    let copies = 0;
-    let slow: Session[] | undefined;
-    for (const session of entry.sessions) {
-      if ((session.inflight?.size ?? 0) >= this.#o.maxInFlightPerSession || session.socket.bufferedAmount > this.#o.maxBufferedBytes) {
-        (slow ??= []).push(session);
-        continue;
-      }
-      try {
-        session.socket.send(frame);
-      } catch {
-        continue; // not open: certainly not written
-      }
-      (session.inflight ??= new Map()).set(p.id, p);
-      copies++;
-    }
-    if (copies > 0) {
-      p.written = true;
-      p.copies = copies;
-      p.ackBy = now + this.#o.ackTimeoutMs;
-      this.#inflight.add(p);
-    }
-    if (slow !== undefined) {
-      for (const session of slow) {
-        this.#counts.slowConsumers++;
-        session.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
-      }
-    }
-    return copies > 0 ? 'written' : 'none';
-  }
-
-  #hold(p: Parcel): void {
-    if (this.#held.add(p)) return;
-    this.#settle(p, p.written || p.handedOff ? { status: 'unknown', key: p.key, reason: 'expired-after-write' } : { status: 'failed', key: p.key, reason: 'hold-full' });
-  }
-
-  #forward(p: Parcel, owner: string): void {
-    const wire: DeliverWire = {
-      t: 'd', id: p.id, from: p.from, keys: [p.key], data: p.data, hops: p.hops + 1, ttl: Math.max(0, p.deadline - Date.now()), w: p.written ? 1 : 0, b: 0,
-    };
-    p.hops++;
-    this.#counts.forwarded++;
-    const forward = withTimeout(this.#o.transport.publish(nodeAddress(owner), JSON.stringify(wire)), this.#o.publishTimeoutMs, `publish to ${owner}`).then(
-      (receivers) => {
-        if (receivers > 0) return this.#handedOff(p);
-        p.failReason = 'unreachable'; // nobody listens there: certainly not received
-        this.#hold(p);
-      },
-      (error: unknown) => {
-        p.handedOff = true; // it may have gone out before the failure: an outcome may still come
-        if (p.settle !== null) this.#local.set(`${p.id}\0${p.key}`, p);
-        this.#fail(error);
-        this.#hold(p);
-      },
-    );
-    const tracked = forward.finally(() => this.#forwards.delete(tracked));
-    this.#forwards.add(tracked);
-  }
-
-  /** Another node has it now: it reports the outcome to `p.from`. */
-  #handedOff(p: Parcel): void {
-    p.handedOff = true;
-    if (p.settle !== null) {
-      this.#local.set(`${p.id}\0${p.key}`, p); // ours: wait for the outcome (or time out in the sweep)
-      return;
-    }
-    p.done = true;
-    this.#active.delete(`${p.from}\0${p.id}\0${p.key}`);
-  }
-
-  /** The outcome of `p` if it ends now for `why`: `failed` only when it certainly never reached a socket. */
-  #lastOutcome(p: Parcel, why: 'expired' | 'closed' | 'overloaded'): DeliveryOutcome {
-    if (p.written || p.handedOff) {
-      const reason: UnknownReason = p.written ? (why === 'closed' ? 'closed-after-write' : 'expired-after-write') : 'no-outcome';
-      return { status: 'unknown', key: p.key, reason };
-    }
-    return { status: 'failed', key: p.key, reason: why === 'expired' ? p.failReason : why };
-  }
-
-  #settle(p: Parcel, outcome: DeliveryOutcome): void {
-    if (p.done) return;
-    p.done = true;
-    this.#counts[outcome.status]++;
-    if (this.#inflight.delete(p) && p.copies > 1) this.#dropCopies(p);
-    if (p.settle !== null) {
-      this.#pendingLocal--;
-      if (p.handedOff) this.#local.delete(`${p.id}\0${p.key}`);
-      p.settle(outcome);
-      return;
-    }
-    const dk = `${p.from}\0${p.id}\0${p.key}`;
-    this.#active.delete(dk);
-    this.#recent.set(dk, outcome, Date.now());
-    this.#reportTo(p.from, p.id, outcome);
-  }
-
-  #reportTo(address: string, id: string, outcome: DeliveryOutcome): void {
-    const wire: OutcomeWire = { t: 'o', id, node: this.id, outcome };
-    withTimeout(this.#o.transport.publish(address, JSON.stringify(wire)), this.#o.publishTimeoutMs, `outcome to ${address}`).catch((error: unknown) => this.#fail(error));
-  }
-
-  /** Removes an acknowledged or timed-out parcel from the other sessions that hold a copy. */
-  #dropCopies(p: Parcel): void {
-    const entry = this.#table.get(p.key);
-    if (entry === undefined) return;
-    for (const session of entry.sessions) if (session.inflight?.get(p.id) === p) session.inflight.delete(p.id);
-  }
-
-  // --- transport -----------------------------------------------------------
-
   #wire(text: string, broadcast: boolean): void {
-    if (this.#closed) return;
     const wire = parseWire(text);
     if (wire === null) return this.#fail(new RingError('INVALID_SNAPSHOT', `ignored a malformed transport message (${text.length} characters)`));
-    if (wire.t === 'o') {
-      const p = this.#local.get(`${wire.id}\0${wire.outcome.key}`);
-      if (p !== undefined) this.#settle(p, wire.outcome);
-      return;
-    }
-    const now = Date.now();
-    for (const key of wire.keys) {
-      const dk = `${wire.from}\0${wire.id}\0${key}`;
-      if (this.#active.has(dk)) continue; // a retry of what is in progress here: its outcome will come
-      const recent = this.#recent.get(dk, now);
-      if (recent !== undefined) {
-        this.#reportTo(wire.from, wire.id, recent);
-        continue;
-      }
-      if (broadcast && !this.#table.has(key) && this.#owner(key)?.id !== this.id) continue; // another node's recipient
-      const p = makeParcel(wire.id, key, wire.data, wire.from, null, now + wire.ttl, wire.hops, wire.w === 1);
-      this.#active.set(dk, p);
-      this.#route(p);
-    }
+    this.#courier.receive(wire, broadcast);
   }
-
-  // --- sessions ------------------------------------------------------------
 
   #frame(session: Session, text: string): void {
     session.lastSeen = this.#clock; // coarse: keepalive works in seconds
     session.pingSentAt = 0;
     const frame = parseClientFrame(text);
     if (frame === null) return session.close(CloseCode.PROTOCOL_ERROR, 'bad frame');
-    if (frame.t !== 'ack') return;
-    const p = session.inflight?.get(frame.id);
-    if (p === undefined) return; // a repeated ack
-    session.inflight!.delete(frame.id);
-    this.#settle(p, { status: 'delivered', key: p.key, node: this.id });
+    if (frame.t === 'ack') this.#courier.acked(session, frame.id);
   }
 
   #detached(session: Session): void {
-    const entry = this.#table.get(session.key);
-    const i = entry?.sessions.indexOf(session) ?? -1;
-    if (entry !== undefined && i >= 0) {
-      entry.sessions.splice(i, 1);
-      this.#sessions--;
-      if (entry.sessions.length === 0) {
-        this.#table.delete(entry.key);
-        this.#index.remove(entry);
-      }
-    }
-    const inflight = session.inflight;
-    if (inflight === undefined) return;
-    session.inflight = undefined;
-    for (const p of inflight.values()) {
-      if (p.done || --p.copies > 0) continue;
-      this.#inflight.delete(p);
-      this.#route(p); // written once: it can no longer fail, only arrive or become unknown
-    }
+    this.#table.remove(session);
+    this.#courier.detached(session);
   }
-
-  #send(session: Session, frame: string): void {
-    try {
-      session.socket.send(frame);
-    } catch {
-      // closing anyway
-    }
-  }
-
-  // --- ring changes ----------------------------------------------------------
 
   #ringChanged(diff: RingDiff): void {
     if (this.#closing || diff.ranges.length === 0) return;
-    const entries = this.#strategy === 'selective' ? this.#index.inRanges(diff.ranges) : this.#index.all();
+    const entries = this.#strategy === 'selective' ? this.#table.inRanges(diff.ranges) : this.#table.all();
     for (const entry of entries) this.#pacer.add(entry.key);
-    this.#sweepHeld(Date.now()); // held messages of keys that moved away follow them now
+    this.#courier.sweepHeld(Date.now()); // held messages of keys that moved away follow them now
   }
 
   /** A paced close: the key's sessions go to its owner now (unless the key came back here meanwhile). */
@@ -501,55 +287,22 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
     const target = owner === null ? null : targetOf(owner);
     for (const session of [...entry.sessions]) {
       this.#counts.moved++;
-      if (target !== null) this.#send(session, moveFrame(CloseCode.MOVED, target));
+      if (target !== null) send(session, moveFrame(CloseCode.MOVED, target));
       session.close(target === null ? CloseCode.NO_OWNER : CloseCode.MOVED, closeReason(target, 'moved'));
-    }
-  }
-
-  // --- timers ----------------------------------------------------------------
-
-  #sweep(): void {
-    const now = (this.#clock = Date.now());
-    this.#sweepHeld(now);
-    for (const p of this.#inflight) {
-      if (p.ackBy > now) continue;
-      this.#settle(p, { status: 'unknown', key: p.key, reason: 'ack-timeout' });
-    }
-    // Ours, handed to another node, never answered (the outcome can be lost on the way).
-    const late = now - 2 * this.#o.publishTimeoutMs;
-    for (const p of this.#local.values()) {
-      if (p.handedOff && p.deadline < late && !this.#inflight.has(p)) this.#settle(p, { status: 'unknown', key: p.key, reason: 'no-outcome' });
-    }
-    this.#recent.prune(now);
-  }
-
-  /** Expires held messages and sends on those that can go somewhere now (a session here, or another owner). */
-  #sweepHeld(now: number): void {
-    for (const key of this.#held.keys()) {
-      const owner = this.#owner(key);
-      const movable = this.#table.has(key) || (owner !== null && owner.id !== this.id);
-      for (const p of this.#held.take(key)) {
-        if (p.done) continue;
-        if (now >= p.deadline) this.#settle(p, this.#lastOutcome(p, 'expired'));
-        else if (movable) {
-          p.hops = 0; // time has passed since the earlier hops: the rings may agree now
-          this.#route(p);
-        } else this.#hold(p);
-      }
     }
   }
 
   #keepalive(): void {
     const now = (this.#clock = Date.now());
     const { pingIntervalMs, pongTimeoutMs } = this.#o;
-    for (const entry of [...this.#table.values()]) {
+    for (const entry of this.#table.all()) {
       for (const session of [...entry.sessions]) {
         if (session.pingSentAt > 0 && now - session.pingSentAt >= pongTimeoutMs) {
           this.#counts.timeouts++;
           session.close(CloseCode.TIMEOUT, 'keepalive timeout');
         } else if (session.pingSentAt === 0 && now - session.lastSeen >= pingIntervalMs) {
           session.pingSentAt = now;
-          this.#send(session, PING_FRAME);
+          send(session, PING_FRAME);
         }
       }
     }
@@ -572,4 +325,12 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
 
 function targetOf(node: RingNode): MoveTarget {
   return { node: node.id, url: node.meta?.url ?? '' };
+}
+
+function send(session: Session, frame: string): void {
+  try {
+    session.socket.send(frame);
+  } catch {
+    // closing anyway
+  }
 }
