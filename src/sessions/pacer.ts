@@ -1,9 +1,13 @@
 /**
  * Runs queued jobs at most `ratePerSecond` a second, in small batches on a
  * timer whose period varies by +/- `jitter`, so the sessions a ring change
- * moves reconnect to their new owner as a steady trickle, not a storm. The
- * budget is computed from the time that really passed (a late timer does not
- * slow the pace down) and never saves up more than one batch.
+ * moves reconnect to their new owner as a steady trickle, not a storm.
+ *
+ * The budget grows with the time that really passed, so a timer that fires
+ * late (a busy event loop) catches up instead of slowing the pace down, but
+ * it never saves up more than 100 ms worth of jobs (or one batch, if more):
+ * no burst is ever larger than that. After an idle spell the first tick runs
+ * one batch.
  */
 export class Pacer {
   readonly #queue = new Set<string>();
@@ -12,9 +16,12 @@ export class Pacer {
   readonly #run: (key: string) => void;
   readonly #random: () => number;
   readonly #tickMs: number;
+  readonly #batch: number;
+  readonly #cap: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #last = -Infinity;
+  #last = 0;
   #budget = 0;
+  #idle = true;
 
   constructor(ratePerSecond: number, jitter: number, run: (key: string) => void, random: () => number = Math.random) {
     this.#rate = ratePerSecond;
@@ -23,6 +30,8 @@ export class Pacer {
     this.#random = random;
     // About 100 ticks a second at high rates, one job per tick at low ones.
     this.#tickMs = Math.min(1000, Math.max(10, 1000 / ratePerSecond));
+    this.#batch = Math.max(1, (ratePerSecond * this.#tickMs) / 1000);
+    this.#cap = Math.max(this.#batch, ratePerSecond / 10);
   }
 
   /** Jobs waiting. */
@@ -40,13 +49,18 @@ export class Pacer {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#queue.clear();
+    this.#idle = true;
   }
 
   #tick(): void {
     this.#timer = undefined;
     const now = performance.now();
-    const batch = Math.max(1, (this.#rate * this.#tickMs) / 1000);
-    this.#budget = Math.min(batch, this.#budget + ((now - this.#last) * this.#rate) / 1000);
+    if (this.#idle) {
+      this.#idle = false;
+      this.#budget = this.#batch;
+    } else {
+      this.#budget = Math.min(this.#cap, this.#budget + ((now - this.#last) * this.#rate) / 1000);
+    }
     this.#last = now;
     for (const key of this.#queue) {
       if (this.#budget < 1) break;
@@ -54,7 +68,10 @@ export class Pacer {
       this.#queue.delete(key);
       this.#run(key);
     }
-    if (this.#queue.size === 0) return;
+    if (this.#queue.size === 0) {
+      this.#idle = true;
+      return;
+    }
     this.#schedule(this.#tickMs * (1 + this.#jitter * (2 * this.#random() - 1)));
   }
 

@@ -63,8 +63,8 @@ describe('SessionNode handoff on a ring change', () => {
     await waitFor(() => ['a', 'b', 'c'].every((id) => cluster.nodes.get(id)!.node.stats().pendingCloses === 0), { timeoutMs: 10_000 });
     const elapsed = performance.now() - started;
     const perNode = Math.max(...['a', 'b', 'c'].map((id) => cluster.nodes.get(id)!.node.stats().moved));
-    // Each node closes at most 100 a second (its first close goes at once).
-    expect(elapsed).toBeGreaterThanOrEqual(((perNode - 1) / 100) * 1000 * 0.9);
+    // Each node closes at most 100 a second: one at once, bursts of at most 100 ms worth (10).
+    expect(elapsed).toBeGreaterThanOrEqual(((perNode - 10) / 100) * 1000 * 0.9);
     expect(moves.length).toBeGreaterThan(0);
   });
 
