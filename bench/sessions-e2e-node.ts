@@ -27,7 +27,32 @@ wss.on('connection', (ws, req) => {
   ws.on('message', (data) => session.receive(data));
   ws.on('close', () => session.detach());
 });
+// The pace of the closes, on this process's own clock: the moved counter every 50 ms.
+const samples: Array<[number, number]> = [];
+const sampler = setInterval(() => {
+  samples.push([performance.now(), node.stats().moved]);
+  if (samples.length > 20_000) samples.shift();
+}, 50);
+sampler.unref();
+/** Highest close rate over any window of at least 1 s, and the average from the first to the last close. */
+function pace(): { peak: number; average: number; closes: number } {
+  const start = samples.findIndex(([, moved]) => moved > 0);
+  if (start < 0) return { peak: 0, average: 0, closes: 0 };
+  const first = Math.max(0, start - 1);
+  const total = samples[samples.length - 1]![1];
+  const end = samples.findIndex(([, moved]) => moved === total);
+  let peak = 0;
+  for (let i = first; i < samples.length; i++) {
+    let j = i + 1;
+    while (j < samples.length && samples[j]![0] - samples[i]![0] < 1000) j++;
+    if (j >= samples.length) break;
+    peak = Math.max(peak, (samples[j]![1] - samples[i]![1]) / ((samples[j]![0] - samples[i]![0]) / 1000));
+  }
+  const seconds = (samples[end]![0] - samples[first]![0]) / 1000;
+  return { peak: Math.round(peak), average: seconds > 0 ? Math.round((total - samples[first]![1]) / seconds) : total, closes: total - samples[first]![1] };
+}
 process.on('message', (message: { type: string }) => {
+  if (message.type === 'pace') process.send!({ type: 'pace', pace: pace() });
   if (message.type === 'stats') process.send!({ type: 'stats', stats: node.stats(), version: router.version });
   if (message.type === 'stop') process.exit(0);
 });
