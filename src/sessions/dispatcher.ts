@@ -268,7 +268,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     // A node says it never reached a socket there; another node we tried may still deliver it.
     p.refused.add(wire.node);
     p.lastFail = outcome.reason;
-    const others = [...p.reached].some((n) => !p.refused.has(n) && n !== 'all');
+    // In broadcast every node heard it: one that has the user's session may still deliver, so wait for the deadline.
+    if (this.#mode === 'broadcast') return;
+    const others = [...p.reached].some((n) => !p.refused.has(n));
     if (!others) this.#finish(p, outcome);
   }
 
@@ -277,7 +279,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const retry: Pending[] = [];
     for (const p of this.#pending.values()) {
       if (now >= p.deadline + this.#publishTimeoutMs) {
-        this.#finish(p, p.reached.size > p.refused.size ? { status: 'unknown', key: p.key, reason: 'no-outcome' } : { status: 'failed', key: p.key, reason: p.lastFail });
+        // Failed only when no node that may have it is left: in broadcast, when some node answered failed and none better.
+        const maybe = this.#mode === 'broadcast' ? p.reached.size > 0 && p.refused.size === 0 : [...p.reached].some((n) => !p.refused.has(n));
+        this.#finish(p, maybe ? { status: 'unknown', key: p.key, reason: 'no-outcome' } : { status: 'failed', key: p.key, reason: p.lastFail });
       } else if (now >= p.retryAt && now < p.deadline) retry.push(p);
     }
     this.#publish(retry);
