@@ -29,7 +29,9 @@ export interface RedisTransportOptions {
  * channels share the hash tag. Publishing uses your client; each listened
  * address gets its own duplicated connection, renewed after reconnects.
  * Pub/sub is at most once: a message published while a listener reconnects
- * is lost, which the senders' retries and timeouts cover.
+ * is lost, which the senders' retries and timeouts cover. Use a single Redis
+ * server (with replicas or Sentinel): on a Redis Cluster the receiver count
+ * of `PUBLISH` covers one shard only, so "0 receivers" would not be certain.
  */
 export class RedisTransport implements Transport {
   readonly #redis: RedisTransportClient;
