@@ -16,6 +16,8 @@ export interface CourierHost {
   readonly table: SessionTable;
   /** The key's owner on the node's ring, or null while the ring is empty. */
   owner(key: string): RingNode | null;
+  /** The node the key moved here from in the latest ring change, while that change is recent; else null. */
+  previousOwner(key: string): string | null;
   /** Closes a session whose buffer or in-flight count passed its bound (4003). */
   slowConsumer(session: Session): void;
   /** A background failure, for the node's `error` event. */
@@ -96,6 +98,7 @@ export class Courier {
       }
       if (broadcast && !this.#h.table.has(key) && this.#h.owner(key)?.id !== this.#h.options.id) continue; // another node's recipient
       const p = makeParcel(wire.id, key, wire.data, wire.from, null, now + wire.ttl, wire.hops, wire.w === 1);
+      p.viaPrevious = wire.v === 1;
       this.#active.set(dk, p);
       this.#route(p);
     }
@@ -185,8 +188,14 @@ export class Courier {
       return this.#hold(p); // the ring is empty for now: wait for a node, until the deadline
     }
     if (this.#closed) return this.#settle(p, this.#lastOutcome(p, 'closed'));
-    if (owner.id === this.#o.id || p.hops >= this.#o.maxHops) return this.#hold(p);
-    this.#forward(p, owner.id);
+    if (p.hops >= this.#o.maxHops) return this.#hold(p);
+    if (owner.id !== this.#o.id) return this.#forward(p, owner.id);
+    // Ours, and the user is not here. If the key just moved in, the previous owner may still hold the
+    // session (its close is paced): offer it there once; it sends it back here if the user is gone.
+    const previous = p.viaPrevious ? null : this.#h.previousOwner(p.key);
+    if (previous === null) return this.#hold(p);
+    p.viaPrevious = true;
+    this.#forward(p, previous, true);
   }
 
   #write(p: Parcel, entry: KeyEntry, now: number): 'written' | 'none' | 'overloaded' {
@@ -222,21 +231,23 @@ export class Courier {
     this.#settle(p, p.written || p.handedOff ? { status: 'unknown', key: p.key, reason: 'expired-after-write' } : { status: 'failed', key: p.key, reason: 'hold-full' });
   }
 
-  #forward(p: Parcel, owner: string): void {
+  /** Publishes `p` to `owner` (or, with `probe`, to the key's previous owner, where nobody listening is no sign of failure). */
+  #forward(p: Parcel, owner: string, probe = false): void {
     const wire: DeliverWire = {
-      t: 'd', id: p.id, from: p.from, keys: [p.key], data: p.data, hops: p.hops + 1, ttl: Math.max(0, p.deadline - Date.now()), w: p.written ? 1 : 0, b: 0,
+      t: 'd', id: p.id, from: p.from, keys: [p.key], data: p.data, hops: p.hops + 1, ttl: Math.max(0, p.deadline - Date.now()),
+      w: p.written ? 1 : 0, b: 0, v: p.viaPrevious ? 1 : 0,
     };
     p.hops++;
     this.counts.forwarded++;
     const forward = withTimeout(this.#o.transport.publish(nodeAddress(owner), JSON.stringify(wire)), this.#o.publishTimeoutMs, `publish to ${owner}`).then(
       (receivers) => {
         if (receivers > 0) return this.#handedOff(p);
-        p.failReason = 'unreachable'; // nobody listens there: certainly not received
+        if (!probe) p.failReason = 'unreachable'; // nobody listens there: certainly not received
         this.#hold(p);
       },
       (error: unknown) => {
         if (error instanceof RingError) {
-          p.failReason = 'unreachable'; // refused before sending (a closed transport): certainly not received
+          if (!probe) p.failReason = 'unreachable'; // refused before sending (a closed transport): certainly not received
         } else {
           p.handedOff = true; // it may have gone out before the failure: an outcome may still come
           if (p.settle !== null) this.#local.set(`${p.id}\0${p.key}`, p);

@@ -50,6 +50,13 @@ export interface SessionNodeOptions {
   readonly pongTimeoutMs?: number;
   /** Node-to-node forwards of one message before a node holds it instead (until its ring agrees with the others). @default 3 */
   readonly maxHops?: number;
+  /**
+   * For this long after a ring change, a message for a key that just moved
+   * here, whose user is not connected here yet, is first offered to the
+   * key's previous owner, which may still hold the session (paced closes).
+   * @default 60000
+   */
+  readonly handoffWindowMs?: number;
   /** How long a node remembers the outcome of a forwarded message, to answer a sender's retry without delivering twice. @default 60000 */
   readonly dedupeWindowMs?: number;
   /** Most outcomes remembered; the oldest are forgotten first. @default 100000 */
@@ -79,6 +86,7 @@ export interface ResolvedNodeOptions {
   readonly pingIntervalMs: number;
   readonly pongTimeoutMs: number;
   readonly maxHops: number;
+  readonly handoffWindowMs: number;
   readonly dedupeWindowMs: number;
   readonly dedupeMax: number;
   readonly publishTimeoutMs: number;
@@ -116,6 +124,7 @@ export function resolveNodeOptions(options: SessionNodeOptions): ResolvedNodeOpt
     pingIntervalMs: options.pingIntervalMs === 0 ? 0 : positive(options.pingIntervalMs, 25_000, 'pingIntervalMs'),
     pongTimeoutMs: positive(options.pongTimeoutMs, 10_000, 'pongTimeoutMs'),
     maxHops: count(options.maxHops, 3, 'maxHops'),
+    handoffWindowMs: positive(options.handoffWindowMs, 60_000, 'handoffWindowMs'),
     dedupeWindowMs: positive(options.dedupeWindowMs, 60_000, 'dedupeWindowMs'),
     dedupeMax: count(options.dedupeMax, 100_000, 'dedupeMax'),
     publishTimeoutMs: positive(options.publishTimeoutMs, 2000, 'publishTimeoutMs'),

@@ -17,6 +17,8 @@ export interface Parcel {
   written: boolean;
   /** It was (or may have been) handed to another node, which may deliver it. */
   handedOff: boolean;
+  /** Already offered to the key's previous owner (which may still hold the session during a paced handoff). */
+  viaPrevious: boolean;
   /** Why it would fail if it expired now. */
   failReason: 'expired' | 'unreachable';
   /** Sessions it is written to and not acknowledged by, while in flight. */
@@ -54,6 +56,7 @@ export function makeParcel(
     hops,
     written,
     handedOff: false,
+    viaPrevious: false,
     failReason: 'expired',
     copies: 0,
     ackBy: 0,

@@ -88,6 +88,8 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #closing = false;
+  /** The latest ring change and when it came: which node a key just moved here from. */
+  #lastChange: { readonly diff: RingDiff; readonly at: number } | null = null;
   readonly #counts = { moved: 0, refused: 0, slowConsumers: 0, timeouts: 0 };
 
   private constructor(o: ResolvedNodeOptions) {
@@ -99,6 +101,7 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
       options: o,
       table: this.#table,
       owner: (key) => this.#owner(key),
+      previousOwner: (key) => this.#previousOwner(key),
       slowConsumer: (session) => {
         this.#counts.slowConsumers++;
         session.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
@@ -273,6 +276,7 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
 
   #ringChanged(diff: RingDiff): void {
     if (this.#closing || diff.ranges.length === 0) return;
+    this.#lastChange = { diff, at: Date.now() };
     const entries = this.#strategy === 'selective' ? this.#table.inRanges(diff.ranges) : this.#table.all();
     for (const entry of entries) this.#pacer.add(entry.key);
     this.#courier.sweepHeld(Date.now()); // held messages of keys that moved away follow them now
@@ -306,6 +310,13 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
         }
       }
     }
+  }
+
+  #previousOwner(key: string): string | null {
+    const change = this.#lastChange;
+    if (change === null || Date.now() - change.at > this.#o.handoffWindowMs) return null;
+    const move = change.diff.owner(key);
+    return move !== undefined && move.to === this.id && move.from !== null && move.from !== this.id ? move.from : null;
   }
 
   #owner(key: string): RingNode | null {

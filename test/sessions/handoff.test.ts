@@ -109,3 +109,22 @@ describe('SessionNode handoff on a ring change', () => {
     expect(outcomes.filter((o) => o.status === 'delivered' && o.node === 'b').length).toBe(onB.length);
   });
 });
+
+describe('SessionNode during a paced handoff', () => {
+  it('delivers through the previous owner while it still holds the session, instead of holding it on the new owner', async () => {
+    const { clients } = await connected(60, { maxClosesPerSecond: 1, jitter: 0 });
+    const owners = new Map([...clients].map(([key, c]) => [key, c.node!]));
+    await cluster.setRing(['a', 'b', 'c', 'd']);
+    const router = cluster.nodes.get('d')!.router;
+    const moved = [...clients.keys()].filter((key) => router.lookup(key).id === 'd');
+    expect(moved.length).toBeGreaterThan(6);
+    const dispatcher = await cluster.dispatcher();
+    const outcomes = await Promise.all(moved.map((key) => dispatcher.send(key, 'during the handoff')));
+    expect(outcomes.every((o) => o.status === 'delivered')).toBe(true);
+    // Closes go at one a second per node, so most moved users were still on their old node and got it there.
+    const viaOld = outcomes.filter((o) => o.status === 'delivered' && o.node === owners.get(o.key)).length;
+    expect(viaOld).toBeGreaterThan(moved.length / 2);
+    expect(['a', 'b', 'c'].reduce((n, id) => n + cluster.nodes.get(id)!.node.stats().pendingCloses, 0)).toBeGreaterThan(0);
+    await waitFor(() => moved.every((key) => clients.get(key)!.node === 'd'), { timeoutMs: 20_000, what: 'moved users on d' });
+  });
+});
