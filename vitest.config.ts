@@ -11,6 +11,8 @@ export default defineConfig({
       { find: /^ringroute\/redis$/, replacement: src('adapters/redis/index.ts') },
       { find: /^ringroute\/nginx$/, replacement: src('proxy/nginx/index.ts') },
       { find: /^ringroute\/haproxy$/, replacement: src('proxy/haproxy/index.ts') },
+      { find: /^ringroute\/sessions$/, replacement: src('sessions/index.ts') },
+      { find: /^ringroute\/client$/, replacement: src('client/index.ts') },
     ],
   },
   test: {

@@ -18,7 +18,9 @@ export type RingErrorCode =
   /** Two rings, or a ring and a snapshot, built with different hash functions. */
   | 'HASHER_MISMATCH'
   /** A call on an adapter, router or coordinator after its `close()`. */
-  | 'CLOSED';
+  | 'CLOSED'
+  /** A bounded queue or table is full (e.g. a `Dispatcher`'s in-flight messages); retry later. */
+  | 'OVERLOADED';
 
 /**
  * The error class of ringroute. A call that throws a `RingError` leaves the

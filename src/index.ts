@@ -21,3 +21,5 @@ export { MemoryMembership, type MemoryMember, type MemoryMembershipOptions } fro
 export { RingRouter, type RingRouterEvents, type RingRouterOptions } from './live/router.js';
 export { RingCoordinator, type RingCoordinatorEvents, type RingCoordinatorOptions } from './live/coordinator.js';
 export { groupByOwner, type OwnerLookup } from './ring/group-by-owner.js';
+export { MAX_ADDRESS_LENGTH, type Transport } from './live/transport.js';
+export { MemoryTransport } from './adapters/memory/transport.js';

@@ -1,124 +1,87 @@
 /**
- * Simulated users: each holds a real WebSocket to the user's owner node,
- * acknowledges every message, and reconnects with jittered exponential
- * backoff when its node tells it to move or when the connection drops.
+ * Simulated users, each a `ringroute/client` SessionClient on a real
+ * WebSocket (`ws`): it acknowledges every message, drops repeats by id,
+ * follows "moved" and "wrong node" closes to the owner they name, and backs
+ * off with full jitter on failures.
  *
  * A user connects either through the gateway (`proxy`: one step,
  * `ws://gateway/ws?user=ID`) or in two steps as in the article (`route`:
- * `GET /route?user=ID`, then straight to the node; a `move` frame's URL is
- * used as is for the next attempt).
+ * `GET /route?user=ID`, then straight to the node).
  */
 import { type Agent } from 'node:http';
+import { SessionClient, type WebSocketConstructor } from 'ringroute/client';
 import { WebSocket } from 'ws';
 import { requestJson } from './http.js';
-import type { ClientFrame, ServerFrame } from './protocol.js';
+import type { ChatPayload } from './protocol.js';
 
 export type Via = 'proxy' | 'route';
-export type MessageFrame = Extract<ServerFrame, { type: 'msg' }>;
+
+/** A message as a user sees it. */
+export interface MessageFrame {
+  readonly id: string;
+  readonly from: string;
+  /** The user who received it. */
+  readonly to: string;
+  readonly group?: string;
+  readonly text: string;
+}
 
 export interface UserOptions {
   /** The user's gateway, `http://host:port`. */
   readonly gateway: string;
   readonly via: Via;
-  /** Called for every message frame, duplicates included (the user acks each). */
+  /** Called for every new message (the client acknowledges repeats and drops them). */
   readonly onMessage: (user: string, frame: MessageFrame) => void;
   readonly agent?: Agent;
 }
 
-const MOVE_BASE_MS = 250;
-const DROP_BASE_MS = 200;
-const MAX_BACKOFF_MS = 2000;
-
-/** Full jitter: a uniform delay in [0, min(cap, base x 2^attempt)). */
-export function backoff(attempt: number, baseMs: number, random: () => number = Math.random): number {
-  return random() * Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.min(attempt, 16));
-}
-
 export class User {
   readonly id: string;
-  readonly #o: UserOptions;
-  /** The node that welcomed the current connection, or null while (re)connecting. */
-  node: string | null = null;
-  connects = 0;
   moves = 0;
-  #ws: WebSocket | null = null;
-  #attempt = 0;
-  #moveUrl: string | null = null;
-  #moved = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #stopped = false;
+  readonly #client: SessionClient;
 
   constructor(id: string, options: UserOptions) {
     this.id = id;
-    this.#o = options;
-  }
-
-  start(): void {
-    void this.#connect();
-  }
-
-  stop(): void {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    this.#ws?.terminate();
-  }
-
-  async #connect(): Promise<void> {
-    if (this.#stopped) return;
-    let base: string;
-    if (this.#o.via === 'proxy') {
-      base = this.#o.gateway.replace(/^http/, 'ws');
-    } else if (this.#moveUrl !== null) {
-      base = this.#moveUrl;
-    } else {
-      try {
-        const route = await requestJson<{ url: string | null }>('GET', `${this.#o.gateway}/route?user=${encodeURIComponent(this.id)}`, undefined, {
-          ...(this.#o.agent ? { agent: this.#o.agent } : {}),
-          timeoutMs: 5000,
-        });
-        if (route.url === null) throw new Error('owner has no url');
-        base = route.url;
-      } catch {
-        return this.#retry();
-      }
-    }
-    this.#moveUrl = null;
-    this.#moved = false;
-    if (this.#stopped) return;
-    this.connects++;
-    const ws = new WebSocket(`${base}/ws?user=${encodeURIComponent(this.id)}`);
-    this.#ws = ws;
-    ws.on('message', (data) => this.#onFrame(ws, String(data)));
-    ws.on('error', () => undefined); // 'close' follows
-    ws.on('close', () => {
-      if (this.#ws !== ws) return;
-      this.#ws = null;
-      this.node = null;
-      this.#retry();
+    const query = `/ws?user=${encodeURIComponent(id)}`;
+    const viaGateway = `${options.gateway.replace(/^http/, 'ws')}${query}`;
+    const route = async (): Promise<string> => {
+      const answer = await requestJson<{ url: string | null }>('GET', `${options.gateway}/route?user=${encodeURIComponent(id)}`, undefined, {
+        ...(options.agent ? { agent: options.agent } : {}),
+        timeoutMs: 5000,
+      });
+      if (answer.url === null) throw new Error('owner has no url');
+      return `${answer.url}${query}`;
+    };
+    this.#client = new SessionClient({
+      url: options.via === 'proxy' ? viaGateway : route,
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      backoffMs: 200,
+      maxBackoffMs: 2000,
+    });
+    this.#client.on('error', () => undefined); // failed /route requests: the client backs off and retries
+    this.#client.on('move', () => this.moves++);
+    this.#client.on('message', (data, messageId) => {
+      const payload = JSON.parse(data) as ChatPayload;
+      options.onMessage(id, { id: messageId, from: payload.from, to: id, text: payload.text, ...(payload.group !== undefined ? { group: payload.group } : {}) });
     });
   }
 
-  #onFrame(ws: WebSocket, text: string): void {
-    const frame = JSON.parse(text) as ServerFrame;
-    if (frame.type === 'welcome') {
-      this.node = frame.node;
-      this.#attempt = 0;
-    } else if (frame.type === 'move') {
-      this.moves++;
-      this.node = null; // the node closes the socket next
-      this.#moved = true;
-      this.#moveUrl = frame.url === '' ? null : frame.url;
-    } else if (frame.type === 'msg') {
-      this.#o.onMessage(this.id, frame);
-      const ack: ClientFrame = { type: 'ack', id: frame.id };
-      ws.send(JSON.stringify(ack));
-    }
+  /** The node that welcomed the current connection, or null while (re)connecting. */
+  get node(): string | null {
+    return this.#client.node;
   }
 
-  #retry(): void {
-    if (this.#stopped) return;
-    const delay = backoff(this.#attempt++, this.#moved ? MOVE_BASE_MS : DROP_BASE_MS);
-    this.#timer = setTimeout(() => void this.#connect(), delay);
+  /** Connections opened so far. */
+  get connects(): number {
+    return this.#client.connects;
+  }
+
+  start(): void {
+    this.#client.start();
+  }
+
+  stop(): void {
+    this.#client.close();
   }
 }
 

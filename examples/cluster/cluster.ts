@@ -4,11 +4,10 @@
  * adapters, in-process bus) or OS processes talking through Redis
  * (redis-cluster.ts): it reaches both over HTTP.
  */
-import { type MembershipAdapter, MemoryMembership, MemoryRingStore, type RingStore } from 'ringroute';
+import { type MembershipAdapter, MemoryMembership, MemoryRingStore, MemoryTransport, type RingStore, type Transport } from 'ringroute';
 import { AppNode } from './app-node.js';
 import { Gateway } from './gateway.js';
-import { type Channels, type Mode, type Strategy, channels } from './protocol.js';
-import { MemoryBus, type Transport } from './transport.js';
+import type { Mode, Strategy } from './protocol.js';
 
 export interface ClusterHandle {
   /** `memory` or `redis`. */
@@ -43,20 +42,18 @@ export interface PartAdapters {
   readonly store: RingStore;
   readonly membership: MembershipAdapter;
   readonly transport: Transport;
-  readonly channels: Channels;
   close(): Promise<void>;
 }
 
-/** Everything in this process: MemoryRingStore, MemoryMembership and MemoryBus, one handle of each per part. */
+/** Everything in this process: MemoryRingStore, MemoryMembership and MemoryTransport, one handle of each per part. */
 export async function startMemoryCluster(settings: ClusterSettings): Promise<ClusterHandle> {
   const store = new MemoryRingStore();
   const membership = new MemoryMembership({ ttlMs: settings.ttlMs, heartbeatMs: settings.heartbeatMs });
-  const bus = new MemoryBus();
+  const bus = new MemoryTransport();
   const adapters = (): PartAdapters => {
     const parts = { store: store.connect(), membership: membership.connect(), transport: bus.connect() };
     return {
       ...parts,
-      channels: channels('memory'),
       close: async () => {
         await parts.membership.close();
         await parts.store.close();
@@ -107,6 +104,7 @@ export async function startMemoryCluster(settings: ClusterSettings): Promise<Clu
       }
       await membership.close();
       await store.close();
+      await bus.close();
     },
   };
   for (const id of settings.nodes) await handle.startNode(id, settings.strategy);

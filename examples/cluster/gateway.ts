@@ -7,8 +7,9 @@
  * WebSocket upgrade at `/ws?user=ID` to the owner in one step (the raw
  * upgrade request is piped to the owner's server, which answers the
  * handshake itself), and sends messages (`POST /send`,
- * `POST /groups/:id/send`) in `broadcast` or `hash` mode, answering each
- * request with the outcome for every recipient (see tracker.ts).
+ * `POST /groups/:id/send`) with a `ringroute/sessions` Dispatcher in
+ * `broadcast` or `hash` mode, answering each request with the outcome for
+ * every recipient.
  */
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
@@ -16,18 +17,16 @@ import { createServer as createTlsServer } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type MembershipAdapter, RingCoordinator, RingRouter, type RingStore, groupByOwner } from 'ringroute';
+import { type MembershipAdapter, RingCoordinator, RingRouter, type RingStore, type Transport, groupByOwner } from 'ringroute';
+import { type DeliveryOutcome, Dispatcher } from 'ringroute/sessions';
 import { HttpError, handleJson, readJson, sendJson } from './http.js';
-import { type Channels, DEFAULT_GRACE_MS, type Delivery, MODES, type Mode, type TrafficKind, type Wire, isUserId } from './protocol.js';
-import { type Message, type Sent, Tracker } from './tracker.js';
-import type { Transport } from './transport.js';
+import { type ChatPayload, DEFAULT_GRACE_MS, MODES, type Mode, type TrafficKind, isUserId } from './protocol.js';
 
 export interface GatewayOptions {
   readonly id: string;
   readonly store: RingStore;
   readonly membership: MembershipAdapter;
   readonly transport: Transport;
-  readonly channels: Channels;
   /** @default 'hash' */
   readonly mode?: Mode;
   /** How long a message may wait for a moving or reconnecting user. @default 10000 */
@@ -66,11 +65,21 @@ export interface GatewayStats {
 const MAX_MEMBERS = 1000;
 const MAX_TEXT = 4096;
 
+/** The answer to a send: every recipient once, by outcome. */
+export interface Result {
+  readonly id: string;
+  readonly delivered: string[];
+  /** Certainly not delivered, with the reason. */
+  readonly failed: Array<{ user: string; reason: string }>;
+  /** Maybe delivered: written or handed over, no acknowledgement in time. */
+  readonly unknown: Array<{ user: string; reason: string }>;
+}
+
 export class Gateway {
   readonly id: string;
   readonly #o: GatewayOptions;
   readonly #server: Server;
-  readonly #tracker: Tracker;
+  readonly #dispatchers = new Map<Mode, Dispatcher>();
   #router!: RingRouter;
   #coordinator!: RingCoordinator;
   #mode: Mode;
@@ -83,7 +92,6 @@ export class Gateway {
     this.id = options.id;
     this.#o = options;
     this.#mode = options.mode ?? 'hash';
-    this.#tracker = new Tracker({ graceMs: options.graceMs ?? DEFAULT_GRACE_MS, send: (m, users, ttl) => this.#send(m, users, ttl) });
     const handler = handleJson((req, res) => this.#http(req, res));
     this.#server = options.tls ? createTlsServer(options.tls, handler) : createServer(handler);
     // Longer than the senders' idle keep-alive sockets live, so the server never closes one they are about to reuse.
@@ -94,13 +102,17 @@ export class Gateway {
   static async start(options: GatewayOptions): Promise<Gateway> {
     const gateway = new Gateway(options);
     gateway.#router = await RingRouter.start({ store: options.store, resyncMs: options.resyncMs ?? 500 });
-    gateway.#router.on('change', (diff) => gateway.#tracker.nodesRemoved(diff.removed));
     gateway.#router.on('error', (error) => options.log?.(`[${gateway.id}] ring error: ${error.message}`));
     gateway.#coordinator = await RingCoordinator.start({ membership: options.membership, store: options.store });
     gateway.#coordinator.on('error', (error) => options.log?.(`[${gateway.id}] coordinator error: ${error.message}`));
-    await options.transport.subscribe(options.channels.gateway(gateway.id), (wire: Wire) => {
-      if (wire.type !== 'deliver') gateway.#tracker.onOutcome(wire);
-    });
+    // One dispatcher per mode (the mode can be switched at run time), each with its own reply address.
+    for (const mode of MODES) {
+      const dispatcher = await Dispatcher.start({
+        id: `${gateway.id}:${mode}`, router: gateway.#router, transport: options.transport, mode, ttlMs: options.graceMs ?? DEFAULT_GRACE_MS,
+      });
+      dispatcher.on('error', (error) => options.log?.(`[${gateway.id}] dispatcher error: ${error.message}`));
+      gateway.#dispatchers.set(mode, dispatcher);
+    }
     const { host = '127.0.0.1', port = 0 } = options;
     await new Promise<void>((resolve) => gateway.#server.listen(port, host, resolve));
     const address = gateway.#server.address();
@@ -135,14 +147,14 @@ export class Gateway {
       checksum: this.#checksum.value,
       nodes: ring.nodes().map((n) => n.id),
       mode: this.#mode,
-      pending: this.#tracker.pending,
+      pending: [...this.#dispatchers.values()].reduce((n, d) => n + d.inFlight, 0),
       messages: structuredClone(this.#messages),
       groupOwners: { ...this.#groupOwners },
     };
   }
 
   async close(): Promise<void> {
-    this.#tracker.close();
+    for (const dispatcher of this.#dispatchers.values()) await dispatcher.close();
     await this.#coordinator.close();
     await this.#router.close();
     await this.#o.transport.close();
@@ -185,7 +197,7 @@ export class Gateway {
     throw new HttpError(404, 'not found');
   }
 
-  async #accept(body: Record<string, unknown>, kind: TrafficKind, from: string, to: string[], group?: string) {
+  async #accept(body: Record<string, unknown>, kind: TrafficKind, from: string, to: string[], group?: string): Promise<Result> {
     if (typeof body.text !== 'string' || body.text.length > MAX_TEXT) throw new HttpError(400, `text must be a string of at most ${MAX_TEXT} characters`);
     // A client-chosen id makes a retried POST idempotent (and lets the load generator time deliveries).
     const id = body.id === undefined ? randomUUID() : typeof body.id === 'string' && /^[\w.:-]{1,80}$/.test(body.id) ? body.id : null;
@@ -193,24 +205,21 @@ export class Gateway {
     const mode = this.#mode;
     this.#messages[mode][kind]++;
     if (kind === 'group' && this.#router.ring.size > 0) this.#groupOwners[mode] += groupByOwner(this.#router, to).size;
-    const message: Message = { id, kind, mode, from, to, text: body.text, ...(group !== undefined ? { group } : {}) };
-    return this.#tracker.track(message);
-  }
-
-  /** One publication to every node (broadcast), or one per distinct owner with its recipients (hash). */
-  async #send(message: Message, users: readonly string[], ttlMs: number): Promise<Sent[]> {
-    const { channels, transport } = this.#o;
-    const delivery = (to: readonly string[]): Delivery => ({
-      type: 'deliver', id: message.id, kind: message.kind, from: message.from, to, text: message.text,
-      replyTo: this.id, ttlMs, hops: 0, ...(message.group !== undefined ? { group: message.group } : {}),
-    });
-    if (message.mode === 'broadcast') {
-      return [{ users, node: null, receivers: await transport.publish(channels.all, delivery(users)) }];
+    const payload: ChatPayload = { kind, from, text: body.text, ...(group !== undefined ? { group } : {}) };
+    let outcomes: DeliveryOutcome[];
+    try {
+      outcomes = await this.#dispatchers.get(mode)!.sendGroup(to, JSON.stringify(payload), { id });
+    } catch (error) {
+      if ((error as { code?: string }).code === 'OVERLOADED') throw new HttpError(503, (error as Error).message);
+      throw error;
     }
-    const byOwner = groupByOwner(this.#router, users); // throws on an empty ring: the tracker retries
-    return Promise.all(
-      [...byOwner].map(async ([node, mine]) => ({ users: mine, node, receivers: await transport.publish(channels.node(node), delivery(mine)) })),
-    );
+    const result: Result = { id, delivered: [], failed: [], unknown: [] };
+    for (const o of outcomes) {
+      if (o.status === 'delivered') result.delivered.push(o.key);
+      else if (o.status === 'failed') result.failed.push({ user: o.key, reason: o.reason });
+      else result.unknown.push({ user: o.key, reason: o.reason });
+    }
+    return result;
   }
 
   /** Pipes the client's upgrade request to the owner's WebSocket server: one step, no second request. */

@@ -6,11 +6,10 @@
  * `{ type: 'stop' }` or SIGTERM, and exits if its parent goes away.
  */
 import { Redis } from 'ioredis';
-import { RedisMembership, RedisRingStore } from 'ringroute/redis';
+import { RedisMembership, RedisRingStore, RedisTransport } from 'ringroute/redis';
 import { AppNode } from './app-node.js';
 import { Gateway } from './gateway.js';
-import { type Mode, type Strategy, channels } from './protocol.js';
-import { RedisTransport } from './transport.js';
+import type { Mode, Strategy } from './protocol.js';
 
 export interface ProcessConfig {
   readonly role: 'gateway' | 'node';
@@ -36,8 +35,8 @@ async function main(): Promise<void> {
   const onError = (error: Error): void => log(`[${config.id}] ${error.message}`);
   const store = new RedisRingStore({ redis, prefix: config.prefix });
   const membership = new RedisMembership({ redis, prefix: config.prefix, ttlMs: config.ttlMs, heartbeatMs: config.heartbeatMs, onError });
-  const transport = new RedisTransport(redis, onError);
-  const adapters = { store, membership, transport, channels: channels(config.prefix), log };
+  const transport = new RedisTransport({ redis, prefix: config.prefix });
+  const adapters = { store, membership, transport, log };
   const part =
     config.role === 'node'
       ? await AppNode.start({ id: config.id, ...adapters, strategy: config.strategy })

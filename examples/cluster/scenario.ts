@@ -104,6 +104,7 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
       const before = await admin.nodeStats();
       await cluster.startNode(extra, strategy);
       agreements.push(await admin.waitRing([...initial, extra], `${extra} joined (${strategy})`));
+      await admin.waitHandedOver(o.users); // the nodes close the moved sessions paced, after the ring change
       await pool.waitSettled(SETTLE_TIMEOUT_MS);
       const after = await admin.nodeStats();
       const sessionsTotal = sum(before, (s) => s.sessions);
@@ -204,6 +205,17 @@ class Admin {
     await Promise.all(
       [...this.cluster.nodes.values()].map((url) => requestJson('POST', `${url.replace(/^ws/, 'http')}/admin/strategy`, { strategy }, { agent: this.agent })),
     );
+  }
+
+  /** Waits until no node has a paced close pending and the nodes hold one session per user again. */
+  async waitHandedOver(users: number): Promise<void> {
+    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+    for (;;) {
+      const nodes = await this.nodeStats();
+      if (nodes.every((n) => n.pendingCloses === 0) && sum(nodes, (n) => n.sessions) === users) return;
+      if (Date.now() > deadline) throw new Error(`sessions not handed over after ${SETTLE_TIMEOUT_MS} ms: ${JSON.stringify(nodes.map((n) => [n.id, n.sessions, n.pendingCloses]))}`);
+      await sleep(20);
+    }
   }
 
   /** Waits until every gateway routes over exactly `ids` and every live node has caught up with that version. */

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { MessageFrame } from './client.js';
 import { requestJson } from './http.js';
 import type { Mode, TrafficKind } from './protocol.js';
-import type { Result } from './tracker.js';
+import type { Result } from './gateway.js';
 
 export interface RecipientRecord {
   receivedAt?: number;

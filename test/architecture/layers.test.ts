@@ -20,6 +20,7 @@ const RANK: Record<string, number> = {
   'adapters/memory': 3,
   'adapters/redis': 3,
   sessions: 4,
+  client: 4,
   gateway: 5,
   proxy: 5,
   nginx: 5,
@@ -74,6 +75,21 @@ describe('src/ layering', () => {
       })
       .map(({ file, target }) => `${relative(SRC, file)} -> ${relative(SRC, target)}`);
     expect(crossing).toEqual([]);
+  });
+
+  it('keeps the browser client free of Node-only imports', () => {
+    const clientFiles = [...new Set(edges.filter(({ file }) => layerOf(file) === 'client').flatMap(({ target }) => [target]))];
+    const reached = new Set<string>();
+    const visit = (file: string): void => {
+      if (reached.has(file)) return;
+      reached.add(file);
+      for (const { target } of edges.filter((e) => e.file === file)) visit(target);
+    };
+    for (const file of sourceFiles(join(SRC, 'client'))) visit(file);
+    expect(clientFiles.length).toBeGreaterThan(0);
+    const nodeImports = [...reached].filter((file) => /from\s+['"](node:|ws['"]|ioredis)/.test(readFileSync(file, 'utf8'))).map((file) => relative(SRC, file));
+    expect(nodeImports).toEqual([]);
+    expect([...reached].map(layerOf).filter((layer) => !['client', 'sessions', 'errors.ts'].includes(layer))).toEqual([]);
   });
 
   it('never lets the core entry import the Redis adapter', () => {

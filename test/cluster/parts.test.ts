@@ -1,21 +1,18 @@
-/** The cluster example's parts on their own: the gateway's routes, holding and failing, TLS, the hold queue, the backoff. */
+/** The cluster example's parts on their own: the gateway's routes, holding and failing, TLS. (The session table, hold queue and backoff are ringroute/sessions and ringroute/client, tested in test/sessions and test/client.) */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryMembership, MemoryRingStore } from 'ringroute';
+import { MemoryMembership, MemoryRingStore, MemoryTransport } from 'ringroute';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { AppNode } from '../../examples/cluster/app-node.js';
-import { User, backoff } from '../../examples/cluster/client.js';
+import { User } from '../../examples/cluster/client.js';
 import { type ClusterHandle, startMemoryCluster } from '../../examples/cluster/cluster.js';
-import { Gateway, type GatewayStats } from '../../examples/cluster/gateway.js';
-import { HoldQueue } from '../../examples/cluster/hold-queue.js';
+import { Gateway, type GatewayStats, type Result } from '../../examples/cluster/gateway.js';
 import { requestJson } from '../../examples/cluster/http.js';
-import { type Delivery, MODES, channels } from '../../examples/cluster/protocol.js';
-import type { Result } from '../../examples/cluster/tracker.js';
-import { MemoryBus } from '../../examples/cluster/transport.js';
+import { MODES } from '../../examples/cluster/protocol.js';
 import { waitFor } from '../support/wait.js';
 
 let cluster: ClusterHandle | undefined;
@@ -60,7 +57,7 @@ describe('Gateway', () => {
       const { gateway } = await start(600);
       await requestJson('POST', `${gateway}/admin/mode`, { mode });
       const result = await requestJson<Result>('POST', `${gateway}/send`, { from: 'alice', to: 'nobody', text: 'hi', id: 'm1' });
-      expect(result).toEqual({ id: 'm1', delivered: [], failed: [{ user: 'nobody', reason: 'grace-expired' }] });
+      expect(result).toEqual({ id: 'm1', delivered: [], failed: [{ user: 'nobody', reason: 'expired' }], unknown: [] });
     });
 
     it(`holds a message for a user who connects within the grace period, then delivers it once (${mode})`, async () => {
@@ -75,6 +72,7 @@ describe('Gateway', () => {
       const result = await sending;
       expect(result.delivered.sort()).toEqual(['bob', 'carol']);
       expect(result.failed).toEqual([]);
+      expect(result.unknown).toEqual([]);
       expect(bob).toEqual(['g1']);
       expect(carol).toEqual(['g1']);
     });
@@ -109,11 +107,10 @@ describe.skipIf(!openssl)('Gateway behind TLS', () => {
         '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
       const key = readFileSync(join(dir, 'key.pem'));
       const cert = readFileSync(join(dir, 'cert.pem'));
-      const bus = new MemoryBus();
-      const ch = channels('tls');
-      const gateway = await Gateway.start({ id: 'gw', store: store.connect(), membership: membership.connect(), transport: bus.connect(), channels: ch, tls: { key, cert } });
+      const bus = new MemoryTransport();
+      const gateway = await Gateway.start({ id: 'gw', store: store.connect(), membership: membership.connect(), transport: bus.connect(), tls: { key, cert } });
       stop.push(() => gateway.close());
-      const node = await AppNode.start({ id: 'node-1', store: store.connect(), membership: membership.connect(), transport: bus.connect(), channels: ch });
+      const node = await AppNode.start({ id: 'node-1', store: store.connect(), membership: membership.connect(), transport: bus.connect() });
       stop.push(() => node.kill());
       expect(gateway.url).toMatch(/^https:/);
       await waitFor(() => gateway.stats().nodes.length === 1, { what: 'ring with the node' });
@@ -131,52 +128,12 @@ describe.skipIf(!openssl)('Gateway behind TLS', () => {
         ws.once('error', reject);
       });
       ws.terminate();
-      expect(JSON.parse(welcome)).toEqual({ type: 'welcome', node: 'node-1' });
+      expect(JSON.parse(welcome)).toEqual({ t: 'welcome', v: 1, node: 'node-1' });
     } finally {
       for (const f of stop.reverse()) await f();
       await membership.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe('HoldQueue', () => {
-  const delivery = (id: string): Delivery => ({ type: 'deliver', id, kind: 'oneToOne', from: 'a', to: ['u'], text: '', replyTo: 'gw', ttlMs: 0, hops: 0 });
-
-  it('holds each message id once and refuses beyond the per-user bound', () => {
-    const queue = new HoldQueue({ maxPerUser: 2 });
-    expect(queue.add({ user: 'u', delivery: delivery('1'), deadline: 10 })).toBe('held');
-    expect(queue.add({ user: 'u', delivery: delivery('1'), deadline: 10 })).toBe('duplicate');
-    expect(queue.add({ user: 'u', delivery: delivery('2'), deadline: 20 })).toBe('held');
-    expect(queue.add({ user: 'u', delivery: delivery('3'), deadline: 20 })).toBe('full');
-    expect(queue.add({ user: 'v', delivery: delivery('3'), deadline: 20 })).toBe('held');
-    expect(queue.size).toBe(3);
-  });
-
-  it('expires by deadline and hands the rest over in arrival order', () => {
-    const queue = new HoldQueue();
-    queue.add({ user: 'u', delivery: delivery('1'), deadline: 10 });
-    queue.add({ user: 'u', delivery: delivery('2'), deadline: 30 });
-    queue.add({ user: 'u', delivery: delivery('3'), deadline: 40 });
-    expect(queue.expire(10).map((m) => m.delivery.id)).toEqual(['1']);
-    expect(queue.take('u').map((m) => m.delivery.id)).toEqual(['2', '3']);
-    expect(queue.size).toBe(0);
-    expect(queue.users()).toEqual([]);
-  });
-
-  it('bounds the total', () => {
-    const queue = new HoldQueue({ maxTotal: 1 });
-    expect(queue.add({ user: 'u', delivery: delivery('1'), deadline: 10 })).toBe('held');
-    expect(queue.add({ user: 'v', delivery: delivery('2'), deadline: 10 })).toBe('full');
-  });
-});
-
-describe('backoff', () => {
-  it('grows exponentially up to the cap, with full jitter', () => {
-    expect(backoff(0, 100, () => 0.999)).toBeLessThan(100);
-    expect(backoff(3, 100, () => 0.5)).toBe(400);
-    expect(backoff(20, 100, () => 0.999)).toBeLessThan(2000);
-    expect(backoff(5, 100, () => 0)).toBe(0);
   });
 });

@@ -40,9 +40,29 @@ const CORE_EXPORTS = [
   'MemoryMembership',
   'RingRouter',
   'RingCoordinator',
+  'MemoryTransport',
+  'MAX_ADDRESS_LENGTH',
 ];
 
-const REDIS_EXPORTS = ['RedisRingStore', 'RedisMembership', 'redisKeys', 'DEFAULT_PREFIX', 'DEFAULT_TTL_MS', 'DEFAULT_HEARTBEAT_MS'];
+const REDIS_EXPORTS = ['RedisRingStore', 'RedisMembership', 'RedisTransport', 'redisKeys', 'DEFAULT_PREFIX', 'DEFAULT_TTL_MS', 'DEFAULT_HEARTBEAT_MS'];
+
+const SESSIONS_EXPORTS = [
+  'SessionNode',
+  'Session',
+  'Dispatcher',
+  'HashIndex',
+  'CloseCode',
+  'PROTOCOL_VERSION',
+  'MAX_CLIENT_FRAME',
+  'MAX_MESSAGE_ID',
+  'DEFAULT_HOLD_BYTES',
+  'DEFAULT_HOLD_PER_KEY',
+  'BROADCAST_ADDRESS',
+  'nodeAddress',
+  'senderAddress',
+];
+
+const CLIENT_EXPORTS = ['SessionClient', 'fullJitter', 'CloseCode', 'PROTOCOL_VERSION', 'RingError'];
 
 interface Entry {
   /** What users import. */
@@ -56,6 +76,8 @@ interface Entry {
 const ENTRIES: readonly Entry[] = [
   { specifier: 'ringroute', file: 'index', names: CORE_EXPORTS },
   { specifier: 'ringroute/redis', file: 'redis', names: REDIS_EXPORTS },
+  { specifier: 'ringroute/sessions', file: 'sessions', names: SESSIONS_EXPORTS },
+  { specifier: 'ringroute/client', file: 'client', names: CLIENT_EXPORTS },
 ];
 
 const MODES = ['import', 'require'] as const;
@@ -194,6 +216,21 @@ describe('ringroute core from dist', () => {
     }
     expect(caught).toBeInstanceOf(core.RingError);
     expect((caught as InstanceType<typeof core.RingError>).code).toBe('INVALID_OPTION');
+  });
+
+  it.each(MODES)('shares one RingError class between ringroute, ringroute/sessions and ringroute/client through %s', async (mode) => {
+    const core = (await loadDist(mode, 'index')) as unknown as typeof import('../../src/index.js');
+    const sessions = (await loadDist(mode, 'sessions')) as unknown as typeof import('../../src/sessions/index.js');
+    const client = (await loadDist(mode, 'client')) as unknown as typeof import('../../src/client/index.js');
+    expect(client.RingError).toBe(core.RingError);
+    await expect(sessions.SessionNode.start(null as never)).rejects.toBeInstanceOf(core.RingError);
+    expect(client.CloseCode).toEqual(sessions.CloseCode);
+  });
+
+  it('keeps the client bundle free of Node built-ins', () => {
+    const text = readFileSync(join(DIST, 'client.js'), 'utf8');
+    const chunks = [...text.matchAll(/from\s*["'](\.\/[^"']+)["']/g)].map((m) => readFileSync(join(DIST, m[1]!), 'utf8'));
+    for (const code of [text, ...chunks]) expect(code).not.toMatch(/from\s*["'](node:|ws["']|ioredis)|require\(["'](node:|ws["']|ioredis)/);
   });
 
   it('does not load ioredis', async () => {

@@ -1,0 +1,67 @@
+import type { DeliveryOutcome } from './outcome.js';
+
+/** One message for one key on its way through a node. */
+export interface Parcel {
+  readonly id: string;
+  readonly key: string;
+  readonly data: string;
+  /** Transport address that waits for the outcome. */
+  readonly from: string;
+  /** Resolves the caller's promise when the message started on this node; null when `from` waits over the transport. */
+  readonly settle: ((outcome: DeliveryOutcome) => void) | null;
+  /** Local time after which it is no longer delivered. */
+  readonly deadline: number;
+  /** Node-to-node forwards so far. */
+  hops: number;
+  /** It was (or may have been) written to a socket, here or on another node: never `failed` from now on. */
+  written: boolean;
+  /** It was (or may have been) handed to another node, which may deliver it. */
+  handedOff: boolean;
+  /** Already offered to the key's previous owner (which may still hold the session during a paced handoff). */
+  viaPrevious: boolean;
+  /** Why it would fail if it expired now. */
+  failReason: 'expired' | 'unreachable';
+  /** Sessions it is written to and not acknowledged by, while in flight. */
+  copies: number;
+  /** In flight: when it counts as unacknowledged. */
+  ackBy: number;
+  /** Final outcome reported. */
+  done: boolean;
+  /** Approximate memory it holds, for the hold queue's byte bound. */
+  readonly bytes: number;
+  /** The `msg` frame, built once. */
+  frame: string | undefined;
+}
+
+/** Fixed cost counted per held message on top of its strings. */
+const PARCEL_OVERHEAD_BYTES = 160;
+
+export function makeParcel(
+  id: string,
+  key: string,
+  data: string,
+  from: string,
+  settle: Parcel['settle'],
+  deadline: number,
+  hops: number,
+  written: boolean,
+): Parcel {
+  return {
+    id,
+    key,
+    data,
+    from,
+    settle,
+    deadline,
+    hops,
+    written,
+    handedOff: false,
+    viaPrevious: false,
+    failReason: 'expired',
+    copies: 0,
+    ackBy: 0,
+    done: false,
+    bytes: PARCEL_OVERHEAD_BYTES + 2 * (data.length + key.length + id.length),
+    frame: undefined,
+  };
+}

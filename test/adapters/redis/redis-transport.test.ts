@@ -1,0 +1,115 @@
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RedisTransport } from '../../../src/adapters/redis/index.js';
+import { RingError } from '../../../src/errors.js';
+import { transportContract } from '../../contract/transport.contract.js';
+import { RedisServer, randomPrefix, skipWithoutRedis, useRedisServer } from '../../support/redis-server.js';
+import { sleep, waitFor } from '../../support/wait.js';
+import { TestCluster } from '../../sessions/support.js';
+
+function client(url: string): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+  redis.on('error', () => undefined);
+  return redis;
+}
+
+describe.skipIf(skipWithoutRedis('RedisTransport', 'server-or-url'))('RedisTransport', () => {
+  const url = useRedisServer();
+
+  transportContract('RedisTransport', () => {
+    const prefix = randomPrefix('transport');
+    const clients: Redis[] = [];
+    const handles: RedisTransport[] = [];
+    return {
+      create: () => {
+        const redis = client(url());
+        clients.push(redis);
+        const handle = new RedisTransport({ redis, prefix });
+        handles.push(handle);
+        return handle;
+      },
+      cleanup: async () => {
+        for (const h of handles) await h.close();
+        for (const c of clients) c.disconnect();
+      },
+    };
+  });
+
+  it('names one channel per address under the prefix hash tag', () => {
+    const transport = new RedisTransport({ redis: { publish: async () => 0, duplicate: () => ({}) as never }, prefix: 'chat' });
+    expect(transport.channel('node:a')).toBe('{chat}:sessions:node:a');
+    expect(() => new RedisTransport({ redis: {} as never })).toThrow(RingError);
+    expect(() => new RedisTransport({ redis: { publish: async () => 0, duplicate: () => ({}) as never }, prefix: 'a{b' })).toThrow(/prefix/);
+  });
+
+  it('carries deliveries and outcomes between nodes and a dispatcher', async () => {
+    const clients: Redis[] = [];
+    const prefix = randomPrefix('sessions');
+    const cluster = new TestCluster(() => {
+      const redis = client(url());
+      clients.push(redis);
+      return new RedisTransport({ redis, prefix });
+    });
+    try {
+      await cluster.startNode('a');
+      await cluster.startNode('b');
+      await cluster.setRing(['a', 'b']);
+      const got: string[] = [];
+      const users = ['user-1', 'user-2', 'user-3', 'user-4'];
+      const sessions = users.map((u) => cluster.client(u, 'a'));
+      for (const s of sessions) s.on('message', (d) => got.push(d));
+      await waitFor(() => sessions.every((s) => s.node !== null));
+      const dispatcher = await cluster.dispatcher();
+      const outcomes = await dispatcher.sendGroup(users, 'hi group');
+      expect(outcomes.map((o) => o.status)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
+      expect(dispatcher.publications).toBe(new Set(sessions.map((s) => s.node)).size);
+      await waitFor(() => got.length === 4);
+    } finally {
+      await cluster.close();
+      for (const c of clients) c.disconnect();
+    }
+  });
+});
+
+describe.skipIf(skipWithoutRedis('RedisTransport outage', 'binary'))('RedisTransport outage', () => {
+  let server: RedisServer | null = null;
+  afterAll(async () => server?.destroy());
+
+  it('turns sends into failed/unknown outcomes while Redis is down, and delivers again once it is back', async () => {
+    server = await RedisServer.start();
+    const clients: Redis[] = [];
+    const prefix = randomPrefix('outage');
+    const cluster = new TestCluster(() => {
+      const redis = client(server!.url);
+      clients.push(redis);
+      return new RedisTransport({ redis, prefix });
+    });
+    try {
+      await cluster.startNode('a');
+      await cluster.startNode('b');
+      await cluster.setRing(['a', 'b']);
+      const user = cluster.client('user-1', 'a');
+      const got: string[] = [];
+      user.on('message', (d) => got.push(d));
+      await waitFor(() => user.node !== null);
+      const dispatcher = await cluster.dispatcher({ publishTimeoutMs: 300, retryMs: 200 });
+      expect(await dispatcher.send('user-1', 'before')).toMatchObject({ status: 'delivered' });
+
+      await server.stop();
+      const started = performance.now();
+      const during = await dispatcher.send('user-1', 'during', { ttlMs: 800 });
+      expect(['failed', 'unknown']).toContain(during.status);
+      expect(performance.now() - started).toBeLessThan(800 + 300 + 1000); // ttl + publish timeout + ticks: never hangs
+
+      await server.restart();
+      // Once the subscriptions are back, messages flow again (a send may still time out while they come back).
+      await waitFor(async () => (await dispatcher.send('user-1', 'after', { ttlMs: 1000 })).status === 'delivered', { timeoutMs: 15_000, intervalMs: 100 });
+      await sleep(50);
+      expect(got[0]).toBe('before');
+      expect(got).toContain('after');
+    } finally {
+      await cluster.close();
+      for (const c of clients) c.disconnect();
+    }
+  });
+});

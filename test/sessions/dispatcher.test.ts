@@ -1,0 +1,141 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryTransport } from '../../src/adapters/memory/transport.js';
+import { RingError } from '../../src/errors.js';
+import { groupByOwner } from '../../src/ring/group-by-owner.js';
+import { Dispatcher } from '../../src/sessions/index.js';
+import { sleep, waitFor } from '../support/wait.js';
+import { TestCluster } from './support.js';
+
+let cluster: TestCluster;
+afterEach(async () => {
+  await cluster?.close();
+});
+
+async function threeNodes(users: number) {
+  cluster = new TestCluster();
+  for (const id of ['a', 'b', 'c']) await cluster.startNode(id);
+  await cluster.setRing(['a', 'b', 'c']);
+  const keys = Array.from({ length: users }, (_, i) => `user-${i}`);
+  const got = new Map<string, string[]>();
+  const clients = keys.map((key) => {
+    const c = cluster.client(key, 'a');
+    c.on('message', (d) => got.set(key, [...(got.get(key) ?? []), d]));
+    return c;
+  });
+  await waitFor(() => clients.every((c) => c.node !== null), { timeoutMs: 10_000 });
+  return { keys, got };
+}
+
+describe('Dispatcher.sendGroup', () => {
+  it('hash mode: one publication per distinct owner, one delivered outcome per member', async () => {
+    const { keys, got } = await threeNodes(12);
+    const dispatcher = await cluster.dispatcher();
+    const owners = groupByOwner(cluster.nodes.get('a')!.router, keys).size;
+    const outcomes = await dispatcher.sendGroup([...keys, keys[0]!], 'to all');
+    expect(outcomes.map((o) => o.key)).toEqual(keys); // repeats counted once, first-seen order
+    expect(outcomes.every((o) => o.status === 'delivered')).toBe(true);
+    expect(dispatcher.publications).toBe(owners);
+    await waitFor(() => keys.every((k) => got.get(k)?.length === 1));
+  });
+
+  it('broadcast mode: one publication to every node, the same outcomes', async () => {
+    const { keys } = await threeNodes(9);
+    const dispatcher = await cluster.dispatcher({ mode: 'broadcast' });
+    const outcomes = await dispatcher.sendGroup(keys, 'to all');
+    expect(outcomes.every((o) => o.status === 'delivered')).toBe(true);
+    expect(dispatcher.publications).toBe(1);
+    const visits = ['a', 'b', 'c'].reduce((n, id) => n + cluster.nodes.get(id)!.node.stats().delivered, 0);
+    expect(visits).toBe(9);
+  });
+
+  it('broadcast mode: the owner holds a message for a user who is not connected yet', async () => {
+    const { keys } = await threeNodes(1);
+    const dispatcher = await cluster.dispatcher({ mode: 'broadcast' });
+    const pending = dispatcher.send('late-user', 'hi');
+    await sleep(50);
+    cluster.client('late-user', 'a');
+    expect(await pending).toMatchObject({ status: 'delivered', key: 'late-user' });
+    expect(keys).toHaveLength(1);
+  });
+});
+
+describe('Dispatcher.send', () => {
+  it('is idempotent per id: in flight or finished, the same outcome and one delivery', async () => {
+    const { got } = await threeNodes(1);
+    const dispatcher = await cluster.dispatcher();
+    const [one, two] = await Promise.all([dispatcher.send('user-0', 'x', { id: 'same' }), dispatcher.send('user-0', 'x', { id: 'same' })]);
+    expect(one).toEqual(two);
+    expect(await dispatcher.send('user-0', 'x', { id: 'same' })).toEqual(one);
+    await sleep(50);
+    expect(got.get('user-0')).toEqual(['x']);
+    expect(dispatcher.publications).toBe(1);
+  });
+
+  it('fails at once with no-owner on an empty ring', async () => {
+    cluster = new TestCluster();
+    await cluster.startNode('a');
+    const dispatcher = await cluster.dispatcher();
+    expect(await dispatcher.send('user-0', 'x')).toEqual({ status: 'failed', key: 'user-0', reason: 'no-owner' });
+    expect(dispatcher.inFlight).toBe(0);
+  });
+
+  it('fails with unreachable when the owner never listens (nobody received any attempt)', async () => {
+    cluster = new TestCluster();
+    await cluster.startNode('a');
+    await cluster.store.compareAndSet((await cluster.store.read())?.version ?? 0, [{ id: 'ghost', meta: { url: 'ws://127.0.0.1:1' } }]);
+    const dispatcher = await cluster.dispatcher({ publishTimeoutMs: 100 });
+    await waitFor(async () => (await cluster.router()).version > 0);
+    expect(await dispatcher.send('user-0', 'x', { ttlMs: 300 })).toEqual({ status: 'failed', key: 'user-0', reason: 'unreachable' });
+  });
+
+  it('reports unknown when the owner received it and never answered', async () => {
+    cluster = new TestCluster();
+    const bus = new MemoryTransport();
+    const silent = bus.connect();
+    await silent.listen('node:mute', () => undefined); // hears, never answers
+    const router = { lookup: () => ({ id: 'mute' }), ring: { size: 1, hasher: { name: 'h', hash: () => 1 } }, on: () => undefined, off: () => undefined };
+    const dispatcher = await Dispatcher.start({ id: 'd', router, transport: bus.connect(), publishTimeoutMs: 100, retryMs: 100 });
+    try {
+      expect(await dispatcher.send('user-0', 'x', { ttlMs: 300 })).toEqual({ status: 'unknown', key: 'user-0', reason: 'no-outcome' });
+    } finally {
+      await dispatcher.close();
+      await bus.close();
+    }
+  });
+
+  it('throws OVERLOADED when maxInFlight recipients are in flight, and sends nothing then', async () => {
+    cluster = new TestCluster();
+    await cluster.startNode('a');
+    await cluster.setRing(['a']);
+    const dispatcher = await cluster.dispatcher({ maxInFlight: 3 });
+    const held = dispatcher.sendGroup(['u1', 'u2'], 'x', { ttlMs: 200 }); // nobody connected: held
+    expect(() => dispatcher.sendGroup(['u3', 'u4'], 'y')).toThrow(expect.objectContaining({ code: 'OVERLOADED' }));
+    expect(dispatcher.inFlight).toBe(2);
+    await held;
+  });
+
+  it('throws RingError for bad input and after close()', async () => {
+    cluster = new TestCluster();
+    await cluster.startNode('a');
+    const dispatcher = await cluster.dispatcher();
+    expect(() => dispatcher.sendGroup('u1' as never, 'x')).toThrow(/members must be an array/);
+    expect(() => dispatcher.sendGroup([''], 'x')).toThrow(/recipient key/);
+    expect(() => dispatcher.sendGroup(['u1'], 1 as never)).toThrow(/data must be a string/);
+    expect(() => dispatcher.sendGroup(['u1'], 'x', { ttlMs: 0 })).toThrow(/ttlMs/);
+    await dispatcher.close();
+    expect(() => dispatcher.sendGroup(['u1'], 'x')).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+    const router = await cluster.router();
+    await expect(Dispatcher.start({ id: 'x', router, transport: cluster.transport(), mode: 'multicast' as never })).rejects.toThrow(RingError);
+  });
+
+  it('resolves what is in flight when closed: failed closed, or unknown when a node may have it', async () => {
+    cluster = new TestCluster();
+    await cluster.startNode('a');
+    await cluster.setRing(['a']);
+    const dispatcher = await cluster.dispatcher();
+    const pending = dispatcher.send('nobody-here', 'x');
+    await sleep(30);
+    await dispatcher.close();
+    expect(await pending).toEqual({ status: 'unknown', key: 'nobody-here', reason: 'no-outcome' });
+  });
+});
