@@ -36,6 +36,11 @@ let sideOf: (ring: HashRing) => DiffSide;
  * short scan. Changes merge sorted arrays in linear time and return a
  * {@link RingDiff} that says exactly which keys move.
  *
+ * How points are placed and owners found is the ring's {@link Placement}:
+ * the default is the one above; `nginxPlacement()` (`ringroute/nginx`) and
+ * `haproxyPlacement()` (`ringroute/haproxy`) reproduce those proxies'
+ * consistent hashing exactly, with the same lookups and exact diffs.
+ *
  * The ring is pure: no I/O, no timers, no clock, no randomness. The same
  * nodes and options give the same owner for every key in every process,
  * whatever the order the nodes were added in.

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HashRing, type RingDiff, type RingNode } from 'ringroute';
 import { nginxPlacement, renderNginxUpstream } from 'ringroute/nginx';
 import { Backends, type ProxyProcess, probe, run, skipWithoutProxy, startNginx } from '../support/proxies.js';
-import { urlKeys, workersReplaced } from './support.js';
+import { childrenOf, urlKeys, workersReplaced } from './support.js';
 
 const KEYS = urlKeys(20_000);
 const NAMES = ['app-a', 'app-b', 'app-c', 'app-d', 'app-e', 'app-f'];
@@ -30,7 +30,6 @@ describe.skipIf(skip)('nginxPlacement against nginx', () => {
   async function apply(next: HashRing): Promise<string[]> {
     writeFileSync(join(proxy.dir, 'upstream.conf'), renderNginxUpstream(next, { name: 'ringroute', argument: 'user', keepalive: 16 }));
     const master = proxy.child.pid!;
-    const { childrenOf } = await import('./support.js');
     const old = childrenOf(master);
     await run(proxy.binary, [...proxy.args, '-t']);
     await run(proxy.binary, [...proxy.args, '-s', 'reload']);

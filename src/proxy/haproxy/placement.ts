@@ -123,8 +123,3 @@ export function haproxyPlacement(options: HaproxyPlacementOptions = {}): Placeme
   }
   return placement;
 }
-
-/** The `hash-type` line that matches a placement made with these options. */
-export function haproxyHashType(options: HaproxyPlacementOptions = {}): string {
-  return `hash-type consistent ${options.hashFunction ?? 'sdbm'}${options.avalanche ?? true ? ' avalanche' : ''}`;
-}
