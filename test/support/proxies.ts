@@ -56,7 +56,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** HTTP backends answering each request with their name. */
+/** HTTP backends answering each request with their name (except `hold=1` requests, held open). */
 export class Backends {
   readonly #servers = new Map<string, Server>();
 
@@ -64,7 +64,9 @@ export class Backends {
   async start(names: readonly string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     for (const name of names) {
-      const server = createServer((_req, res) => {
+      const server = createServer((req, res) => {
+        // `hold=1` stands for a long-lived connection (an open WebSocket): never answered.
+        if (req.url?.includes('hold=1')) return;
         res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(name) });
         res.end(name);
       });
