@@ -10,7 +10,14 @@ export default defineConfig([
     // (the root is `index`). package.json `typesVersions` relies on that to
     // resolve every subpath under TypeScript's node10 resolution, so a new
     // subpath needs only its entry here and its `exports` entry.
-    entry: { index: 'src/index.ts', redis: 'src/adapters/redis/index.ts', sessions: 'src/sessions/index.ts', client: 'src/client/index.ts' },
+    entry: {
+      index: 'src/index.ts',
+      redis: 'src/adapters/redis/index.ts',
+      sessions: 'src/sessions/index.ts',
+      client: 'src/client/index.ts',
+      nginx: 'src/proxy/nginx/index.ts',
+      haproxy: 'src/proxy/haproxy/index.ts',
+    },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: false,

@@ -9,6 +9,8 @@ export default defineConfig({
     alias: [
       { find: /^ringroute$/, replacement: src('index.ts') },
       { find: /^ringroute\/redis$/, replacement: src('adapters/redis/index.ts') },
+      { find: /^ringroute\/nginx$/, replacement: src('proxy/nginx/index.ts') },
+      { find: /^ringroute\/haproxy$/, replacement: src('proxy/haproxy/index.ts') },
       { find: /^ringroute\/sessions$/, replacement: src('sessions/index.ts') },
       { find: /^ringroute\/client$/, replacement: src('client/index.ts') },
     ],

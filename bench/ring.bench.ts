@@ -9,7 +9,10 @@
  *
  * Cases: hash (xxhash-wasm's h32), xxh32 (the default hasher's `hash`, with
  * its JavaScript fast path), lookup, lookupMany (1,000 keys per call,
- * reported per key), lookupN, hashring, build, add, remove, setNodes, diff, clone,
+ * reported per key), lookupNginx and lookupHaproxy (lookup on a ring with
+ * nginxPlacement, 160 points per node, and haproxyPlacement, 16 points per
+ * node: their key hashes run over UTF-8 bytes, and HAProxy's nearest-point
+ * rule is a successor search over midpoints), lookupN, hashring, build, add, remove, setNodes, diff, clone,
  * start (RingRouter.start on a stored ring of 1000 nodes x weight 1 and of
  * 1040 nodes x weight 100, against a direct HashRing build of the same nodes;
  * fixed sizes, not affected by --sizes).
@@ -23,8 +26,10 @@ import { Bench, type Task } from 'tinybench';
 import xxhash from 'xxhash-wasm';
 import { HashRing, MemoryRingStore, RingRouter, createXxHash32, diffRings } from '../src/index.js';
 import type { RingNode } from '../src/index.js';
+import { haproxyPlacement } from '../src/proxy/haproxy/index.js';
+import { nginxPlacement } from '../src/proxy/nginx/index.js';
 
-const CASES = ['hash', 'xxh32', 'lookup', 'lookupMany', 'lookupN', 'hashring', 'build', 'add', 'remove', 'setNodes', 'diff', 'clone', 'start'] as const;
+const CASES = ['hash', 'xxh32', 'lookup', 'lookupNginx', 'lookupHaproxy', 'lookupMany', 'lookupN', 'hashring', 'build', 'add', 'remove', 'setNodes', 'diff', 'clone', 'start'] as const;
 type Case = (typeof CASES)[number];
 
 const args = process.argv.slice(2);
@@ -38,6 +43,8 @@ const selected = new Set<Case>(asked.length === 0 ? CASES : (asked as Case[]));
 // Ratios need their reference cases.
 if (selected.has('lookup') || selected.has('lookupN') || selected.has('xxh32')) selected.add('hash');
 if (selected.has('lookupMany')) selected.add('lookup').add('hash');
+if (selected.has('lookup')) selected.add('lookupNginx').add('lookupHaproxy');
+if (selected.has('lookupNginx') || selected.has('lookupHaproxy')) selected.add('lookup');
 if (selected.has('hashring')) selected.add('lookup').add('hash');
 
 const VNODES = 160;
@@ -139,6 +146,8 @@ interface Row {
   hash?: number;
   xxh32?: number;
   lookup?: number;
+  lookupNginx?: number;
+  lookupHaproxy?: number;
   lookupMany?: number;
   lookupN?: number;
   hashring?: number;
@@ -202,6 +211,29 @@ for (const size of selected.size === 1 && selected.has('start') ? [] : SIZES) {
   rows.push(row);
   process.stderr.write(`size ${size} done\n`);
 }
+
+// Placement lookups last, for every size: once HashRing.lookup has seen
+// other hashers its call site is polymorphic, which costs the default ring
+// about 10 to 15 ns per lookup in the same process (measured); the default
+// rows above are taken before that.
+for (const row of selected.has('lookupNginx') || selected.has('lookupHaproxy') ? rows : []) {
+  const nodes = nodesOf(row.size);
+  const nginxRing = new HashRing({ placement: nginxPlacement() }, nodes);
+  // Explicit HAProxy ids: ids derived from 1000 node names would collide.
+  const haproxyRing = new HashRing({ placement: haproxyPlacement() }, nodes.map((n, i) => ({ ...n, meta: { haproxyId: String(i + 1) } })));
+  for (let round = 0; round < ROUNDS; round++) {
+    const micro = new Bench({ name: `placements-${row.size}`, time: 150, warmupTime: 50, iterations: 20 });
+    if (selected.has('lookupNginx')) micro.add('lookupNginx', () => lookupBatch(nginxRing));
+    if (selected.has('lookupHaproxy')) micro.add('lookupHaproxy', () => lookupBatch(haproxyRing));
+    await micro.run();
+    for (const task of micro.tasks) {
+      const ms = medianMs(task);
+      if (ms === undefined) continue;
+      const name = task.name as 'lookupNginx' | 'lookupHaproxy';
+      row[name] = Math.min(row[name] ?? Number.POSITIVE_INFINITY, (ms * 1e6) / BATCH);
+    }
+  }
+}
 void sink;
 
 const fmt = (v: number | undefined, digits = 0): string => (v === undefined ? '–' : v.toFixed(digits));
@@ -217,6 +249,14 @@ if (rows.length > 0) {
     );
   }
   console.log('h32 = the bare xxhash-wasm h32(key) call; xxh32 = the default hasher (JavaScript for ASCII keys up to 40 characters, xxhash-wasm otherwise).');
+  if (rows.some((r) => r.lookupNginx !== undefined || r.lookupHaproxy !== undefined)) {
+    console.log('\n| nodes | lookup, default (ns) | lookup, nginxPlacement (ns) | lookup, haproxyPlacement (ns) | nginx / default | haproxy / default |');
+    console.log('|---:|---:|---:|---:|---:|---:|');
+    for (const r of rows) {
+      console.log(`| ${r.size} | ${fmt(r.lookup)} | ${fmt(r.lookupNginx)} | ${fmt(r.lookupHaproxy)} | ${ratio(r.lookupNginx, r.lookup)} | ${ratio(r.lookupHaproxy, r.lookup)} |`);
+    }
+    console.log('nginxPlacement: 160 points per node, CRC32 key hash; haproxyPlacement: 16 points per node, sdbm + full_hash key hash, nearest point.');
+  }
   console.log('\n| nodes | build (ms) | add + diff (ms) | remove + diff (ms) | setNodes + diff (ms) | diffRings (ms) | clone (ms) |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {

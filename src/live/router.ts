@@ -4,7 +4,8 @@ import { SingleFlight, timeoutError } from './single-flight.js';
 import { RingError, describe } from '../errors.js';
 import { HashRing } from '../ring/hash-ring.js';
 import { createXxHash32 } from '../ring/hasher.js';
-import type { Hasher, RingDiff, RingNode } from '../ring/types.js';
+import type { Placement } from '../ring/placement.js';
+import type { Hasher, HashRingOptions, RingDiff, RingNode } from '../ring/types.js';
 
 /** Options of {@link RingRouter.start}. */
 export interface RingRouterOptions {
@@ -12,6 +13,13 @@ export interface RingRouterOptions {
   readonly store: RingStore;
   /** Hash function; every router of a cluster must use the same one. @default createXxHash32() */
   readonly hasher?: Hasher;
+  /**
+   * How the ring places points and finds owners, instead of `hasher`: for
+   * example `nginxPlacement()` from `ringroute/nginx`, so the ring predicts
+   * the proxy's consistent hashing. Every router of a cluster must use the same one.
+   * @default the default placement over `hasher`
+   */
+  readonly placement?: Placement;
   /** Points per unit of weight; every router of a cluster must use the same value. @default 160 */
   readonly vnodes?: number;
   /**
@@ -104,8 +112,10 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
     if (typeof readTimeoutMs !== 'number' || !Number.isFinite(readTimeoutMs) || readTimeoutMs <= 0) {
       throw new RingError('INVALID_OPTION', `readTimeoutMs must be a positive number, got ${describe(readTimeoutMs)}`);
     }
-    const hasher = options.hasher ?? (await createXxHash32());
-    const ringOptions = options.vnodes === undefined ? { hasher } : { hasher, vnodes: options.vnodes };
+    const ringOptions: HashRingOptions =
+      options.placement !== undefined
+        ? { ...(options.hasher === undefined ? {} : { hasher: options.hasher }), placement: options.placement, ...(options.vnodes === undefined ? {} : { vnodes: options.vnodes }) }
+        : { hasher: options.hasher ?? (await createXxHash32()), ...(options.vnodes === undefined ? {} : { vnodes: options.vnodes }) };
     const router = new RingRouter(options.store, new HashRing(ringOptions), readTimeoutMs);
     // Watch before reading, so a change between the two is not missed.
     router.#unwatch = options.store.watch(
@@ -250,7 +260,7 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
   }
 
   /** The first ring: built directly from the nodes, with no diff to compute. */
-  #initial(state: RingState, options: { hasher: Hasher; vnodes?: number }): void {
+  #initial(state: RingState, options: HashRingOptions): void {
     try {
       checkState(state);
       this.#ring = new HashRing(options, state.nodes);

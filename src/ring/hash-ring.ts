@@ -2,8 +2,10 @@ import { RangeDiff, movedRanges, type DiffSide, type NodeChanges } from './diff.
 import { RingError, describe } from '../errors.js';
 import { checkHasher, createXxHash32, defaultSeedOf, xxh32Signed } from './hasher.js';
 import { DEFAULT_VNODES, MAX_POINTS, MAX_VNODES } from './limits.js';
+import { nearestLayout } from './nearest.js';
 import { compareIds, normalizeNode, normalizeNodes, sameMeta, weightOf } from './node.js';
-import { EMPTY_LAYOUT, mergeLayout, nodePoints, pointCount, sortBatch, type Layout } from './points.js';
+import { checkPlacement, hashPlacement, isHashPlacement, placedCount, placedPoints, type Placement } from './placement.js';
+import { EMPTY_LAYOUT, mergeLayout, sortBatch, type Layout } from './points.js';
 import { parseSnapshot } from './snapshot.js';
 import type { Hasher, HashRingOptions, RingDiff, RingNode, RingSnapshot } from './types.js';
 
@@ -34,6 +36,11 @@ let sideOf: (ring: HashRing) => DiffSide;
  * short scan. Changes merge sorted arrays in linear time and return a
  * {@link RingDiff} that says exactly which keys move.
  *
+ * How points are placed and owners found is the ring's {@link Placement}:
+ * the default is the one above; `nginxPlacement()` (`ringroute/nginx`) and
+ * `haproxyPlacement()` (`ringroute/haproxy`) reproduce those proxies'
+ * consistent hashing exactly, with the same lookups and exact diffs.
+ *
  * The ring is pure: no I/O, no timers, no clock, no randomness. The same
  * nodes and options give the same owner for every key in every process,
  * whatever the order the nodes were added in.
@@ -47,11 +54,15 @@ let sideOf: (ring: HashRing) => DiffSide;
  * ```
  */
 export class HashRing {
+  readonly #placement: Placement;
   readonly #hasher: Hasher;
   /** Seed of the default hasher, which lookups call directly (no indirect call); -1 for another hasher. */
   readonly #seed: number;
   readonly #vnodes: number;
+  /** What lookups search, with the successor rule: `#points` itself, or its midpoints for a nearest-point placement. */
   #layout: Layout = EMPTY_LAYOUT;
+  /** The placement's points, which changes merge into. */
+  #points: Layout = EMPTY_LAYOUT;
   /** Node of each owner slot; replaced (never mutated) on change so diffs and clones can keep the old one. */
   #slots: ReadonlyArray<RingNode | undefined> = [];
   #byId = new Map<string, number>();
@@ -63,28 +74,45 @@ export class HashRing {
   #hashes: Uint32Array | null = null;
 
   /**
-   * Builds a ring with the default xxHash32 hasher unless one is given.
+   * Builds a ring with the default xxHash32 hasher unless a hasher or a placement is given.
    * @param nodes - initial members; ids must be unique.
-   * @param options - `vnodes` (default 160) and `hasher` (default {@link createXxHash32}).
+   * @param options - `vnodes` (default 160, or the placement's), and either
+   *   `hasher` (default {@link createXxHash32}) or `placement` (such as
+   *   `nginxPlacement()` from `ringroute/nginx`).
    */
-  static async create(nodes?: Iterable<RingNode>, options?: { vnodes?: number; hasher?: Hasher }): Promise<HashRing> {
-    const hasher = options?.hasher ?? (await createXxHash32());
-    const opts: { vnodes?: number; hasher: Hasher } = { hasher };
+  static async create(nodes?: Iterable<RingNode>, options?: { vnodes?: number; hasher?: Hasher; placement?: Placement }): Promise<HashRing> {
+    const opts: { vnodes?: number; hasher?: Hasher; placement?: Placement } = {};
+    if (options?.placement !== undefined) opts.placement = options.placement;
+    else opts.hasher = options?.hasher ?? (await createXxHash32());
+    if (options?.hasher !== undefined) opts.hasher = options.hasher;
     if (options?.vnodes !== undefined) opts.vnodes = options.vnodes;
     return new HashRing(opts, nodes);
   }
 
   /**
-   * Builds a ring synchronously with an explicit hasher (see {@link HashRing.create}
-   * for the async form with the default one).
+   * Builds a ring synchronously with an explicit hasher or placement (see
+   * {@link HashRing.create} for the async form with the default one).
    */
   constructor(options: HashRingOptions, nodes?: Iterable<RingNode>) {
     if (typeof options !== 'object' || options === null) {
-      throw new RingError('INVALID_OPTION', `options must be an object with a hasher, got ${describe(options)}`);
+      throw new RingError('INVALID_OPTION', `options must be an object with a hasher or a placement, got ${describe(options)}`);
     }
-    this.#hasher = checkHasher(options.hasher);
+    if (options.placement !== undefined) {
+      if (options.hasher !== undefined) {
+        throw new RingError('INVALID_OPTION', 'give a hasher or a placement, not both: a placement brings its own hasher');
+      }
+      this.#placement = checkPlacement(options.placement);
+      this.#hasher = checkHasher(this.#placement.hasher);
+    } else {
+      this.#hasher = checkHasher(options.hasher);
+      this.#placement = hashPlacement(this.#hasher);
+    }
     this.#seed = defaultSeedOf(this.#hasher);
-    const vnodes: unknown = options.vnodes === undefined ? DEFAULT_VNODES : options.vnodes;
+    const fixed = this.#placement.vnodes;
+    if (fixed !== undefined && options.vnodes !== undefined && options.vnodes !== fixed) {
+      throw new RingError('INVALID_OPTION', `placement ${describe(this.#placement.name)} puts ${fixed} points per unit of weight; vnodes ${describe(options.vnodes)} cannot apply`);
+    }
+    const vnodes: unknown = options.vnodes === undefined ? (fixed ?? DEFAULT_VNODES) : options.vnodes;
     if (typeof vnodes !== 'number' || !Number.isInteger(vnodes) || vnodes < 1 || vnodes > MAX_VNODES) {
       throw new RingError('INVALID_OPTION', `vnodes must be an integer in [1, ${MAX_VNODES}], got ${describe(vnodes)}`);
     }
@@ -93,10 +121,15 @@ export class HashRing {
     if (nodes !== undefined) this.#apply(this.#planMembers(nodes), false);
   }
 
-  /** Rebuilds a ring from {@link HashRing.toJSON} output, validating every field. */
-  static async fromJSON(snapshot: unknown, hasher?: Hasher): Promise<HashRing> {
-    const parsed = await parseSnapshot(snapshot, hasher);
-    return new HashRing({ vnodes: parsed.vnodes, hasher: parsed.hasher }, parsed.nodes);
+  /**
+   * Rebuilds a ring from {@link HashRing.toJSON} output, validating every
+   * field. A ring with another placement than the default needs that
+   * placement passed in (its name must match the snapshot's); a ring with
+   * a custom hasher needs that hasher.
+   */
+  static async fromJSON(snapshot: unknown, using?: Hasher | Placement): Promise<HashRing> {
+    const parsed = await parseSnapshot(snapshot, using);
+    return new HashRing({ vnodes: parsed.vnodes, placement: parsed.placement }, parsed.nodes);
   }
 
   /** Number of physical nodes. */
@@ -109,9 +142,14 @@ export class HashRing {
     return this.#vnodes;
   }
 
-  /** The hash function for keys and points. */
+  /** The hash function for keys (and, with the default placement, for points). */
   get hasher(): Hasher {
     return this.#hasher;
+  }
+
+  /** How points are placed and owners found: the default one over {@link HashRing.hasher}, or the one given. */
+  get placement(): Placement {
+    return this.#placement;
   }
 
   /** Number of points (virtual nodes) on the ring, all nodes together. */
@@ -311,8 +349,9 @@ export class HashRing {
 
   /** An independent copy. Cheap: the point arrays are shared until either ring changes. */
   clone(): HashRing {
-    const copy = new HashRing({ vnodes: this.#vnodes, hasher: this.#hasher });
+    const copy = new HashRing({ vnodes: this.#vnodes, placement: this.#placement });
     copy.#layout = this.#layout;
+    copy.#points = this.#points;
     copy.#slots = this.#slots;
     copy.#byId = new Map(this.#byId);
     copy.#sorted = this.#sorted;
@@ -335,7 +374,9 @@ export class HashRing {
 
   /** The ring as plain JSON; {@link HashRing.fromJSON} rebuilds it. */
   toJSON(): RingSnapshot {
-    return { version: 1, hasher: this.#hasher.name, vnodes: this.#vnodes, nodes: this.nodes() };
+    const snapshot: RingSnapshot = { version: 1, hasher: this.#hasher.name, vnodes: this.#vnodes, nodes: this.nodes() };
+    // Rings on the default placement keep the snapshot format they always had.
+    return isHashPlacement(this.#placement) ? snapshot : { ...snapshot, placement: this.#placement.name };
   }
 
   static {
@@ -349,6 +390,8 @@ export class HashRing {
    */
   #apply(plan: Plan, withDiff: boolean): RingDiff {
     const vnodes = this.#vnodes;
+    const placement = this.#placement;
+    const count = (node: RingNode): number => placedCount(placement, node, vnodes);
     const slots = this.#slots.slice();
     const byId = new Map(this.#byId);
     const free: number[] = [];
@@ -356,12 +399,10 @@ export class HashRing {
     free.reverse();
 
     // Count first, hash later: a change that would exceed MAX_POINTS fails before any work.
-    let size = this.#layout.hashes.length;
-    for (const id of plan.leaving) size -= pointCount(weightOf(slots[byId.get(id)!]!), vnodes);
-    for (const node of plan.replacing) {
-      size += pointCount(weightOf(node), vnodes) - pointCount(weightOf(slots[byId.get(node.id)!]!), vnodes);
-    }
-    for (const node of plan.joining) size += pointCount(weightOf(node), vnodes);
+    let size = this.#points.hashes.length;
+    for (const id of plan.leaving) size -= count(slots[byId.get(id)!]!);
+    for (const node of plan.replacing) size += count(node) - count(slots[byId.get(node.id)!]!);
+    for (const node of plan.joining) size += count(node);
     if (size > MAX_POINTS) {
       throw new RingError('INVALID_NODE', `the change would put ${size} points on the ring; the limit is ${MAX_POINTS}: lower vnodes or weights`);
     }
@@ -372,14 +413,19 @@ export class HashRing {
     for (const id of plan.leaving) wholeSlots.add(byId.get(id)!);
     for (const node of plan.replacing) {
       const slot = byId.get(node.id)!;
-      const before = pointCount(weightOf(slots[slot]!), vnodes);
-      const after = pointCount(weightOf(node), vnodes);
-      if (after > before) parts.push({ slot, id: node.id, hashes: nodePoints(this.#hasher, node.id, before, after) });
-      else if (after < before) partial.set(slot, nodePoints(this.#hasher, node.id, after, before));
+      const old = slots[slot]!;
+      const before = count(old);
+      const after = count(node);
+      if (placement.identity(old) !== placement.identity(node)) {
+        // A meta edit that moves the node's points (an nginx server string, a HAProxy id): all of them go and come back.
+        wholeSlots.add(slot);
+        parts.push({ slot, id: node.id, hashes: placedPoints(placement, node, 0, after) });
+      } else if (after > before) parts.push({ slot, id: node.id, hashes: placedPoints(placement, node, before, after) });
+      else if (after < before) partial.set(slot, placedPoints(placement, old, after, before));
       slots[slot] = node;
     }
     for (const node of plan.joining) {
-      const hashes = nodePoints(this.#hasher, node.id, 0, pointCount(weightOf(node), vnodes));
+      const hashes = placedPoints(placement, node, 0, count(node));
       // New slots never reuse one freed by this same change, so the old table stays valid for the diff.
       const slot = free.pop() ?? slots.length;
       slots[slot] = node;
@@ -391,13 +437,17 @@ export class HashRing {
       byId.delete(id);
     }
 
+    if (placement.check !== undefined) placement.check(slots.filter((node) => node !== undefined));
+
     const movesPoints = parts.length > 0 || wholeSlots.size > 0 || partial.size > 0;
-    const layout = movesPoints
-      ? mergeLayout(this.#layout, { slots: wholeSlots, points: partial }, sortBatch(parts), size, (slot) => slots[slot]!.id)
-      : this.#layout;
+    const points = movesPoints
+      ? mergeLayout(this.#points, { slots: wholeSlots, points: partial }, sortBatch(parts), size, (slot) => slots[slot]!.id)
+      : this.#points;
+    const layout = !movesPoints ? this.#layout : placement.rule === 'nearest' ? nearestLayout(points) : points;
     const ranges = movesPoints && withDiff ? movedRanges({ layout: this.#layout, nodes: this.#slots }, { layout, nodes: slots }) : [];
     const diff = new RangeDiff(plan.changes, ranges, this.#hasher);
 
+    this.#points = points;
     this.#layout = layout;
     this.#slots = slots;
     this.#byId = byId;
@@ -425,6 +475,9 @@ export function diffRings(before: HashRing, after: HashRing): RingDiff {
   }
   if (before.hasher.name !== after.hasher.name) {
     throw new RingError('HASHER_MISMATCH', `cannot compare a ring hashed with ${describe(before.hasher.name)} to one hashed with ${describe(after.hasher.name)}`);
+  }
+  if (before.placement.name !== after.placement.name || before.placement.rule !== after.placement.rule) {
+    throw new RingError('HASHER_MISMATCH', `cannot compare a ring placed by ${describe(before.placement.name)} to one placed by ${describe(after.placement.name)}`);
   }
   const added: string[] = [];
   const removed: string[] = [];

@@ -1,3 +1,5 @@
+import type { Placement } from './placement.js';
+
 /**
  * A physical node of the cluster: an app server, a cache shard, a worker.
  *
@@ -40,16 +42,28 @@ export interface HashRingOptions {
    * @default 160
    */
   readonly vnodes?: number;
-  /** The hash function for keys and points. {@link HashRing.create} defaults to {@link createXxHash32}. */
-  readonly hasher: Hasher;
+  /**
+   * The hash function for keys and points, under the default placement.
+   * {@link HashRing.create} defaults to {@link createXxHash32}. Give either
+   * this or `placement`.
+   */
+  readonly hasher?: Hasher;
+  /**
+   * How points are placed and owners found, such as `nginxPlacement()`
+   * (`ringroute/nginx`) or `haproxyPlacement()` (`ringroute/haproxy`).
+   * @default the default placement over `hasher`: points at `hasher("<replica>:<id>")`, owner = first point clockwise
+   */
+  readonly placement?: Placement;
 }
 
 /** A ring as plain JSON, as returned by `HashRing.toJSON()`. */
 export interface RingSnapshot {
   /** Format version of the snapshot. */
   readonly version: 1;
-  /** `Hasher.name` of the ring's hasher. */
+  /** `Hasher.name` of the ring's hasher (its key hash). */
   readonly hasher: string;
+  /** `Placement.name`, present only for rings not on the default placement (such as `"nginx"`). */
+  readonly placement?: string;
   /** Points per unit of weight. */
   readonly vnodes: number;
   /** The nodes, sorted by id. */
@@ -85,7 +99,11 @@ export interface RingDiff {
   readonly removed: readonly string[];
   /** Ids present on both sides whose weight changed, sorted. */
   readonly reweighted: readonly string[];
-  /** Ids present on both sides whose meta changed (same weight), sorted. No key moves for these. */
+  /**
+   * Ids present on both sides whose meta changed (same weight), sorted. No
+   * key moves for these, except under a placement whose points follow meta
+   * (nginx `meta.server`, HAProxy `meta.haproxyId`): `ranges` then says which.
+   */
   readonly updated: readonly string[];
   /** The arcs whose owner changed: sorted by `start`, disjoint and coalesced. */
   readonly ranges: readonly MovedRange[];
