@@ -25,7 +25,8 @@ export const STATUS_PAGE = `<!doctype html>
   @media (max-width: 900px) { main { grid-template-columns:1fr; } }
   section.card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:14px 16px; min-width:0; }
   h2 { font-size:13px; color:var(--dim); text-transform:uppercase; letter-spacing:.05em; margin:0 0 10px; font-weight:600; }
-  .ringbox { display:flex; flex-wrap:wrap; gap:16px; align-items:flex-start; }
+  .ringbox { display:flex; flex-direction:column; gap:12px; align-items:center; }
+  .ringbox > div { width:100%; }
   svg { flex:0 0 auto; }
   table { border-collapse:collapse; width:100%; font-variant-numeric:tabular-nums; }
   th, td { text-align:right; padding:4px 8px; border-bottom:1px solid var(--line); white-space:nowrap; }
@@ -63,8 +64,8 @@ export const STATUS_PAGE = `<!doctype html>
   <section class="card">
     <h2>Ring: who owns what</h2>
     <div class="ringbox">
-      <svg id="ring" width="300" height="300" viewBox="-150 -150 300 300" role="img" aria-label="hash ring"></svg>
-      <div style="flex:1 1 340px; min-width:0; overflow:auto">
+      <svg id="ring" width="320" height="320" viewBox="-150 -150 300 300" role="img" aria-label="hash ring"></svg>
+      <div style="overflow:auto">
         <table>
           <thead><tr><th></th><th>node</th><th>share</th><th>weight</th><th>sessions</th><th>msg/s</th><th>held</th><th>closing</th></tr></thead>
           <tbody id="legend"></tbody>
