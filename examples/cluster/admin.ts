@@ -93,8 +93,9 @@ export async function startAdmin(options: AdminOptions): Promise<Admin> {
       handler.close();
       board.close();
       metrics.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections(); // browsers keep connections alive
+      await closed;
       await router.close();
     },
   };

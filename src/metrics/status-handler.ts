@@ -125,6 +125,7 @@ export function statusHandler(options: StatusHandlerOptions): StatusRequestHandl
       return;
     }
     // /status/events
+    if (req.method === 'HEAD') return text(res, 200, '', { 'content-type': 'text/event-stream' });
     if (clients.size >= maxClients) return text(res, 503, `too many live status pages (${maxClients})\n`, { 'retry-after': '5' });
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write(`retry: 1000\nevent: state\ndata: ${JSON.stringify(board.snapshot())}\n\n`);
