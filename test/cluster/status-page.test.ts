@@ -17,6 +17,13 @@ import { type ClusterHandle, startMemoryCluster } from '../../examples/cluster/c
 import { User } from '../../examples/cluster/client.js';
 import { waitFor } from '../support/wait.js';
 
+/** The little of the DOM the page checks use (the tests are type-checked without the DOM library). */
+interface PageNode {
+  readonly textContent: string;
+  readonly dataset: Record<string, string | undefined>;
+}
+declare const document: { getElementById(id: string): PageNode; querySelectorAll(selector: string): Iterable<PageNode> & ArrayLike<PageNode> };
+
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTEFACTS = join(process.cwd(), '.tmp');
 const SUITE = 'the status page in headless Chromium';
@@ -88,6 +95,8 @@ describe.skipIf(skipWithoutChromium())(SUITE, () => {
     page.on('console', (message) => {
       if (message.type() === 'error') errors.push(message.text());
     });
+    /** Waits until `check`, run in the page, is true (a function: the page's CSP forbids evaluating strings). */
+    const until = (check: () => boolean, timeout: number) => page.waitForFunction(check, undefined, { timeout });
     const answer = await page.goto(`${admin.url}/status?token=${admin.token}`);
     expect(answer?.status()).toBe(200);
     expect(page.url()).toBe(`${admin.url}/status`); // the token left the address bar for a cookie
@@ -111,23 +120,23 @@ describe.skipIf(skipWithoutChromium())(SUITE, () => {
     const legend = await page.$$eval('#legend tr', (rows) => rows.map((r) => [r.getAttribute('data-node'), r.children[2]!.textContent]));
     expect(legend.map((r) => r[0])).toEqual(['node-1', 'node-2', 'node-3']);
     for (const [, share] of legend) expect(share).toMatch(/^\d+\.\d%$/);
-    await page.waitForFunction(() => /all 2 gateways on v\d+/.test(document.getElementById('agree')!.textContent ?? ''), undefined, { timeout: 5000 });
-    await page.waitForFunction(() => Number(document.getElementById('t-sessions')!.textContent) === 60, undefined, { timeout: 5000 });
+    await until(() => /all 2 gateways on v\d+/.test(document.getElementById('agree').textContent), 5000);
+    await until(() => Number(document.getElementById('t-sessions').textContent) === 60, 5000);
 
     const joinedAt = performance.now();
     await cluster.startNode('node-4', 'selective');
-    await page.waitForFunction(() => document.querySelectorAll('#ring path.arc[data-node="node-4"]').length > 0, undefined, { timeout: 2000 });
-    await page.waitForFunction(() => [...document.querySelectorAll('#log li')].some((li) => /node-4 joined/.test(li.textContent ?? '')), undefined, { timeout: 2000 });
+    await until(() => document.querySelectorAll('#ring path.arc[data-node="node-4"]').length > 0, 2000);
+    await until(() => [...document.querySelectorAll('#log li')].some((li) => /node-4 joined/.test(li.textContent)), 2000);
     const seenMs = performance.now() - joinedAt;
     expect(seenMs).toBeLessThan(2000);
     const after = await colours();
     expect(Object.keys(after).sort()).toEqual(['node-1', 'node-2', 'node-3', 'node-4']);
     expect(new Set(Object.values(after).map((l) => l[0])).size).toBe(4);
     expect(after['node-1']).toEqual(before['node-1']); // a node keeps its colour when another joins
-    await page.waitForFunction(() => [...document.querySelectorAll('#log li')].some((li) => li.dataset.kind === 'change' && /\+node-4/.test(li.textContent ?? '')), undefined, { timeout: 2000 });
+    await until(() => [...document.querySelectorAll('#log li')].some((li) => li.dataset.kind === 'change' && /\+node-4/.test(li.textContent)), 2000);
     // Let the handoff show, then keep the picture.
     await waitFor(() => users.every((u) => u.node !== null), { timeoutMs: 10_000, what: 'users reconnected' });
-    await page.waitForFunction(() => [...document.querySelectorAll('#log li')].some((li) => li.dataset.kind === 'handoff'), undefined, { timeout: 5000 });
+    await until(() => [...document.querySelectorAll('#log li')].some((li) => li.dataset.kind === 'handoff'), 5000);
     mkdirSync(ARTEFACTS, { recursive: true });
     const shot = join(ARTEFACTS, 'status-page.png');
     await page.screenshot({ path: shot, fullPage: true });
