@@ -11,6 +11,6 @@
  */
 export { instrument, reasonOf, type InstrumentOptions, type Instrumentation } from './instrument.js';
 export { StatusBoard, type GatewayStatus, type NodeStatus, type StatusBoardEvents, type StatusBoardOptions, type StatusEvent, type StatusSnapshot } from './status-board.js';
-export { statusHandler, type StatusHandlerOptions, type StatusRequestHandler } from './status-handler.js';
+export { statusHandler, type IncomingMessage, type ServerResponse, type StatusHandlerOptions, type StatusRequestHandler } from './status-handler.js';
 export { ringArcs } from './ring-arcs.js';
 export type { LogEntry, LogLevel, Logger } from '../live/logger.js';

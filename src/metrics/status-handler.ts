@@ -1,5 +1,4 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { RingError } from '../errors.js';
 import type { StatusBoard } from './status-board.js';
@@ -25,7 +24,28 @@ export interface StatusHandlerOptions {
   readonly maxBufferedBytes?: number;
 }
 
-/** A `node:http` request handler, with `close()` to end the live streams. */
+/**
+ * What the handler reads of a request: a `node:http` `IncomingMessage` fits.
+ * (Declared here so that the package's types do not need `@types/node`.)
+ */
+export interface IncomingMessage {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly headers: { readonly [name: string]: string | string[] | undefined };
+  on(event: 'close', listener: () => void): unknown;
+}
+
+/** What the handler uses of a response: a `node:http` `ServerResponse` fits. */
+export interface ServerResponse {
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  write(chunk: string): unknown;
+  end(chunk?: string): unknown;
+  destroy(): unknown;
+  readonly writableLength: number;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/** A `node:http` request handler (`http.createServer(handler)`), with `close()` to end the live streams. */
 export interface StatusRequestHandler {
   (req: IncomingMessage, res: ServerResponse): void;
   /** Ends every live stream and stops listening to the board. */
@@ -82,7 +102,8 @@ export function statusHandler(options: StatusHandlerOptions): StatusRequestHandl
     if (expected === null) return 'yes';
     const header = req.headers.authorization;
     if (typeof header === 'string' && header.startsWith('Bearer ') && same(digest(header.slice(7).trim()), expected)) return 'yes';
-    const cookie = parseCookie(req.headers.cookie);
+    const cookieHeader = req.headers.cookie;
+    const cookie = parseCookie(typeof cookieHeader === 'string' ? cookieHeader : undefined);
     if (cookie !== undefined && same(digest(cookie), expected)) return 'yes';
     const query = url.searchParams.get('token');
     if (query !== null && same(digest(query), expected)) return 'via-query';
