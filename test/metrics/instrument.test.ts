@@ -130,7 +130,8 @@ describe('instrument()', () => {
     const logs: LogEntry[] = [];
     for (const id of ['a', 'b']) await cluster.startNode(id, { maxClosesPerSecond: 5000, logger: (e) => logs.push(e) });
     await cluster.setRing(['a', 'b']);
-    const dispatcher = await cluster.dispatcher();
+    const sent: LogEntry[] = [];
+    const dispatcher = await cluster.dispatcher({ logger: (e) => sent.push(e) });
     const registry = new Registry();
     const nodes = ['a', 'b'].map((id) => cluster.nodes.get(id)!.node);
     closers.push(instrument({ registry, sessions: nodes, dispatcher }).close);
@@ -143,6 +144,8 @@ describe('instrument()', () => {
     // A recipient nobody owns a session for: held, then failed when its ttl runs out.
     const expired = await dispatcher.send('user-nobody', 'lost', { ttlMs: 200 });
     expect(expired.status).toBe('failed');
+    expect(sent).toHaveLength(1); // delivered outcomes are not logged
+    expect(sent[0]).toMatchObject({ level: 'debug', source: 'dispatcher', event: 'outcome', fields: { key: 'user-nobody', status: 'failed' } });
     text = await registry.metrics();
     expect(sample(text, 'ringroute_deliveries_total', { outcome: 'delivered', reason: '' })).toBe(60);
     expect(sample(text, 'ringroute_deliveries_total', { outcome: 'failed', reason: (expired as { reason: string }).reason })).toBe(1);
@@ -180,6 +183,20 @@ describe('instrument()', () => {
     second.close();
     expect(() => instrument({} as never)).toThrow(RingError);
     expect(() => instrument({ registry, prefix: 'bad prefix' })).toThrow(/prefix/);
+  });
+
+  it('refuses a logger that is not a function, and survives one that throws', async () => {
+    const store = new MemoryRingStore();
+    closers.push(() => store.close());
+    await store.compareAndSet(0, [{ id: 'a' }]);
+    await expect(RingRouter.start({ store, logger: 'console' as never })).rejects.toThrow(/logger must be a function, got string/);
+    const membership = new MemoryMembership();
+    closers.push(() => membership.close());
+    await expect(RingCoordinator.start({ membership, store, logger: 1 as never })).rejects.toThrow(/logger must be a function/);
+    const router = await RingRouter.start({ store, resyncMs: 20, logger: () => { throw new Error('logger down'); } });
+    closers.push(() => router.close());
+    await store.compareAndSet(1, [{ id: 'a' }, { id: 'b' }]);
+    await waitFor(() => router.version === 2, { what: 'the change applied despite the logger' });
   });
 
   it('names the reason of a change', () => {
