@@ -14,9 +14,30 @@ import { startMemoryCluster } from './cluster.js';
 import { User } from './client.js';
 import { requestJson } from './http.js';
 
-const { values } = parseArgs({ options: { users: { type: 'string' }, rate: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' } } });
-const users = Math.min(5000, Number(values.users ?? 300));
-const rate = Math.min(2000, Number(values.rate ?? 50));
+const { values } = (() => {
+  try {
+    return parseArgs({ options: { users: { type: 'string' }, rate: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' } } });
+  } catch (error) {
+    process.stderr.write(`status demo: ${(error as Error).message.split('\n')[0]} (options: --users N --rate N --port N --token T)\n`);
+    process.exit(2);
+  }
+})();
+function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    process.stderr.write(`status demo: --${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}\n`);
+    process.exit(2);
+  }
+  return n;
+}
+const users = int('users', values.users, 300, 2, 5000);
+const rate = int('rate', values.rate, 50, 0, 2000);
+const port = int('port', values.port, 0, 0, 65535);
+if (values.token !== undefined && values.token.length < 16) {
+  process.stderr.write('status demo: --token must have at least 16 characters\n');
+  process.exit(2);
+}
 
 const store = new MemoryRingStore();
 const membership = new MemoryMembership({ ttlMs: 2000, heartbeatMs: 500 });
@@ -26,7 +47,7 @@ const admin = await startAdmin({
   membership: membership.connect(),
   gateways: () => cluster.gateways,
   nodes: () => cluster.nodes,
-  ...(values.port !== undefined ? { port: Number(values.port) } : {}),
+  port,
   ...(values.token !== undefined ? { token: values.token } : {}),
 });
 process.stdout.write(`status page: ${admin.url}/status?token=${admin.token}\nmetrics:     curl -H 'authorization: Bearer ${admin.token}' ${admin.url}/metrics\n`);
