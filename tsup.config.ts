@@ -17,6 +17,7 @@ export default defineConfig([
       client: 'src/client/index.ts',
       nginx: 'src/proxy/nginx/index.ts',
       haproxy: 'src/proxy/haproxy/index.ts',
+      metrics: 'src/metrics/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,
@@ -25,7 +26,7 @@ export default defineConfig([
     // Shared chunks keep one RingError class across "ringroute" and "ringroute/redis".
     splitting: true,
     treeshake: true,
-    external: ['ioredis'],
+    external: ['ioredis', 'prom-client'],
     // The bench's JSON report schema, exported as "ringroute/report.schema.json".
     onSuccess: async () => copyFileSync('src/cli/report.schema.json', 'dist/report.schema.json'),
   },

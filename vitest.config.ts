@@ -13,6 +13,7 @@ export default defineConfig({
       { find: /^ringroute\/haproxy$/, replacement: src('proxy/haproxy/index.ts') },
       { find: /^ringroute\/sessions$/, replacement: src('sessions/index.ts') },
       { find: /^ringroute\/client$/, replacement: src('client/index.ts') },
+      { find: /^ringroute\/metrics$/, replacement: src('metrics/index.ts') },
     ],
   },
   test: {

@@ -23,3 +23,4 @@ export { RingCoordinator, type RingCoordinatorEvents, type RingCoordinatorOption
 export { groupByOwner, type OwnerLookup } from './ring/group-by-owner.js';
 export { MAX_ADDRESS_LENGTH, type Transport } from './live/transport.js';
 export { MemoryTransport } from './adapters/memory/transport.js';
+export type { LogEntry, LogLevel, Logger } from './live/logger.js';

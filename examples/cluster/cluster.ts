@@ -35,6 +35,8 @@ export interface ClusterSettings {
   readonly ttlMs: number;
   readonly heartbeatMs: number;
   readonly log?: (line: string) => void;
+  /** Memory backends to share with the caller (the admin port connects its own handles); the caller closes them. @default new ones */
+  readonly backends?: { readonly store: MemoryRingStore; readonly membership: MemoryMembership };
 }
 
 /** Adapters of one part (a gateway or a node): its own handles on the shared backends. */
@@ -47,8 +49,8 @@ export interface PartAdapters {
 
 /** Everything in this process: MemoryRingStore, MemoryMembership and MemoryTransport, one handle of each per part. */
 export async function startMemoryCluster(settings: ClusterSettings): Promise<ClusterHandle> {
-  const store = new MemoryRingStore();
-  const membership = new MemoryMembership({ ttlMs: settings.ttlMs, heartbeatMs: settings.heartbeatMs });
+  const store = settings.backends?.store ?? new MemoryRingStore();
+  const membership = settings.backends?.membership ?? new MemoryMembership({ ttlMs: settings.ttlMs, heartbeatMs: settings.heartbeatMs });
   const bus = new MemoryTransport();
   const adapters = (): PartAdapters => {
     const parts = { store: store.connect(), membership: membership.connect(), transport: bus.connect() };
@@ -102,8 +104,10 @@ export async function startMemoryCluster(settings: ClusterSettings): Promise<Clu
         await gateway.close();
         await a.close();
       }
-      await membership.close();
-      await store.close();
+      if (settings.backends === undefined) {
+        await membership.close();
+        await store.close();
+      }
       await bus.close();
     },
   };

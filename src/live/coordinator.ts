@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { sameMembers } from './compare.js';
 import type { MembershipAdapter, RingState, RingStore } from './contracts.js';
+import { type Logger, badLogger, log } from './logger.js';
 import { SingleFlight } from './single-flight.js';
 import { RingError, describe } from '../errors.js';
 
@@ -40,6 +41,8 @@ export interface RingCoordinatorOptions {
    * @default the membership's `ttlMs`, or 3000 when it has none
    */
   readonly graceMs?: number;
+  /** Traces the coordinator's decisions: `write` (info), `hold` during a grace period (info), `error` (warn, including the repair of garbage). @default none */
+  readonly logger?: Logger;
 }
 
 /** Events of a {@link RingCoordinator}. */
@@ -68,6 +71,7 @@ export class RingCoordinator extends EventEmitter<RingCoordinatorEvents> {
   readonly #resyncMs: number;
   readonly #timeoutMs: number;
   readonly #graceMs: number;
+  readonly #logger: Logger | undefined;
   readonly #flight = new SingleFlight();
   readonly #unwatch: () => void;
   readonly #resync: ReturnType<typeof setInterval>;
@@ -95,6 +99,7 @@ export class RingCoordinator extends EventEmitter<RingCoordinatorEvents> {
     this.#resyncMs = timing.resyncMs;
     this.#timeoutMs = timing.timeoutMs;
     this.#graceMs = timing.graceMs;
+    this.#logger = options.logger;
     this.#unwatch = this.#membership.watch(
       () => this.#schedule(),
       (error) => {
@@ -124,6 +129,8 @@ export class RingCoordinator extends EventEmitter<RingCoordinatorEvents> {
         throw new RingError('INVALID_OPTION', `${name} must be a number ${min === 0 ? '>= 0' : '> 0'}, got ${describe(value)}`);
       }
     }
+    const loggerProblem = badLogger(options.logger);
+    if (loggerProblem !== undefined) throw new RingError('INVALID_OPTION', loggerProblem);
     const coordinator = new RingCoordinator(options, { settleMs, resyncMs, timeoutMs, graceMs });
     try {
       await coordinator.#run();
@@ -245,6 +252,7 @@ export class RingCoordinator extends EventEmitter<RingCoordinatorEvents> {
         if (sameMembers(state.nodes, members)) return;
       }
       if (now < this.#holdUntil) {
+        log(this.#logger, { level: 'info', source: 'coordinator', event: 'hold', message: `holding writes for ${this.#holdUntil - now} ms more (grace period: members may still be re-registering); ${members.length} live members`, fields: { remainingMs: this.#holdUntil - now, members: members.length } });
         this.#wakeAtTime(this.#holdUntil);
         return;
       }
@@ -257,6 +265,7 @@ export class RingCoordinator extends EventEmitter<RingCoordinatorEvents> {
       }
       if (written !== null) {
         this.#seenRing = true;
+        log(this.#logger, { level: 'info', source: 'coordinator', event: 'write', message: `wrote ring ${written.epoch} version ${written.version}: ${written.nodes.map((n) => n.id).join(', ') || 'no nodes'}`, fields: { epoch: written.epoch, version: written.version, nodes: written.nodes.length } });
         this.emit('write', written);
         return;
       }
@@ -265,6 +274,7 @@ export class RingCoordinator extends EventEmitter<RingCoordinatorEvents> {
   }
 
   #report(error: unknown): void {
+    if (!this.#closed) log(this.#logger, { level: 'warn', source: 'coordinator', event: 'error', message: String((error as Error)?.message ?? error) });
     if (!this.#closed) this.emit('error', error instanceof Error ? error : new Error(String(error)));
   }
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type { RingState, RingStore } from './contracts.js';
+import { type Logger, badLogger, log } from './logger.js';
 import { SingleFlight, timeoutError } from './single-flight.js';
 import { RingError, describe } from '../errors.js';
 import { HashRing } from '../ring/hash-ring.js';
@@ -36,6 +37,8 @@ export interface RingRouterOptions {
    * @default 2000
    */
   readonly readTimeoutMs?: number;
+  /** Traces the router's decisions: `adopt` (info), `skip` of a bad record (warn), `error` (warn). @default none */
+  readonly logger?: Logger;
 }
 
 /** Events of a {@link RingRouter}. */
@@ -74,6 +77,7 @@ export interface RingRouterEvents {
 export class RingRouter extends EventEmitter<RingRouterEvents> {
   readonly #store: RingStore;
   readonly #readTimeoutMs: number;
+  readonly #logger: Logger | undefined;
   readonly #flight = new SingleFlight();
   #ring: HashRing;
   #epoch = '';
@@ -88,8 +92,9 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
   #loop: Promise<void> | undefined;
   #overdueReportedAt = 0;
 
-  private constructor(store: RingStore, ring: HashRing, readTimeoutMs: number) {
+  private constructor(store: RingStore, ring: HashRing, readTimeoutMs: number, logger: Logger | undefined) {
     super();
+    this.#logger = logger;
     this.#store = store;
     this.#ring = ring;
     this.#readTimeoutMs = readTimeoutMs;
@@ -112,11 +117,13 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
     if (typeof readTimeoutMs !== 'number' || !Number.isFinite(readTimeoutMs) || readTimeoutMs <= 0) {
       throw new RingError('INVALID_OPTION', `readTimeoutMs must be a positive number, got ${describe(readTimeoutMs)}`);
     }
+    const loggerProblem = badLogger(options.logger);
+    if (loggerProblem !== undefined) throw new RingError('INVALID_OPTION', loggerProblem);
     const ringOptions: HashRingOptions =
       options.placement !== undefined
         ? { ...(options.hasher === undefined ? {} : { hasher: options.hasher }), placement: options.placement, ...(options.vnodes === undefined ? {} : { vnodes: options.vnodes }) }
         : { hasher: options.hasher ?? (await createXxHash32()), ...(options.vnodes === undefined ? {} : { vnodes: options.vnodes }) };
-    const router = new RingRouter(options.store, new HashRing(ringOptions), readTimeoutMs);
+    const router = new RingRouter(options.store, new HashRing(ringOptions), readTimeoutMs, options.logger);
     // Watch before reading, so a change between the two is not missed.
     router.#unwatch = options.store.watch(
       (state) => router.#pushed(state),
@@ -252,6 +259,11 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
       this.#fail(new RingError('INVALID_SNAPSHOT', `ignored ring ${describe(state.epoch)} version ${describe(state.version)}: ${(error as Error).message}`, { cause: error }));
       return;
     }
+    log(this.#logger, {
+      level: 'info', source: 'router', event: 'adopt',
+      message: `adopted ring ${state.epoch} version ${state.version} (${state.nodes.length} nodes${newEpoch ? ', new epoch' : ''}, ${(diff.movedFraction * 100).toFixed(1)}% of keys moved, read after ${byPush ? 'a push' : 'a resync'})`,
+      fields: { epoch: state.epoch, version: state.version, nodes: state.nodes.length, newEpoch, movedFraction: diff.movedFraction, byPush },
+    });
     this.#ring = next;
     this.#epoch = state.epoch;
     this.#version = state.version;
@@ -281,6 +293,9 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
 
   #fail(error: unknown): void {
     if (this.#closed) return;
+    // A record that failed validation is skipped: lookups go on from the ring in use.
+    const skipped = error instanceof RingError && error.code === 'INVALID_SNAPSHOT';
+    log(this.#logger, { level: 'warn', source: 'router', event: skipped ? 'skip' : 'error', message: `${String((error as Error)?.message ?? error)}; serving version ${this.#version}`, fields: { epoch: this.#epoch, serving: this.#version } });
     this.emit('error', error instanceof Error ? error : new Error(String(error)));
   }
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { RingError, describe } from '../errors.js';
+import { type Logger, badLogger, log } from '../live/logger.js';
 import type { Transport } from '../live/transport.js';
 import { groupByOwner } from '../ring/group-by-owner.js';
 import type { RingDiff } from '../ring/types.js';
@@ -34,6 +35,8 @@ export interface DispatcherOptions {
   readonly dedupeWindowMs?: number;
   /** Most finished outcomes remembered (the oldest are forgotten first). @default 100000 */
   readonly dedupeMax?: number;
+  /** Traces outcomes other than `delivered` (debug, one per recipient). @default none */
+  readonly logger?: Logger;
 }
 
 /** Options of one send. */
@@ -48,6 +51,8 @@ export interface SendOptions {
 export interface DispatcherEvents {
   /** A background failure (publish, malformed outcome); the dispatcher goes on. */
   error: [error: Error];
+  /** A recipient's final outcome, and the ms from its send to it (not emitted for a repeat answered from memory). */
+  outcome: [outcome: DeliveryOutcome, latencyMs: number];
 }
 
 interface Pending {
@@ -55,6 +60,8 @@ interface Pending {
   readonly key: string;
   readonly data: string;
   readonly deadline: number;
+  /** When send() took it (Date.now()). */
+  readonly sentAt: number;
   /** Nodes that may have received it; and those of them that answered `failed`. */
   readonly reached: Set<string>;
   readonly refused: Set<string>;
@@ -88,6 +95,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   readonly #router: RouterLike;
   readonly #transport: Transport;
   readonly #mode: DispatchMode;
+  readonly #logger: Logger | undefined;
   readonly #ttlMs: number;
   readonly #retryMs: number;
   readonly #maxInFlight: number;
@@ -115,6 +123,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     this.#router = options.router;
     this.#transport = options.transport;
     this.#mode = mode;
+    const loggerProblem = badLogger(options.logger);
+    if (loggerProblem !== undefined) throw new RingError('INVALID_OPTION', loggerProblem);
+    this.#logger = options.logger;
     this.#ttlMs = positive(options.ttlMs, 10_000, 'ttlMs');
     this.#retryMs = positive(options.retryMs, 2000, 'retryMs');
     this.#maxInFlight = count(options.maxInFlight, 10_000, 'maxInFlight');
@@ -184,7 +195,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       if (empty) return Promise.resolve({ status: 'failed', key, reason: 'no-owner' });
       let resolve!: (outcome: DeliveryOutcome) => void;
       const promise = new Promise<DeliveryOutcome>((r) => (resolve = r));
-      this.#pending.set(pk, { id, key, data, deadline: now + ttlMs, reached: new Set(), refused: new Set(), lastFail: 'unreachable', retryAt: Infinity, promise, resolve });
+      this.#pending.set(pk, { id, key, data, deadline: now + ttlMs, sentAt: now, reached: new Set(), refused: new Set(), lastFail: 'unreachable', retryAt: Infinity, promise, resolve });
       return promise;
     });
     const toSend = empty ? [] : fresh.map((key) => this.#pending.get(`${id}\0${key}`)!);
@@ -298,8 +309,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const pk = `${p.id}\0${p.key}`;
     if (this.#pending.get(pk) !== p) return;
     this.#pending.delete(pk);
-    this.#recent.set(pk, outcome, Date.now());
+    const now = Date.now();
+    this.#recent.set(pk, outcome, now);
     p.resolve(outcome);
+    if (outcome.status !== 'delivered') log(this.#logger, { level: 'debug', source: 'dispatcher', event: 'outcome', message: `${this.id}: ${p.id} to ${p.key} ${outcome.status} (${outcome.reason}) after ${now - p.sentAt} ms`, fields: { id: p.id, key: p.key, status: outcome.status, reason: outcome.reason } });
+    this.emit('outcome', outcome, now - p.sentAt);
   }
 
   #fail(error: unknown): void {

@@ -8,7 +8,7 @@
  * gateways and back ends. The wire protocol, close codes and every bound are
  * documented in `docs/sessions.md`; `ringroute/client` is the matching client.
  */
-export { SessionNode, type DeliverOptions, type SessionNodeEvents, type SessionNodeStats } from './session-node.js';
+export { SessionNode, type DeliverOptions, type HandoffReport, type SessionNodeEvents, type SessionNodeStats } from './session-node.js';
 export { Session } from './session.js';
 export type { SessionSocket } from './socket.js';
 export type { HandoffStrategy, RouterLike, SessionNodeOptions } from './options.js';
@@ -28,3 +28,4 @@ export {
   type NodeFrame,
 } from './protocol.js';
 export type { Transport } from '../live/transport.js';
+export type { LogEntry, LogLevel, Logger } from '../live/logger.js';

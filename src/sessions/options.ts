@@ -1,4 +1,5 @@
 import { RingError, describe } from '../errors.js';
+import { type Logger, badLogger } from '../live/logger.js';
 import type { Transport } from '../live/transport.js';
 import type { RingDiff, RingNode } from '../ring/types.js';
 import type { Hasher } from '../ring/types.js';
@@ -67,6 +68,8 @@ export interface SessionNodeOptions {
   readonly sweepMs?: number;
   /** Random numbers in [0, 1) for jitter (injectable for tests). @default Math.random */
   readonly random?: () => number;
+  /** Traces the node's decisions: `handoff` when a ring change queues sessions to move and `handoff-done` when the last one was closed (info). @default none */
+  readonly logger?: Logger;
 }
 
 export interface ResolvedNodeOptions {
@@ -92,6 +95,7 @@ export interface ResolvedNodeOptions {
   readonly publishTimeoutMs: number;
   readonly sweepMs: number;
   readonly random: () => number;
+  readonly logger: Logger | undefined;
 }
 
 /** Checks every option (throwing `INVALID_OPTION` with the option's name) and fills in the defaults. */
@@ -106,7 +110,10 @@ export function resolveNodeOptions(options: SessionNodeOptions): ResolvedNodeOpt
   if (typeof jitter !== 'number' || !(jitter >= 0 && jitter < 1)) throw new RingError('INVALID_OPTION', `jitter must be a number in [0, 1), got ${describe(jitter)}`);
   const random = options.random ?? Math.random;
   if (typeof random !== 'function') throw new RingError('INVALID_OPTION', `random must be a function, got ${describe(random)}`);
+  const loggerProblem = badLogger(options.logger);
+  if (loggerProblem !== undefined) throw new RingError('INVALID_OPTION', loggerProblem);
   return {
+    logger: options.logger,
     id: options.id,
     router: options.router,
     transport: options.transport,

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { RingError, describe } from '../errors.js';
+import { log } from '../live/logger.js';
 import type { RingDiff, RingNode } from '../ring/types.js';
 import { Courier } from './courier.js';
 import { type HandoffStrategy, type ResolvedNodeOptions, type SessionNodeOptions, checkId, resolveNodeOptions } from './options.js';
@@ -15,6 +16,18 @@ import { BROADCAST_ADDRESS, nodeAddress, parseWire } from './wire.js';
 export interface SessionNodeEvents {
   /** A background failure: a publish that failed, a bad transport message, a listener that threw. The node goes on. */
   error: [error: Error];
+  /** The paced closes that ring changes queued are all done (changes that come during a handoff extend it). */
+  handoff: [report: HandoffReport];
+}
+
+/** What one handoff did, from {@link SessionNodeEvents.handoff}. */
+export interface HandoffReport {
+  /** Keys queued for a paced close. */
+  readonly keys: number;
+  /** Sessions closed with 4001 (`MOVED`) or 4006: handed to their new owner. */
+  readonly sessions: number;
+  /** From the first ring change to the last close, in ms. */
+  readonly durationMs: number;
 }
 
 /** Options of {@link SessionNode.deliver}. */
@@ -91,6 +104,8 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
   /** The latest ring change and when it came: which node a key just moved here from. */
   #lastChange: { readonly diff: RingDiff; readonly at: number } | null = null;
   readonly #counts = { moved: 0, refused: 0, slowConsumers: 0, timeouts: 0 };
+  /** The handoff in progress: since when, keys queued, sessions closed so far. */
+  #handoff: { start: number; keys: number; sessions: number } | null = null;
 
   private constructor(o: ResolvedNodeOptions) {
     super();
@@ -279,11 +294,30 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
     this.#lastChange = { diff, at: Date.now() };
     const entries = this.#strategy === 'selective' ? this.#table.inRanges(diff.ranges) : this.#table.all();
     for (const entry of entries) this.#pacer.add(entry.key);
+    if (entries.length > 0) {
+      this.#handoff ??= { start: Date.now(), keys: 0, sessions: 0 };
+      this.#handoff.keys += entries.length;
+      log(this.#o.logger, {
+        level: 'info', source: 'session-node', event: 'handoff',
+        message: `${this.id}: ring change moves ${entries.length} keys (${this.#strategy}); closing them at ${this.#o.maxClosesPerSecond}/s, about ${Math.ceil((this.#pacer.size / this.#o.maxClosesPerSecond) * 1000)} ms`,
+        fields: { node: this.id, keys: entries.length, queued: this.#pacer.size, perSecond: this.#o.maxClosesPerSecond, strategy: this.#strategy },
+      });
+    }
     this.#courier.sweepHeld(Date.now()); // held messages of keys that moved away follow them now
   }
 
   /** A paced close: the key's sessions go to its owner now (unless the key came back here meanwhile). */
   #handOver(key: string): void {
+    this.#closeMoved(key);
+    const h = this.#handoff;
+    if (h === null || this.#pacer.size > 0) return;
+    this.#handoff = null;
+    const report: HandoffReport = { keys: h.keys, sessions: h.sessions, durationMs: Date.now() - h.start };
+    log(this.#o.logger, { level: 'info', source: 'session-node', event: 'handoff-done', message: `${this.id}: handoff done, ${report.sessions} sessions of ${report.keys} keys moved in ${report.durationMs} ms`, fields: { node: this.id, ...report } });
+    this.emit('handoff', report);
+  }
+
+  #closeMoved(key: string): void {
     const entry = this.#table.get(key);
     if (entry === undefined) return;
     const owner = this.#owner(key);
@@ -291,6 +325,7 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
     const target = owner === null ? null : targetOf(owner);
     for (const session of [...entry.sessions]) {
       this.#counts.moved++;
+      if (this.#handoff !== null) this.#handoff.sessions++;
       if (target !== null) send(session, moveFrame(CloseCode.MOVED, target));
       session.close(target === null ? CloseCode.NO_OWNER : CloseCode.MOVED, closeReason(target, 'moved'));
     }

@@ -64,6 +64,8 @@ const SESSIONS_EXPORTS = [
 
 const CLIENT_EXPORTS = ['SessionClient', 'fullJitter', 'CloseCode', 'PROTOCOL_VERSION', 'RingError'];
 
+const METRICS_EXPORTS = ['instrument', 'reasonOf', 'StatusBoard', 'statusHandler', 'ringArcs'];
+
 interface Entry {
   /** What users import. */
   readonly specifier: string;
@@ -78,6 +80,7 @@ const ENTRIES: readonly Entry[] = [
   { specifier: 'ringroute/redis', file: 'redis', names: REDIS_EXPORTS },
   { specifier: 'ringroute/sessions', file: 'sessions', names: SESSIONS_EXPORTS },
   { specifier: 'ringroute/client', file: 'client', names: CLIENT_EXPORTS },
+  { specifier: 'ringroute/metrics', file: 'metrics', names: METRICS_EXPORTS },
 ];
 
 const MODES = ['import', 'require'] as const;

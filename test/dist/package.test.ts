@@ -26,7 +26,7 @@ let packed: PackedProject;
 let tarball: Uint8Array;
 
 beforeAll(async () => {
-  packed = await packAndInstall(['ioredis']);
+  packed = await packAndInstall(['ioredis', 'prom-client']);
   tarball = new Uint8Array(readFileSync(packed.tarball));
 }, 180_000);
 
