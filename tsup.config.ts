@@ -10,7 +10,7 @@ export default defineConfig([
     // (the root is `index`). package.json `typesVersions` relies on that to
     // resolve every subpath under TypeScript's node10 resolution, so a new
     // subpath needs only its entry here and its `exports` entry.
-    entry: { index: 'src/index.ts', redis: 'src/adapters/redis/index.ts', sessions: 'src/sessions/index.ts', client: 'src/client/index.ts' },
+    entry: { index: 'src/index.ts', redis: 'src/adapters/redis/index.ts', sessions: 'src/sessions/index.ts', client: 'src/client/index.ts', gateway: 'src/gateway/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: false,
@@ -18,7 +18,7 @@ export default defineConfig([
     // Shared chunks keep one RingError class across "ringroute" and "ringroute/redis".
     splitting: true,
     treeshake: true,
-    external: ['ioredis'],
+    external: ['ioredis', 'jose'],
     // The bench's JSON report schema, exported as "ringroute/report.schema.json".
     onSuccess: async () => copyFileSync('src/cli/report.schema.json', 'dist/report.schema.json'),
   },

@@ -11,6 +11,7 @@ export default defineConfig({
       { find: /^ringroute\/redis$/, replacement: src('adapters/redis/index.ts') },
       { find: /^ringroute\/sessions$/, replacement: src('sessions/index.ts') },
       { find: /^ringroute\/client$/, replacement: src('client/index.ts') },
+      { find: /^ringroute\/gateway$/, replacement: src('gateway/index.ts') },
     ],
   },
   test: {
