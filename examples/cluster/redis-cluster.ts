@@ -8,9 +8,12 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { type RingNode, RingRouter } from 'ringroute';
+import { RedisMembership, RedisRingStore } from 'ringroute/redis';
 import type { ClusterHandle, ClusterSettings } from './cluster.js';
 import type { ProcessConfig, ProcessReport } from './process.js';
 import type { Strategy } from './protocol.js';
+import { redisOptions } from './redis-url.js';
 
 const ENTRY = fileURLToPath(new URL('./process.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -27,18 +30,21 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
   const children = new Set<ChildProcess>();
   const spawnPart = (role: ProcessConfig['role'], id: string, strategy: Strategy) => {
     const config: ProcessConfig = {
-      role, id, prefix, strategy, redisUrl: settings.redisUrl, mode: settings.mode,
+      role, id, prefix, strategy, mode: settings.mode,
       graceMs: settings.graceMs, ttlMs: settings.ttlMs, heartbeatMs: settings.heartbeatMs,
+      ...(settings.insecure === true ? { insecure: true } : {}), ...(settings.limits ? { limits: settings.limits } : {}),
     };
-    const child = fork(ENTRY, [JSON.stringify(config)], { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    // Secrets go in the environment, never on the command line (readable by every local user in ps).
+    const env = { ...process.env, RINGROUTE_SECRET: settings.secret, RINGROUTE_ADMIN_TOKEN: settings.adminToken, RINGROUTE_REDIS_URL: settings.redisUrl };
+    const child = fork(ENTRY, [JSON.stringify(config)], { cwd: ROOT, env, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
     children.add(child);
     child.once('exit', () => children.delete(child));
     child.stderr?.on('data', (chunk: Buffer) => settings.log?.(chunk.toString().trimEnd()));
-    return new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
+    return new Promise<{ child: ChildProcess; url: string; adminUrl: string }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${id} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
       child.once('message', (message: ProcessReport) => {
         clearTimeout(timer);
-        if (message.type === 'ready') resolve({ child, url: message.url });
+        if (message.type === 'ready') resolve({ child, url: message.url, adminUrl: message.adminUrl ?? '' });
         else reject(new Error(`${id} failed to start: ${message.error}`));
       });
       child.once('exit', (code, signal) => {
@@ -57,7 +63,10 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
     clearTimeout(timer);
   };
 
-  const gateways: Array<{ child: ChildProcess; url: string }> = [];
+  const gateways: Array<{ child: ChildProcess; url: string; adminUrl: string }> = [];
+  const watchers: Array<{ close(): Promise<void> }> = [];
+  const redis = new Redis(settings.redisUrl, redisOptions(settings.redisUrl));
+  redis.on('error', (error: Error) => settings.log?.(`[scenario] redis: ${error.message}`));
   const nodes = new Map<string, ChildProcess>();
   const urls = new Map<string, string>();
   const take = (id: string): ChildProcess => {
@@ -71,7 +80,20 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
     kind: 'redis' as const,
     prefix,
     gateways: [] as string[],
+    admins: [] as string[],
     nodes: urls,
+    async joinMember(node: RingNode) {
+      const membership = new RedisMembership({ redis, prefix, ttlMs: settings.ttlMs, heartbeatMs: settings.heartbeatMs });
+      watchers.push(membership);
+      const member = await membership.join(node);
+      return async () => {
+        await member.leave();
+        await membership.close();
+      };
+    },
+    async router() {
+      return RingRouter.start({ store: new RedisRingStore({ redis, prefix }), resyncMs: 200 });
+    },
     async startNode(id: string, strategy: Strategy) {
       const { child, url } = await spawnPart('node', id, strategy);
       nodes.set(id, child);
@@ -89,15 +111,19 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
       await Promise.all([...nodes.keys()].map((id) => handle.stopNode(id)));
       await Promise.all(gateways.map((g) => stopChild(g.child)));
       for (const child of children) child.kill('SIGKILL');
+      for (const w of watchers) await w.close().catch(() => undefined);
+      redis.disconnect();
       await deletePrefix(settings.redisUrl, prefix);
     },
   };
   try {
     for (let i = 1; i <= settings.gateways; i++) gateways.push(await spawnPart('gateway', `gw-${i}`, settings.strategy));
     handle.gateways.push(...gateways.map((g) => g.url));
+    handle.admins.push(...gateways.map((g) => g.adminUrl));
     await Promise.all(settings.nodes.map((id) => handle.startNode(id, settings.strategy)));
   } catch (error) {
     for (const child of children) child.kill('SIGKILL');
+    redis.disconnect();
     await deletePrefix(settings.redisUrl, prefix).catch(() => undefined);
     throw error;
   }
@@ -106,7 +132,7 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
 
 /** Deletes every key of the run (all of them carry the hash tag `{prefix}`). */
 export async function deletePrefix(redisUrl: string, prefix: string): Promise<number> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+  const redis = new Redis(redisUrl, redisOptions(redisUrl));
   try {
     let deleted = 0;
     let cursor = '0';
