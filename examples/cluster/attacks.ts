@@ -105,10 +105,14 @@ export async function runAttacks(options: AttackOptions): Promise<AttackReport> 
       Array.from({ length: 60 }, (_, g) => requestStatus('POST', `${gw}/groups/flood${g}/send`, { token: mallory, body: { members: Array.from({ length: 1000 }, (_, i) => `ghost-${i}`), text: 'x' } })),
     );
     record('group-of-1000-offline', '60 group sends of 1000 offline members each', summarize(groupStatuses.map((a) => a.status)), groupStatuses.every((a) => a.status === 413 || a.status === 429));
+    const floodStart = performance.now();
     const flood = floodOffline(gw, mallory, 3000);
     const flooded = await flood.refused;
+    const floodSec = (performance.now() - floodStart) / 1000;
     const turnedAway = flooded.statuses.filter((x) => x === 429 || x === 503).length;
-    record('flood-offline', '3000 POST /send to offline users from one account, at once', `${summarize(flooded.statuses)}, ${flooded.waiting} accepted and waiting for their ttl`, turnedAway >= 3000 - 100);
+    // The most one sender can have accepted: its burst plus its rate over the flood (gateway defaults: 40, 20/s).
+    const allowed = 40 + Math.ceil(20 * floodSec);
+    record('flood-offline', '3000 POST /send to offline users from one account, at once', `${summarize(flooded.statuses)}, ${flooded.waiting} accepted (at most ${allowed} allowed) and waiting for their ttl`, 3000 - turnedAway <= allowed);
 
     // Members: a bad URL and a frozen node, registered through the shared store as an attacker with Redis access could
     await new Promise<void>((resolve) => frozen.listen(0, '127.0.0.1', resolve));
@@ -135,7 +139,8 @@ export async function runAttacks(options: AttackOptions): Promise<AttackReport> 
     } finally {
       for (const leave of leaves) await leave();
     }
-    await flood.done;
+    // The accepted flood sends finish with their ttl in the background (failed: expired); the phase does not wait for them.
+    void flood.done;
 
     const slow = await slowloris;
     record('slowloris', 'open a connection and send headers one byte at a time, never finishing', slow, /^closed/.test(slow));
@@ -191,7 +196,8 @@ async function ackingClient(url: string): Promise<WebSocket> {
  * `done` when every send has its answer.
  */
 function floodOffline(gw: string, token: string, count: number): { refused: Promise<{ statuses: number[]; waiting: number }>; done: Promise<void> } {
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  // Wide enough that the accepted sends (each holding a connection until its ttl) never starve the rest.
+  const agent = new Agent({ keepAlive: true, maxSockets: 512 });
   const statuses: number[] = [];
   let lastAnswer = performance.now();
   const all = Array.from({ length: count }, (_, i) =>

@@ -12,7 +12,7 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatReport } from './report.js';
+import { attacksRepelled, formatReport } from './report.js';
 import { type ScenarioOptions, runScenario } from './scenario.js';
 
 const HELP = `Usage: npm start -- [options]
@@ -129,7 +129,7 @@ try {
     process.stdout.write(`\nJSON report written to ${values.json}\n`);
   }
   const t = report.totals;
-  process.exitCode = t.lost === 0 && t.sent === t.delivered + t.failed ? 0 : 1;
+  process.exitCode = t.lost === 0 && t.sent === t.delivered + t.failed && attacksRepelled(report) ? 0 : 1;
 } catch (error) {
   // The stack is for --verbose; a user sees what failed.
   const detail = error instanceof Error ? (values.verbose ? (error.stack ?? error.message) : error.message) : String(error);

@@ -76,6 +76,8 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
   const settings: ClusterSettings = {
     gateways: o.gateways, nodes: initial, strategy: 'reconnect-all', mode: 'broadcast',
     graceMs: o.graceMs, ttlMs: o.ttlMs, heartbeatMs: o.heartbeatMs, secret, adminToken: randomSecret(), ...(o.log ? { log: o.log } : {}),
+    // Tighter than the library's defaults (10 s, 5 s) so the slowloris and frozen-node attacks end quickly.
+    limits: { headersTimeoutMs: 3000, connectTimeoutMs: 2000 },
   };
   const signer = new TokenSigner(secret);
   const tokens = new Map<string, Promise<string>>();
