@@ -167,6 +167,14 @@ export class AppNode {
     await this.#shutdown();
   }
 
+  /** Whole-cluster shutdown: leave membership, then close every session with 4005 (going away) and fail what is held (`closed`). */
+  async shutdown(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#member?.leave();
+    await this.#shutdown();
+  }
+
   /** Dies abruptly, as a crashed process: sockets reset, nothing handed over, membership expires later. */
   async kill(): Promise<void> {
     if (this.#stopped) return;

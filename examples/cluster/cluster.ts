@@ -23,6 +23,8 @@ export interface ClusterHandle {
   startNode(id: string, strategy: Strategy): Promise<void>;
   /** Stops a node gracefully: it leaves and hands its sessions over. */
   stopNode(id: string): Promise<void>;
+  /** Stops every part gracefully: gateways first (each pending send gets its outcome), then the nodes leave and close their sessions with 4005 (going away). */
+  shutdown(): Promise<void>;
   /** Kills a node abruptly: in-process its server is destroyed and its membership abandoned; with Redis, SIGKILL. */
   killNode(id: string): Promise<void>;
   /** Joins a member that is not an app node (the attack phase registers bad URLs); resolves to its leave. */
@@ -49,7 +51,14 @@ export interface ClusterSettings {
   readonly insecure?: boolean;
   /** Limits of the gateways. */
   readonly limits?: GatewayLimits;
+  /** Fixed ports of the first gateway (public, admin); any free port otherwise. */
+  readonly ports?: { readonly gateway?: number; readonly admin?: number };
   readonly log?: (line: string) => void;
+}
+
+/** The `port`/`adminPort` options of the first gateway. */
+export function firstPorts(settings: ClusterSettings): { port?: number; adminPort?: number } {
+  return { ...(settings.ports?.gateway !== undefined ? { port: settings.ports.gateway } : {}), ...(settings.ports?.admin !== undefined ? { adminPort: settings.ports.admin } : {}) };
 }
 
 /** The credentials every part gets. */
@@ -87,6 +96,7 @@ export async function startMemoryCluster(settings: ClusterSettings): Promise<Clu
     const a = adapters();
     const gateway = await Gateway.start({
       id: `gw-${i}`, ...a, ...credentials(settings), mode: settings.mode, graceMs: settings.graceMs, ...(settings.limits ? { limits: settings.limits } : {}), ...log,
+      ...(i === 1 ? firstPorts(settings) : {}),
     });
     gateways.push({ gateway, adapters: a });
   }
@@ -130,6 +140,11 @@ export async function startMemoryCluster(settings: ClusterSettings): Promise<Clu
     },
     async router() {
       return RingRouter.start({ store: store.connect(), resyncMs: 200 });
+    },
+    async shutdown() {
+      for (const { gateway } of gateways) await gateway.drain();
+      await Promise.all([...nodes.values()].map(({ node }) => node.shutdown()));
+      await handle.close();
     },
     async close() {
       for (const id of [...nodes.keys()]) await handle.killNode(id);

@@ -99,6 +99,7 @@ export class Gateway {
   #mode: Mode;
   #url = '';
   #adminUrl = '';
+  #closed = false;
   #checksum = { version: -1, value: '' };
   readonly #messages = { broadcast: { oneToOne: 0, group: 0 }, hash: { oneToOne: 0, group: 0 } };
   readonly #groupOwners = { broadcast: 0, hash: 0 };
@@ -198,16 +199,32 @@ export class Gateway {
     };
   }
 
-  /** Stops taking requests, waits for the sends in flight to get their outcomes, then closes everything. */
-  async close(): Promise<void> {
-    this.#handler.close();
+  /**
+   * First half of a cluster shutdown: stop taking requests and give every
+   * pending send its outcome, keeping the open WebSockets so the nodes can
+   * close them with 4005 (going away).
+   */
+  async drain(): Promise<void> {
+    this.#handler.close({ keepTunnels: true });
     for (const dispatcher of this.#dispatchers.values()) await dispatcher.close();
+  }
+
+  /** Stops taking requests, gives the sends in flight their outcomes, then closes everything. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.drain();
+    this.#handler.close();
     await this.#coordinator.close();
     await this.#router.close();
     await this.#o.transport.close();
     for (const server of [this.#server, this.#admin]) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Let the answers just given reach their clients, then cut what is left.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), 1000);
+      await closed;
+      clearTimeout(timer);
     }
   }
 

@@ -26,6 +26,10 @@ export interface ProcessConfig {
   readonly heartbeatMs: number;
   readonly insecure?: boolean;
   readonly limits?: GatewayLimits;
+  readonly port?: number;
+  readonly adminPort?: number;
+  /** Stop without waiting for sessions to move (the whole cluster is shutting down). */
+  readonly shutdown?: boolean;
 }
 
 export type ProcessReport = { type: 'ready'; url: string; adminUrl?: string } | { type: 'failed'; error: string };
@@ -50,18 +54,26 @@ async function main(): Promise<void> {
   const part =
     config.role === 'node'
       ? await AppNode.start({ id: config.id, ...adapters, ...auth, strategy: config.strategy })
-      : await Gateway.start({ id: config.id, ...adapters, ...auth, mode: config.mode, graceMs: config.graceMs, ...(config.limits ? { limits: config.limits } : {}) });
+      : await Gateway.start({
+          id: config.id, ...adapters, ...auth, mode: config.mode, graceMs: config.graceMs, ...(config.limits ? { limits: config.limits } : {}),
+          ...(config.port !== undefined ? { port: config.port } : {}), ...(config.adminPort !== undefined ? { adminPort: config.adminPort } : {}),
+        });
 
   let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
+  const stop = (whole = false): Promise<void> =>
     (stopping ??= (async () => {
-      await (part instanceof AppNode ? part.stop() : part.close()).catch(onError);
+      await (part instanceof AppNode ? (whole ? part.shutdown() : part.stop()) : part.close()).catch(onError);
       await membership.close().catch(onError);
       await store.close().catch(onError);
       await redis.quit().catch(() => redis.disconnect());
       process.exit(0);
     })());
-  process.on('message', (message: { type?: string }) => void (message.type === 'stop' && stop()));
+  process.on('message', (message: { type?: string }) => {
+    if (message.type === 'stop') void stop();
+    if (message.type === 'shutdown') void stop(true);
+    if (message.type === 'drain' && part instanceof Gateway) void part.drain().then(() => process.send?.({ type: 'drained' }));
+  });
+  process.on('SIGINT', () => undefined); // Ctrl-C reaches the whole process group: the parent orders the shutdown
   process.on('SIGTERM', () => void stop());
   process.on('disconnect', () => void stop()); // the parent died: never linger
   report({ type: 'ready', url: part.url, ...(part instanceof Gateway ? { adminUrl: part.adminUrl } : {}) });

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { type RingNode, RingRouter } from 'ringroute';
 import { RedisMembership, RedisRingStore } from 'ringroute/redis';
-import type { ClusterHandle, ClusterSettings } from './cluster.js';
+import { type ClusterHandle, type ClusterSettings, firstPorts } from './cluster.js';
 import type { ProcessConfig, ProcessReport } from './process.js';
 import type { Strategy } from './protocol.js';
 import { redisOptions } from './redis-url.js';
@@ -29,7 +29,9 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
   const prefix = settings.prefix ?? `ringroute-example-${randomBytes(4).toString('hex')}`;
   const children = new Set<ChildProcess>();
   const spawnPart = (role: ProcessConfig['role'], id: string, strategy: Strategy) => {
+    const ports = role === 'gateway' && id === 'gw-1' ? firstPorts(settings) : {};
     const config: ProcessConfig = {
+      ...ports,
       role, id, prefix, strategy, mode: settings.mode,
       graceMs: settings.graceMs, ttlMs: settings.ttlMs, heartbeatMs: settings.heartbeatMs,
       ...(settings.insecure === true ? { insecure: true } : {}), ...(settings.limits ? { limits: settings.limits } : {}),
@@ -55,14 +57,27 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
   };
   const exited = (child: ChildProcess) =>
     child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stopChild = async (child: ChildProcess): Promise<void> => {
+  const stopChild = async (child: ChildProcess, type: 'stop' | 'shutdown' = 'stop'): Promise<void> => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    if (child.connected) child.send({ type: 'stop' });
+    if (child.connected) child.send({ type });
     else child.kill('SIGTERM');
     await exited(child);
     clearTimeout(timer);
   };
 
+  /** Asks a gateway process to drain (pending sends answered, WebSockets kept for the nodes' 4005); at most 10 s. */
+  const drainChild = (child: ChildProcess): Promise<void> =>
+    new Promise((resolve) => {
+      if (!child.connected) return resolve();
+      const timer = setTimeout(resolve, 10_000);
+      child.on('message', (message: { type?: string }) => {
+        if (message.type === 'drained') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.send({ type: 'drain' });
+    });
   const gateways: Array<{ child: ChildProcess; url: string; adminUrl: string }> = [];
   const watchers: Array<{ close(): Promise<void> }> = [];
   const redis = new Redis(settings.redisUrl, redisOptions(settings.redisUrl));
@@ -106,6 +121,11 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
       const child = take(id);
       child.kill('SIGKILL');
       await exited(child);
+    },
+    async shutdown() {
+      await Promise.all(gateways.map((g) => drainChild(g.child)));
+      await Promise.all([...nodes.keys()].map((id) => stopChild(take(id), 'shutdown')));
+      await handle.close();
     },
     async close() {
       await Promise.all([...nodes.keys()].map((id) => handle.stopNode(id)));

@@ -85,9 +85,15 @@ export class GatewayHandler extends EventEmitter<GatewayHandlerEvents> {
     return { tunnels: this.#tunnels.size, inFlight: this.#inFlight, senders: this.#rate.size, refused: { ...this.#refused } };
   }
 
-  /** Closes every tunnel and refuses what comes next with 503. Sends in flight still get their answers. */
-  close(): void {
+  /**
+   * Refuses what comes next with 503 and closes every tunnel. Sends in flight
+   * still get their answers. With `keepTunnels`, open WebSockets stay up, so
+   * the nodes can close them with their own going-away code during a
+   * cluster shutdown; call `close()` again to cut them.
+   */
+  close(options: { readonly keepTunnels?: boolean } = {}): void {
     this.#closed = true;
+    if (options.keepTunnels === true) return;
     for (const socket of this.#tunnels) socket.destroy();
   }
 
