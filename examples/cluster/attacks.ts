@@ -200,20 +200,29 @@ function floodOffline(gw: string, token: string, count: number): { refused: Prom
   const agent = new Agent({ keepAlive: true, maxSockets: 512 });
   const statuses: number[] = [];
   let lastAnswer = performance.now();
-  const all = Array.from({ length: count }, (_, i) =>
-    requestStatus('POST', `${gw}/send`, { token, agent, body: { to: `ghost-${i}`, text: 'flood' }, timeoutMs: 60_000 })
-      .then((a) => a.status)
-      .catch(() => 0)
-      .then((status) => {
-        statuses.push(status);
-        lastAnswer = performance.now();
-      }),
-  );
+  const all: Array<Promise<void>> = [];
+  const launched = (async () => {
+    // 100 at a time: the attacker shares this process's event loop with the in-memory gateway, so
+    // building 3000 requests in one tick would stall the gateway for the attacker's own work.
+    for (let i = 0; i < count; i++) {
+      all.push(
+        requestStatus('POST', `${gw}/send`, { token, agent, body: { to: `ghost-${i}`, text: 'flood' }, timeoutMs: 60_000 })
+          .then((a) => a.status)
+          .catch(() => 0)
+          .then((status) => {
+            statuses.push(status);
+            lastAnswer = performance.now();
+          }),
+      );
+      if (i % 100 === 99) await sleep(5);
+    }
+  })();
   const refused = (async () => {
+    await launched;
     while (statuses.length < count && performance.now() - lastAnswer < 1000) await sleep(50);
     return { statuses: [...statuses], waiting: count - statuses.length };
   })();
-  return { refused, done: Promise.all(all).then(() => agent.destroy()) };
+  return { refused, done: launched.then(() => Promise.all(all)).then(() => agent.destroy()) };
 }
 
 /** Opens a connection that sends its headers a byte every 500 ms; resolves with how the gateway ended it. */
