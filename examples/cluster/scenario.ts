@@ -155,6 +155,10 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
     if (o.attacks !== false) {
       progress('attack phase: every attack against the live cluster, legitimate traffic running');
       attacks = await runAttacks({ cluster, signer, adminToken: settings.adminToken, progress });
+      // The attack's members have left: wait until the rings agree on the nodes again and the few
+      // users they owned meanwhile are back, so the join below moves sessions from a settled cluster.
+      await admin.waitRing(initial, 'attack phase');
+      await pool.waitSettled(SETTLE_TIMEOUT_MS);
     }
     const selective = await join('selective');
     const survivors = [...initial, extra].filter((id) => id !== victim);

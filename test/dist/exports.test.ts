@@ -64,6 +64,8 @@ const SESSIONS_EXPORTS = [
 
 const CLIENT_EXPORTS = ['SessionClient', 'fullJitter', 'CloseCode', 'PROTOCOL_VERSION', 'RingError'];
 
+const GATEWAY_EXPORTS = ['GatewayHandler', 'createJwtAuthenticator', 'gatewayServerOptions', 'DEFAULT_LIMITS', 'AuthenticationError', 'requestToken', 'checkMemberUrl', 'RateLimiter'];
+
 interface Entry {
   /** What users import. */
   readonly specifier: string;
@@ -78,6 +80,7 @@ const ENTRIES: readonly Entry[] = [
   { specifier: 'ringroute/redis', file: 'redis', names: REDIS_EXPORTS },
   { specifier: 'ringroute/sessions', file: 'sessions', names: SESSIONS_EXPORTS },
   { specifier: 'ringroute/client', file: 'client', names: CLIENT_EXPORTS },
+  { specifier: 'ringroute/gateway', file: 'gateway', names: GATEWAY_EXPORTS },
 ];
 
 const MODES = ['import', 'require'] as const;
@@ -225,6 +228,15 @@ describe('ringroute core from dist', () => {
     expect(client.RingError).toBe(core.RingError);
     await expect(sessions.SessionNode.start(null as never)).rejects.toBeInstanceOf(core.RingError);
     expect(client.CloseCode).toEqual(sessions.CloseCode);
+  });
+
+  it.each(MODES)('verifies a JWT with ringroute/gateway through %s (jose loaded lazily, as an optional peer)', async (mode) => {
+    const core = (await loadDist(mode, 'index')) as unknown as typeof import('../../src/index.js');
+    const gateway = (await loadDist(mode, 'gateway')) as unknown as typeof import('../../src/gateway/index.js');
+    await expect(gateway.createJwtAuthenticator({ secret: 'short' })).rejects.toBeInstanceOf(core.RingError);
+    const auth = await gateway.createJwtAuthenticator({ secret: 'x'.repeat(32) });
+    expect(await auth.verify('not-a-token')).toBeNull();
+    expect(() => new gateway.GatewayHandler({ router: null as never, dispatcher: null as never })).toThrow(core.RingError);
   });
 
   it('keeps the client bundle free of Node built-ins', () => {
