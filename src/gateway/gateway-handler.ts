@@ -188,7 +188,8 @@ export class GatewayHandler extends EventEmitter<GatewayHandlerEvents> {
       for (const m of body.members) if (typeof m !== 'string' || !this.#o.isUserId(m)) throw this.#refuse('bad-request', 400, 'members must be an array of user ids');
       to = [...new Set(body.members as string[])].filter((m) => m !== from); // the sender does not get its own message
     }
-    const decision = this.#rate.take(from, 1 + Math.floor(to.length / 32));
+    // Never more than the burst, or a large group would be refused for ever under a small burst.
+    const decision = this.#rate.take(from, Math.min(l.burst, 1 + Math.floor(to.length / 32)));
     if (decision.verdict === 'limited') throw this.#refuse('rate-limited', 429, `too many sends from ${from}: at most ${l.ratePerSecond} a second`, { 'retry-after': String(decision.retryAfterSeconds) });
     if (decision.verdict === 'full') throw this.#refuse('overloaded', 503, 'too many senders at once', { 'retry-after': '1' });
     if (this.#inFlight + to.length > l.maxInFlight) throw this.#refuse('overloaded', 503, `the gateway has ${this.#inFlight} deliveries in flight (at most ${l.maxInFlight})`, { 'retry-after': '1' });

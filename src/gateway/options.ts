@@ -28,7 +28,7 @@ export interface GatewayLimits {
   readonly maxRecipients?: number;
   /** Recipients whose outcome is pending, over all sends of this gateway; a send that would pass it is answered 503 with `Retry-After`. @default 10000 */
   readonly maxInFlight?: number;
-  /** Sustained sends per second per sender (a group send costs 1 + recipients / 32); more is answered 429 with `Retry-After`. @default 20 */
+  /** Sustained sends per second per sender (a group send costs 1 + recipients / 32, at most `burst`); more is answered 429 with `Retry-After`. @default 20 */
   readonly ratePerSecond?: number;
   /** Sends a sender may make at once before its rate applies. @default 40 */
   readonly burst?: number;
