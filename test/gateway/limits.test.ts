@@ -147,3 +147,36 @@ describe('GatewayHandler limits', () => {
     a.ws!.close();
   });
 });
+
+describe('a client that never reads, through the gateway', () => {
+  it('is closed by its node as a slow consumer (4003) instead of pinning memory, and the sender is told', async () => {
+    const cluster = new TestCluster();
+    const gateway = await (async () => {
+      await cluster.startNode('n1', { maxInFlightPerSession: 20, ackTimeoutMs: 30_000 });
+      await cluster.setRing(['n1']);
+      return startGateway(cluster, { ratePerSecond: 1000, burst: 1000 });
+    })();
+    try {
+      const reader = await connect(`${gateway.ws}/ws?user=sloth&key=sloth&token=${await sign('sloth')}`);
+      expect(reader.frame).toMatchObject({ t: 'welcome' });
+      // Stop reading at the TCP level: frames pile up in the kernel and on the node, and nothing is acked.
+      (reader.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      const token = await sign('flooder');
+      const sends = Array.from({ length: 30 }, (_, i) => http('POST', `${gateway.url}/send`, { token, body: { to: 'sloth', text: 'x'.repeat(4000), id: `s${i}` } }));
+      const node = cluster.nodes.get('n1')!.node;
+      await waitFor(() => node.stats().sessions === 0, { timeoutMs: 10_000, what: 'the slow session closed' });
+      expect(node.stats().slowConsumers).toBe(1);
+      // (The tunnel itself ends when the node's close handshake times out; until then the gateway's pipe
+      // holds no more than its stream buffers: it stops reading from the node while the client does not read.)
+      // Every send gets an honest answer: nothing was acknowledged, so none is "delivered".
+      const answers = await Promise.all(sends);
+      for (const a of answers) expect(a.body.delivered).toEqual([]);
+      expect(answers.every((a) => a.status === 200)).toBe(true);
+      expect(gateway.handler.stats().inFlight).toBe(0);
+      reader.ws!.terminate();
+    } finally {
+      await gateway.close();
+      await cluster.close();
+    }
+  }, 30_000);
+});
