@@ -8,6 +8,8 @@
  */
 import { type ClusterHandle, type ClusterSettings, startMemoryCluster } from './cluster.js';
 import { TokenSigner, randomSecret } from './auth.js';
+import type { GatewayStats } from './gateway.js';
+import { requestJson } from './http.js';
 import { DEFAULT_GRACE_MS } from './protocol.js';
 import { startRedisCluster } from './redis-cluster.js';
 import { redactUrl } from './redis-url.js';
@@ -39,6 +41,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   };
   const cluster: ClusterHandle = options.redisUrl ? await startRedisCluster({ ...settings, redisUrl: options.redisUrl }) : await startMemoryCluster(settings);
   const gateway = cluster.gateways[0]!;
+  await waitForRing(cluster.admins[0]!, adminToken, nodes.length);
   const demo = await new TokenSigner(secret).sign('alice', 24 * 3600);
   const o = options.out;
   o(`ringroute cluster: ${nodes.length} app nodes, ${options.redisUrl ? `Redis ${redactUrl(options.redisUrl)}, one process each` : 'in memory, one process'}`);
@@ -57,4 +60,15 @@ export async function serve(options: ServeOptions): Promise<void> {
   o('shutting down: gateway first (pending sends get their outcome), then the nodes leave and close their sessions (4005)');
   await cluster.shutdown();
   o('stopped');
+}
+
+/** Waits until the gateway routes over all `count` nodes, so "ready" means a user can connect. */
+async function waitForRing(admin: string, token: string, count: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const stats = await requestJson<GatewayStats>('GET', `${admin}/stats`, undefined, { token, timeoutMs: 5000 });
+    if (stats.nodes.length >= count) return;
+    if (Date.now() > deadline) throw new Error(`the gateway's ring has ${stats.nodes.length} of ${count} nodes after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
