@@ -51,7 +51,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   if (options.secret === undefined) o(`  token secret (random, set --secret or RINGROUTE_SECRET to keep one): ${secret}`);
   if (options.adminToken === undefined) o(`  admin token (random, set RINGROUTE_ADMIN_TOKEN to keep one): ${adminToken}`);
   o(`  a token for user "alice", valid 24 h: ${demo}`);
-  o(`    websocat "${gateway.replace(/^http/, 'ws')}/ws?user=alice&token=${demo.slice(0, 12)}..."`);
+  o(`  connect: ${gateway.replace(/^http/, 'ws')}/ws?user=alice&token=<that token>`);
   o('Ctrl-C (SIGINT) or SIGTERM stops it cleanly.');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
