@@ -9,8 +9,9 @@
  * attacker skipping the gateway) must carry a valid token whose `sub` is the
  * `user` parameter, checked here again with `ringroute/gateway`'s JWT
  * verifier; the SessionNode then refuses users this node does not own
- * (close 4002, naming the owner). `/stats` and `/admin/strategy` need the
- * admin token; `GET /healthz` is open.
+ * (close 4002, naming the owner). `/stats` and `/admin/strategy` live on a
+ * separate admin port, behind the admin token; `GET /healthz` is open on
+ * both ports.
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -40,6 +41,8 @@ export interface AppNodeOptions {
   readonly host?: string;
   /** @default 0 (any free port) */
   readonly port?: number;
+  /** Admin port (`/stats`, `/admin/strategy`), on `host`. @default 0 (any free port) */
+  readonly adminPort?: number;
   /** @default 500 */
   readonly resyncMs?: number;
   readonly log?: (line: string) => void;
@@ -67,6 +70,7 @@ export class AppNode {
   readonly id: string;
   readonly #o: AppNodeOptions;
   readonly #server: Server;
+  readonly #admin: Server;
   // Client frames over MAX_CLIENT_FRAME are a protocol error anyway: refuse them before buffering.
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME * 4 });
   #authenticate: Authenticate | null = null;
@@ -75,13 +79,18 @@ export class AppNode {
   #node!: SessionNode;
   #member: (Membership & { abandon?(): void }) | undefined;
   #url = '';
+  #adminUrl = '';
   #stopped = false;
 
   private constructor(options: AppNodeOptions) {
     this.id = options.id;
     this.#o = options;
     this.#transport = new CountingTransport(options.transport);
-    this.#server = createServer(gatewayServerOptions(), handleJson((req, res) => this.#http(req.method ?? '', req.url ?? '', req, res)));
+    this.#server = createServer(gatewayServerOptions(), handleJson(async (req, res) => {
+      if (req.method === 'GET' && req.url === '/healthz') return sendJson(res, 200, { ok: true, id: this.id });
+      throw new HttpError(404, 'not found');
+    }));
+    this.#admin = createServer(gatewayServerOptions(), handleJson((req, res) => this.#http(req.method ?? '', req.url ?? '', req, res)));
     this.#server.on('clientError', (_error, socket) => socket.destroy());
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy());
@@ -127,6 +136,10 @@ export class AppNode {
     const address = node.#server.address();
     if (address === null || typeof address === 'string') throw new Error('node did not get a TCP port');
     node.#url = `ws://${host}:${address.port}`;
+    await new Promise<void>((resolve) => node.#admin.listen(options.adminPort ?? 0, host, resolve));
+    const adminAddress = node.#admin.address();
+    if (adminAddress === null || typeof adminAddress === 'string') throw new Error('node did not get an admin port');
+    node.#adminUrl = `http://${host}:${adminAddress.port}`;
     node.#router = await RingRouter.start({ store: options.store, resyncMs: options.resyncMs ?? 500 });
     node.#router.on('error', (error) => node.#log(`ring error: ${error.message}`));
     node.#node = await SessionNode.start({ id: node.id, router: node.#router, transport: node.#transport, strategy: options.strategy ?? 'selective' });
@@ -135,9 +148,14 @@ export class AppNode {
     return node;
   }
 
-  /** `ws://host:port`; the same port serves `GET /stats`. */
+  /** `ws://host:port`: WebSockets at `/ws`, and `GET /healthz`. */
   get url(): string {
     return this.#url;
+  }
+
+  /** `http://host:port` of the admin port: `GET /stats`, `POST /admin/strategy` (admin token). */
+  get adminUrl(): string {
+    return this.#adminUrl;
   }
 
   stats(): NodeStats {
@@ -189,8 +207,10 @@ export class AppNode {
     await this.#node.close();
     await this.#o.transport.close();
     await this.#router.close();
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const server of [this.#server, this.#admin]) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   }
 
   #self(): RingNode {

@@ -93,10 +93,11 @@ export async function runAttacks(options: AttackOptions): Promise<AttackReport> 
     const a1 = await requestStatus('POST', `${admin}/admin/mode`, { body: { mode: 'broadcast' } });
     const a2 = await requestStatus('GET', `${admin}/stats`, { token: mallory });
     record('admin-without-admin-token', 'POST /admin/mode and GET /stats on the admin port, without / with a user token', `${a1.status}, ${a2.status}`, a1.status === 401 && a2.status === 401);
-    const httpNode = nodeUrl.replace(/^ws/, 'http');
-    const n1 = await requestStatus('POST', `${httpNode}/admin/strategy`, { body: { strategy: 'reconnect-all' } });
-    const n2 = await requestStatus('GET', `${httpNode}/stats`, { token: mallory });
-    record('node-admin', `POST /admin/strategy and GET /stats on app node ${nodeId}`, `${n1.status}, ${n2.status}`, n1.status === 401 && n2.status === 401);
+    const n0 = await requestStatus('POST', `${nodeUrl.replace(/^ws/, 'http')}/admin/strategy`, { token: mallory, body: { strategy: 'reconnect-all' } });
+    const nodeAdmin = cluster.nodeAdmins.get(nodeId)!;
+    const n1 = await requestStatus('POST', `${nodeAdmin}/admin/strategy`, { body: { strategy: 'reconnect-all' } });
+    const n2 = await requestStatus('GET', `${nodeAdmin}/stats`, { token: mallory });
+    record('node-admin', `POST /admin/strategy on app node ${nodeId}'s public port, then on its admin port without / with a user token`, `${n0.status}, ${n1.status}, ${n2.status}`, n0.status === 404 && n1.status === 401 && n2.status === 401);
 
     // Limits
     s = await requestStatus('POST', `${gw}/send`, { token: mallory, raw: JSON.stringify({ to: VICTIM, text: 'x'.repeat(1024 * 1024) }) });

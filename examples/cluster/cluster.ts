@@ -17,8 +17,10 @@ export interface ClusterHandle {
   readonly gateways: readonly string[];
   /** Gateways' admin URLs (behind the admin token), in the order of `gateways`. */
   readonly admins: readonly string[];
-  /** Live app nodes: id to `ws://host:port` (the same port serves `/stats`). */
+  /** Live app nodes: id to `ws://host:port`. */
   readonly nodes: ReadonlyMap<string, string>;
+  /** Live app nodes: id to their admin URL `http://host:port` (`/stats`, `/admin/strategy`, behind the admin token). */
+  readonly nodeAdmins: ReadonlyMap<string, string>;
   /** Starts an app node and joins it to the cluster. */
   startNode(id: string, strategy: Strategy): Promise<void>;
   /** Stops a node gracefully: it leaves and hands its sessions over. */
@@ -102,11 +104,13 @@ export async function startMemoryCluster(settings: ClusterSettings): Promise<Clu
   }
   const nodes = new Map<string, { node: AppNode; adapters: PartAdapters }>();
   const urls = new Map<string, string>();
+  const adminUrls = new Map<string, string>();
   const take = (id: string) => {
     const entry = nodes.get(id);
     if (entry === undefined) throw new Error(`no live node ${id}`);
     nodes.delete(id);
     urls.delete(id);
+    adminUrls.delete(id);
     return entry;
   };
   const handle: ClusterHandle = {
@@ -114,11 +118,13 @@ export async function startMemoryCluster(settings: ClusterSettings): Promise<Clu
     gateways: gateways.map((g) => g.gateway.url),
     admins: gateways.map((g) => g.gateway.adminUrl),
     nodes: urls,
+    nodeAdmins: adminUrls,
     async startNode(id, strategy) {
       const a = adapters();
       const node = await AppNode.start({ id, ...a, ...credentials(settings), strategy, ...log });
       nodes.set(id, { node, adapters: a });
       urls.set(id, node.url);
+      adminUrls.set(id, node.adminUrl);
     },
     async stopNode(id) {
       const { node, adapters: a } = take(id);

@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => undefined); // Ctrl-C reaches the whole process group: the parent orders the shutdown
   process.on('SIGTERM', () => void stop());
   process.on('disconnect', () => void stop()); // the parent died: never linger
-  report({ type: 'ready', url: part.url, ...(part instanceof Gateway ? { adminUrl: part.adminUrl } : {}) });
+  report({ type: 'ready', url: part.url, adminUrl: part.adminUrl });
 }
 
 main().catch((error: unknown) => {

@@ -84,11 +84,13 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
   redis.on('error', (error: Error) => settings.log?.(`[scenario] redis: ${error.message}`));
   const nodes = new Map<string, ChildProcess>();
   const urls = new Map<string, string>();
+  const adminUrls = new Map<string, string>();
   const take = (id: string): ChildProcess => {
     const child = nodes.get(id);
     if (child === undefined) throw new Error(`no live node ${id}`);
     nodes.delete(id);
     urls.delete(id);
+    adminUrls.delete(id);
     return child;
   };
   const handle = {
@@ -97,6 +99,7 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
     gateways: [] as string[],
     admins: [] as string[],
     nodes: urls,
+    nodeAdmins: adminUrls,
     async joinMember(node: RingNode) {
       const membership = new RedisMembership({ redis, prefix, ttlMs: settings.ttlMs, heartbeatMs: settings.heartbeatMs });
       watchers.push(membership);
@@ -110,9 +113,10 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
       return RingRouter.start({ store: new RedisRingStore({ redis, prefix }), resyncMs: 200 });
     },
     async startNode(id: string, strategy: Strategy) {
-      const { child, url } = await spawnPart('node', id, strategy);
+      const { child, url, adminUrl } = await spawnPart('node', id, strategy);
       nodes.set(id, child);
       urls.set(id, url);
+      adminUrls.set(id, adminUrl);
     },
     async stopNode(id: string) {
       await stopChild(take(id));

@@ -217,7 +217,7 @@ class Admin {
   ) {}
 
   async nodeStats(): Promise<NodeStats[]> {
-    return Promise.all([...this.cluster.nodes.values()].map((url) => this.#get<NodeStats>(`${url.replace(/^ws/, 'http')}/stats`)));
+    return Promise.all([...this.cluster.nodeAdmins.values()].map((url) => this.#get<NodeStats>(`${url}/stats`)));
   }
 
   async gatewayStats(): Promise<GatewayStats[]> {
@@ -230,7 +230,7 @@ class Admin {
 
   async setStrategy(strategy: Strategy): Promise<void> {
     await Promise.all(
-      [...this.cluster.nodes.values()].map((url) => requestJson('POST', `${url.replace(/^ws/, 'http')}/admin/strategy`, { strategy }, { agent: this.agent, token: this.token })),
+      [...this.cluster.nodeAdmins.values()].map((url) => requestJson('POST', `${url}/admin/strategy`, { strategy }, { agent: this.agent, token: this.token })),
     );
   }
 

@@ -47,7 +47,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   o(`ringroute cluster: ${nodes.length} app nodes, ${options.redisUrl ? `Redis ${redactUrl(options.redisUrl)}, one process each` : 'in memory, one process'}`);
   o(`  gateway   ${gateway}   (GET /healthz open; GET /route, POST /send, POST /groups/:id/send, WebSocket /ws need a token)`);
   o(`  admin     ${cluster.admins[0]}   (GET /stats, POST /admin/mode with "Authorization: Bearer <admin token>")`);
-  for (const [id, url] of cluster.nodes) o(`  ${id.padEnd(9)} ${url}`);
+  for (const [id, url] of cluster.nodes) o(`  ${id.padEnd(9)} ${url}   admin ${cluster.nodeAdmins.get(id) ?? '?'}`);
   if (options.secret === undefined) o(`  token secret (random, set --secret or RINGROUTE_SECRET to keep one): ${secret}`);
   if (options.adminToken === undefined) o(`  admin token (random, set RINGROUTE_ADMIN_TOKEN to keep one): ${adminToken}`);
   o(`  a token for user "alice", valid 24 h: ${demo}`);

@@ -71,10 +71,13 @@ describe('Gateway', () => {
     expect((await requestStatus('GET', `${admin}/stats`, { token: await token('alice') })).status).toBe(401);
     expect((await requestStatus('POST', `${admin}/admin/mode`, { token: ADMIN, body: { mode: 'hash' } })).status).toBe(200);
     const node = cluster!.nodes.get('node-1')!.replace(/^ws/, 'http');
+    const nodeAdmin = cluster!.nodeAdmins.get('node-1')!;
     expect((await requestStatus('GET', `${node}/healthz`)).status).toBe(200);
-    expect((await requestStatus('GET', `${node}/stats`)).status).toBe(401);
-    expect((await requestStatus('POST', `${node}/admin/strategy`, { body: { strategy: 'selective' } })).status).toBe(401);
-    expect((await requestStatus('GET', `${node}/stats`, { token: ADMIN })).status).toBe(200);
+    expect((await requestStatus('GET', `${node}/stats`, { token: ADMIN })).status).toBe(404);
+    expect((await requestStatus('GET', `${nodeAdmin}/healthz`)).status).toBe(200);
+    expect((await requestStatus('GET', `${nodeAdmin}/stats`)).status).toBe(401);
+    expect((await requestStatus('POST', `${nodeAdmin}/admin/strategy`, { body: { strategy: 'selective' } })).status).toBe(401);
+    expect((await requestStatus('GET', `${nodeAdmin}/stats`, { token: ADMIN })).status).toBe(200);
   });
 
   for (const mode of MODES) {

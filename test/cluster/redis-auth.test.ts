@@ -7,6 +7,8 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -113,6 +115,18 @@ function redisHasTls(): boolean {
   }
 }
 
+/** A port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 const tls = openssl && redisHasTls();
 if (redisEnv.server && !tls) console.warn('skipping the rediss:// test: this redis-server was built without TLS (or openssl is missing)');
 
@@ -126,10 +140,14 @@ describe.skipIf(!tls)('cluster example on Redis over TLS (rediss://)', () => {
     dir = mkdtempSync(join(tmpdir(), 'ringroute-redis-tls-'));
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
       '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
-    port = 20_000 + Math.floor(Math.random() * 30_000);
+    port = await freePort();
     child = spawn(redisEnv.server!, ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
       '--tls-cert-file', join(dir, 'cert.pem'), '--tls-key-file', join(dir, 'key.pem'), '--tls-ca-cert-file', join(dir, 'cert.pem'), '--tls-auth-clients', 'no',
-      '--requirepass', 'tls-password'], { stdio: 'ignore' });
+      '--requirepass', 'tls-password'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stdout?.on('data', (d: Buffer) => (log = (log + String(d)).slice(-2000)));
+    child.stderr?.on('data', (d: Buffer) => (log = (log + String(d)).slice(-2000)));
+    child.once('exit', (code) => (log += `\nexited with ${code}`));
     process.env.RINGROUTE_REDIS_CA = join(dir, 'cert.pem');
     await waitFor(async () => {
       const probe = new Redis(`rediss://:tls-password@127.0.0.1:${port}`, { tls: { ca: [execFileSync('cat', [join(dir, 'cert.pem')])] }, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
@@ -140,7 +158,7 @@ describe.skipIf(!tls)('cluster example on Redis over TLS (rediss://)', () => {
       } finally {
         probe.disconnect();
       }
-    }, { timeoutMs: 10_000, what: 'redis-server with TLS' });
+    }, { timeoutMs: 30_000, what: `redis-server with TLS on port ${port} (log: ${log.slice(-300)})` });
   });
   afterAll(() => {
     child?.kill('SIGKILL');
