@@ -48,6 +48,21 @@ describe('createJwtAuthenticator', () => {
     expect(await auth.verify(await new SignJWT({}).setProtectedHeader({ alg: 'EdDSA' }).setSubject('carol').setExpirationTime('1m').sign(other))).toBeNull();
   });
 
+  it('remembers a valid token until its exp only, and never serves a tampered one from memory', async () => {
+    let now = Date.now();
+    const auth = await createJwtAuthenticator({ secret: SECRET, now: () => now, clockToleranceSec: 0 });
+    const token = await sign('alice', { expiresIn: Math.floor(now / 1000) + 30 });
+    expect(await auth.verify(token)).toBe('alice');
+    expect(await auth.verify(token)).toBe('alice'); // from memory
+    const [h, , sig] = token.split('.');
+    expect(await auth.verify(`${h}.${Buffer.from('{"sub":"root","exp":9999999999}').toString('base64url')}.${sig}`)).toBeNull();
+    now += 31_000; // past exp: forgotten, and refused by the signature check's own clock
+    expect(await auth.verify(token)).toBeNull();
+    const bounded = await createJwtAuthenticator({ secret: SECRET, cacheSize: 2 });
+    for (const user of ['a', 'b', 'c', 'a']) expect(await bounded.verify(await sign(user))).toBe(user);
+    await expect(createJwtAuthenticator({ secret: SECRET, cacheSize: -1 })).rejects.toEqual(expect.objectContaining({ code: 'INVALID_OPTION' }));
+  });
+
   it('refuses bad options with INVALID_OPTION', async () => {
     const invalid = expect.objectContaining({ code: 'INVALID_OPTION' });
     await expect(createJwtAuthenticator({ secret: 'short' })).rejects.toEqual(invalid);
