@@ -23,6 +23,8 @@ export interface AttackResult {
   readonly answer: string;
   /** The attack was refused (or, for the id clash, had no effect on anyone else). */
   readonly refused: boolean;
+  /** Slowest `GET /healthz` answer while it ran, in ms (0: no probe finished meanwhile). */
+  readonly healthzMaxMs: number;
 }
 
 export interface AttackReport {
@@ -52,9 +54,12 @@ export async function runAttacks(options: AttackOptions): Promise<AttackReport> 
   const admin = cluster.admins[0]!;
   const mallory = await signer.sign(ATTACKER);
   const health = startHealthProbe(gw);
+  let since = performance.now();
   const record = (name: string, tried: string, answer: string, refused: boolean) => {
-    results.push({ name, tried, answer, refused });
-    options.progress?.(`  attack ${name}: ${refused ? 'refused' : 'NOT REFUSED'} (${answer})`);
+    const healthzMaxMs = health.maxSince(since);
+    since = performance.now();
+    results.push({ name, tried, answer, refused, healthzMaxMs });
+    options.progress?.(`  attack ${name}: ${refused ? 'refused' : 'NOT REFUSED'} (${answer}; /healthz max ${healthzMaxMs} ms)`);
   };
   const slowloris = startSlowloris(gw);
   const router = await cluster.router();
@@ -253,6 +258,7 @@ function startSlowloris(gw: string): Promise<string> {
 function startHealthProbe(gw: string) {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const times: number[] = [];
+  const ends: number[] = [];
   let failures = 0;
   let running = true;
   const loop = (async () => {
@@ -261,6 +267,7 @@ function startHealthProbe(gw: string) {
       try {
         await requestJson('GET', `${gw}/healthz`, undefined, { agent, timeoutMs: 5000 });
         times.push(performance.now() - t0);
+        ends.push(performance.now());
       } catch {
         failures++;
       }
@@ -268,11 +275,17 @@ function startHealthProbe(gw: string) {
     }
   })();
   return {
+    /** The slowest answer among the probes that ended after `t`. */
+    maxSince(t: number): number {
+      let max = 0;
+      for (let i = ends.length - 1; i >= 0 && ends[i]! >= t; i--) max = Math.max(max, times[i]!);
+      return Math.round(max * 10) / 10;
+    },
     async stop() {
       running = false;
       await loop;
       agent.destroy();
-      const sorted = times.sort((a, b) => a - b);
+      const sorted = [...times].sort((a, b) => a - b);
       const at = (q: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) * 10) / 10;
       return { samples: sorted.length, failures, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
     },

@@ -165,6 +165,11 @@ export class GatewayHandler extends EventEmitter<GatewayHandlerEvents> {
     if (this.#closed) throw this.#refuse('overloaded', 503, 'the gateway is closing');
     const l = this.#o.limits;
     const bearer = this.#o.authenticate === null ? null : await this.#identify(req, null);
+    // A sender already over its rate is refused before its body is read: a flood costs as little as possible.
+    const early = bearer === null ? null : this.#rate.peek(bearer);
+    if (early !== null && early.verdict === 'limited') {
+      throw this.#refuse('rate-limited', 429, `too many sends from ${bearer}: at most ${l.ratePerSecond} a second`, { 'retry-after': String(early.retryAfterSeconds) });
+    }
     let body: Record<string, unknown>;
     try {
       body = await readJsonBody(req, l.maxBodyBytes);
@@ -222,12 +227,16 @@ export class GatewayHandler extends EventEmitter<GatewayHandlerEvents> {
       return claimed;
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.#o.limits.authTimeoutMs);
-    });
     let user: string | null | undefined | 'timeout';
     try {
-      user = await Promise.race([Promise.resolve().then(() => authenticate(req)), timeout]);
+      const answer = authenticate(req);
+      if (isThenable(answer)) {
+        // Only a hook that is really waiting gets a timer.
+        const timeout = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), this.#o.limits.authTimeoutMs);
+        });
+        user = await Promise.race([answer, timeout]);
+      } else user = answer;
     } catch (error) {
       if (!(error instanceof AuthenticationError)) this.#report(error);
       user = null;
@@ -268,6 +277,10 @@ export class GatewayHandler extends EventEmitter<GatewayHandlerEvents> {
     const e = error instanceof Error ? error : new Error(String(error));
     if (this.listenerCount('error') > 0) this.emit('error', e);
   }
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 function parseUrl(raw: string | undefined): URL | null {

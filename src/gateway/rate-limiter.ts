@@ -35,6 +35,14 @@ export class RateLimiter {
     return this.#buckets.size;
   }
 
+  /** Whether `sender` has a token now, without taking it (an untracked sender has its whole burst). */
+  peek(sender: string): RateDecision {
+    const bucket = this.#buckets.get(sender);
+    if (bucket === undefined) return { verdict: 'ok', retryAfterSeconds: 0 };
+    const tokens = Math.min(this.#burst, bucket.tokens + ((this.#now() - bucket.at) / 1000) * this.#rate);
+    return tokens >= 1 ? { verdict: 'ok', retryAfterSeconds: 0 } : { verdict: 'limited', retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / this.#rate)) };
+  }
+
   /** Takes `cost` tokens from `sender`'s bucket when it has them. */
   take(sender: string, cost = 1): RateDecision {
     const now = this.#now();

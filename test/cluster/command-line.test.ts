@@ -121,7 +121,7 @@ describe('the cluster report', () => {
   });
 
   it('lists every attack within 80 columns, and says FAILED when one got through or /healthz was slow', () => {
-    const attack = (name: string, refused: boolean) => ({ name, tried: `a long description of what ${name} tried against the cluster`, answer: '2928 x 429, 72 accepted (at most 101 allowed) and waiting for their ttl', refused });
+    const attack = (name: string, refused: boolean) => ({ name, tried: `a long description of what ${name} tried against the cluster`, answer: '2928 x 429, 72 accepted (at most 101 allowed) and waiting for their ttl', refused, healthzMaxMs: 12.5 });
     const healthz = { samples: 753, failures: 0, p50Ms: 0.8, p99Ms: 32, maxMs: 67.8 };
     const ok = { ...sampleReport(), attacks: { results: [attack('ws-no-token', true), attack('flood-offline', true)], healthz, durationMs: 5500 } };
     const lines = formatReport(ok).split('\n');

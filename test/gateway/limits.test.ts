@@ -17,7 +17,10 @@ describe('RateLimiter', () => {
     expect(limiter.take('a').verdict).toBe('ok');
     expect(limiter.take('b').verdict).toBe('ok');
     expect(limiter.take('c').verdict).toBe('full'); // a and b are both still refilling
+    expect(limiter.peek('a').verdict).toBe('limited'); // peek takes nothing
+    expect(limiter.peek('z').verdict).toBe('ok');
     now += 10_000; // both buckets full again: they carry no state and make room
+    expect(limiter.peek('a').verdict).toBe('ok');
     expect(limiter.take('c').verdict).toBe('ok');
     expect(limiter.size).toBeLessThanOrEqual(2);
   });
