@@ -18,6 +18,7 @@ export default defineConfig([
       nginx: 'src/proxy/nginx/index.ts',
       haproxy: 'src/proxy/haproxy/index.ts',
       metrics: 'src/metrics/index.ts',
+      gateway: 'src/gateway/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,
@@ -26,7 +27,7 @@ export default defineConfig([
     // Shared chunks keep one RingError class across "ringroute" and "ringroute/redis".
     splitting: true,
     treeshake: true,
-    external: ['ioredis', 'prom-client'],
+    external: ['ioredis', 'prom-client', 'jose'],
     // The bench's JSON report schema, exported as "ringroute/report.schema.json".
     onSuccess: async () => copyFileSync('src/cli/report.schema.json', 'dist/report.schema.json'),
   },

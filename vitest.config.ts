@@ -14,6 +14,7 @@ export default defineConfig({
       { find: /^ringroute\/sessions$/, replacement: src('sessions/index.ts') },
       { find: /^ringroute\/client$/, replacement: src('client/index.ts') },
       { find: /^ringroute\/metrics$/, replacement: src('metrics/index.ts') },
+      { find: /^ringroute\/gateway$/, replacement: src('gateway/index.ts') },
     ],
   },
   test: {

@@ -2,8 +2,9 @@
  * The cluster's admin port: the live status page, Prometheus metrics and a
  * health check, on their own HTTP server (never the users' port), behind an
  * admin token. It follows the ring with a router of its own and asks every
- * gateway and app node for its figures over HTTP (`GET /stats`), so it works
- * the same whether the parts are in this process or OS processes on Redis.
+ * gateway and app node for its figures over HTTP (`GET /stats` on their own
+ * admin ports, with the cluster's admin token), so it works the same whether
+ * the parts are in this process or OS processes on Redis.
  *
  *   GET /status   the page (open /status?token=... once; a cookie keeps it)
  *   GET /metrics  Prometheus text (Authorization: Bearer <token>)
@@ -21,11 +22,13 @@ export interface AdminOptions {
   /** Handles of the admin's own on the cluster's backends (it closes neither). */
   readonly store: RingStore;
   readonly membership: MembershipAdapter;
-  /** Gateways' base URLs, read at every poll. */
+  /** Gateways' admin base URLs (where `GET /stats` is served), read at every poll. */
   readonly gateways: () => readonly string[];
-  /** App nodes: id to `ws://host:port`, read at every poll. */
+  /** App nodes: id to the node's admin base URL, read at every poll. */
   readonly nodes: () => ReadonlyMap<string, string>;
-  /** The admin token; a random one when absent (printed by the caller, never a default). */
+  /** The cluster's admin token, sent to the gateways' and nodes' admin ports. */
+  readonly partsToken: string;
+  /** The token of this status page; a random one when absent (printed by the caller, never a default). */
   readonly token?: string;
   /** @default '127.0.0.1' */
   readonly host?: string;
@@ -60,7 +63,7 @@ export async function startAdmin(options: AdminOptions): Promise<Admin> {
       const nodes = [...options.nodes()];
       const answers = await Promise.all(nodes.map(async ([id, url]): Promise<NodeStatus | null> => {
         try {
-          const s = await requestJson<{ sessions: number; held: number; acked: number; sessionsMoved: number; pendingCloses: number }>('GET', `${url.replace(/^ws/, 'http')}/stats`, undefined, { timeoutMs: STATS_TIMEOUT_MS });
+          const s = await requestJson<{ sessions: number; held: number; acked: number; sessionsMoved: number; pendingCloses: number }>('GET', `${url}/stats`, undefined, { timeoutMs: STATS_TIMEOUT_MS, token: options.partsToken });
           return { id, sessions: s.sessions, held: s.held, delivered: s.acked, moved: s.sessionsMoved, pendingCloses: s.pendingCloses };
         } catch {
           return null; // a node that stopped answering: it is shown by the ring and the membership events
@@ -71,7 +74,7 @@ export async function startAdmin(options: AdminOptions): Promise<Admin> {
     gateways: async () =>
       Promise.all(options.gateways().map(async (url, i): Promise<GatewayStatus> => {
         try {
-          const s = await requestJson<{ id: string; version: number; checksum: string }>('GET', `${url}/stats`, undefined, { timeoutMs: STATS_TIMEOUT_MS });
+          const s = await requestJson<{ id: string; version: number; checksum: string }>('GET', `${url}/stats`, undefined, { timeoutMs: STATS_TIMEOUT_MS, token: options.partsToken });
           return { id: s.id, version: s.version, checksum: s.checksum };
         } catch (error) {
           return { id: `gateway ${i + 1}`, version: 0, error: `unreachable (${(error as Error).message.slice(0, 80)})` };

@@ -5,13 +5,21 @@
  * messages and reports their outcomes), joins membership with its URL in
  * `meta`, and exposes its counters at `GET /stats`.
  *
- * Insecure demo: the user id in the URL is trusted as is. A real node
- * authenticates the upgrade request (a token, a cookie) before `attach`.
+ * Nodes trust no one: a direct connection (the two-step connect, or an
+ * attacker skipping the gateway) must carry a valid token whose `sub` is the
+ * `user` parameter, checked here again with `ringroute/gateway`'s JWT
+ * verifier; the SessionNode then refuses users this node does not own
+ * (close 4002, naming the owner). `/stats` and `/admin/strategy` live on a
+ * separate admin port, behind the admin token; `GET /healthz` is open on
+ * both ports.
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { type Membership, type MembershipAdapter, type RingNode, RingRouter, type RingStore, type Transport } from 'ringroute';
-import { SessionNode } from 'ringroute/sessions';
+import { type Authenticate, createJwtAuthenticator, gatewayServerOptions } from 'ringroute/gateway';
+import { MAX_CLIENT_FRAME, SessionNode } from 'ringroute/sessions';
 import { WebSocketServer } from 'ws';
+import { isAdmin } from './auth.js';
 import { HttpError, handleJson, readJson, sendJson } from './http.js';
 import { STRATEGIES, type Strategy, type TrafficKind, isUserId } from './protocol.js';
 import { CountingTransport } from './transport.js';
@@ -21,12 +29,20 @@ export interface AppNodeOptions {
   readonly store: RingStore;
   readonly membership: MembershipAdapter;
   readonly transport: Transport;
+  /** HS256 secret of the user tokens. Required unless `insecure`. */
+  readonly secret?: string;
+  /** Local demo only: trust `?user=` without a token. */
+  readonly insecure?: boolean;
+  /** Bearer token of `/stats` and `/admin/strategy`. */
+  readonly adminToken: string;
   /** @default 'selective' */
   readonly strategy?: Strategy;
   /** @default '127.0.0.1' */
   readonly host?: string;
   /** @default 0 (any free port) */
   readonly port?: number;
+  /** Admin port (`/stats`, `/admin/strategy`), on `host`. @default 0 (any free port) */
+  readonly adminPort?: number;
   /** @default 500 */
   readonly resyncMs?: number;
   readonly log?: (line: string) => void;
@@ -54,41 +70,76 @@ export class AppNode {
   readonly id: string;
   readonly #o: AppNodeOptions;
   readonly #server: Server;
-  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  readonly #admin: Server;
+  // Client frames over MAX_CLIENT_FRAME are a protocol error anyway: refuse them before buffering.
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME * 4 });
+  #authenticate: Authenticate | null = null;
   readonly #transport: CountingTransport;
   #router!: RingRouter;
   #node!: SessionNode;
   #member: (Membership & { abandon?(): void }) | undefined;
   #url = '';
+  #adminUrl = '';
   #stopped = false;
 
   private constructor(options: AppNodeOptions) {
     this.id = options.id;
     this.#o = options;
     this.#transport = new CountingTransport(options.transport);
-    this.#server = createServer(handleJson((req, res) => this.#http(req.method ?? '', req.url ?? '', req, res)));
-    this.#server.on('upgrade', (req, socket, head) => {
-      const url = new URL(req.url ?? '/', 'http://node');
-      const user = url.searchParams.get('user');
-      if (url.pathname !== '/ws' || !isUserId(user)) return void socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
-      this.#wss.handleUpgrade(req, socket, head, (ws) => {
-        ws.on('error', () => undefined); // 'close' follows
-        const session = this.#node.attach(user, ws); // null: not ours, closed with 4002 naming the owner
-        if (session === null) return;
-        ws.on('message', (data) => session.receive(data));
-        ws.on('close', () => session.detach());
-      });
+    this.#server = createServer(gatewayServerOptions(), handleJson(async (req, res) => {
+      if (req.method === 'GET' && req.url === '/healthz') return sendJson(res, 200, { ok: true, id: this.id });
+      throw new HttpError(404, 'not found');
+    }));
+    this.#admin = createServer(gatewayServerOptions(), handleJson((req, res) => this.#http(req.method ?? '', req.url ?? '', req, res)));
+    this.#server.on('clientError', (_error, socket) => socket.destroy());
+    this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => socket.destroy());
+      this.#upgrade(req, socket, head).catch(() => refuse(socket, 500));
+    });
+  }
+
+  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://node');
+    } catch {
+      return refuse(socket, 400);
+    }
+    const user = url.searchParams.get('user');
+    if (url.pathname !== '/ws' || !isUserId(user)) return refuse(socket, 400);
+    if (this.#authenticate !== null) {
+      let sub: string | null | undefined = null;
+      try {
+        sub = await this.#authenticate(req);
+      } catch {
+        sub = null;
+      }
+      if (sub === null || sub === undefined) return refuse(socket, 401);
+      if (sub !== user) return refuse(socket, 403);
+    }
+    if (socket.destroyed) return;
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', () => undefined); // 'close' follows
+      const session = this.#node.attach(user, ws); // null: not ours, closed with 4002 naming the owner
+      if (session === null) return;
+      ws.on('message', (data) => session.receive(data));
+      ws.on('close', () => session.detach());
     });
   }
 
   /** Listens, follows the ring, starts the session node, then joins membership. */
   static async start(options: AppNodeOptions): Promise<AppNode> {
     const node = new AppNode(options);
+    if (options.insecure !== true) node.#authenticate = await createJwtAuthenticator({ secret: options.secret ?? '' });
     const { host = '127.0.0.1', port = 0 } = options;
     await new Promise<void>((resolve) => node.#server.listen(port, host, resolve));
     const address = node.#server.address();
     if (address === null || typeof address === 'string') throw new Error('node did not get a TCP port');
     node.#url = `ws://${host}:${address.port}`;
+    await new Promise<void>((resolve) => node.#admin.listen(options.adminPort ?? 0, host, resolve));
+    const adminAddress = node.#admin.address();
+    if (adminAddress === null || typeof adminAddress === 'string') throw new Error('node did not get an admin port');
+    node.#adminUrl = `http://${host}:${adminAddress.port}`;
     node.#router = await RingRouter.start({ store: options.store, resyncMs: options.resyncMs ?? 500 });
     node.#router.on('error', (error) => node.#log(`ring error: ${error.message}`));
     node.#node = await SessionNode.start({ id: node.id, router: node.#router, transport: node.#transport, strategy: options.strategy ?? 'selective' });
@@ -97,9 +148,14 @@ export class AppNode {
     return node;
   }
 
-  /** `ws://host:port`; the same port serves `GET /stats`. */
+  /** `ws://host:port`: WebSockets at `/ws`, and `GET /healthz`. */
   get url(): string {
     return this.#url;
+  }
+
+  /** `http://host:port` of the admin port: `GET /stats`, `POST /admin/strategy` (admin token). */
+  get adminUrl(): string {
+    return this.#adminUrl;
   }
 
   stats(): NodeStats {
@@ -129,6 +185,14 @@ export class AppNode {
     await this.#shutdown();
   }
 
+  /** Whole-cluster shutdown: leave membership, then close every session with 4005 (going away) and fail what is held (`closed`). */
+  async shutdown(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#member?.leave();
+    await this.#shutdown();
+  }
+
   /** Dies abruptly, as a crashed process: sockets reset, nothing handed over, membership expires later. */
   async kill(): Promise<void> {
     if (this.#stopped) return;
@@ -143,8 +207,10 @@ export class AppNode {
     await this.#node.close();
     await this.#o.transport.close();
     await this.#router.close();
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const server of [this.#server, this.#admin]) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   }
 
   #self(): RingNode {
@@ -152,6 +218,8 @@ export class AppNode {
   }
 
   async #http(method: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (method === 'GET' && path === '/healthz') return sendJson(res, 200, { ok: true, id: this.id });
+    if (!isAdmin(req, this.#o.adminToken)) throw new HttpError(401, 'the admin token is required');
     if (method === 'GET' && path === '/stats') return sendJson(res, 200, this.stats());
     if (method === 'POST' && path === '/admin/strategy') {
       const { strategy } = await readJson(req);
@@ -165,6 +233,11 @@ export class AppNode {
   #log(line: string): void {
     this.#o.log?.(`[${this.id}] ${line}`);
   }
+}
+
+function refuse(socket: Duplex, status: 400 | 401 | 403 | 500): void {
+  const text = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 500: 'Internal Server Error' }[status];
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -5,8 +5,9 @@
  * off with full jitter on failures.
  *
  * A user connects either through the gateway (`proxy`: one step,
- * `ws://gateway/ws?user=ID`) or in two steps as in the article (`route`:
- * `GET /route?user=ID`, then straight to the node).
+ * `ws://gateway/ws?user=ID&token=JWT`) or in two steps as in the article
+ * (`route`: `GET /route?user=ID` with `Authorization: Bearer JWT`, then
+ * straight to the node with the same token, which the node checks again).
  */
 import { type Agent } from 'node:http';
 import { SessionClient, type WebSocketConstructor } from 'ringroute/client';
@@ -32,6 +33,8 @@ export interface UserOptions {
   readonly via: Via;
   /** Called for every new message (the client acknowledges repeats and drops them). */
   readonly onMessage: (user: string, frame: MessageFrame) => void;
+  /** The user's token (null for an insecure cluster). */
+  readonly token: (user: string) => Promise<string | null>;
   readonly agent?: Agent;
 }
 
@@ -42,15 +45,21 @@ export class User {
 
   constructor(id: string, options: UserOptions) {
     this.id = id;
-    const query = `/ws?user=${encodeURIComponent(id)}`;
-    const viaGateway = `${options.gateway.replace(/^http/, 'ws')}${query}`;
+    let token: Promise<string | null> | undefined;
+    const query = async () => {
+      const t = await (token ??= options.token(id));
+      return `/ws?user=${encodeURIComponent(id)}${t === null ? '' : `&token=${t}`}`;
+    };
+    const viaGateway = async () => `${options.gateway.replace(/^http/, 'ws')}${await query()}`;
     const route = async (): Promise<string> => {
+      const t = await (token ??= options.token(id));
       const answer = await requestJson<{ url: string | null }>('GET', `${options.gateway}/route?user=${encodeURIComponent(id)}`, undefined, {
         ...(options.agent ? { agent: options.agent } : {}),
+        ...(t !== null ? { token: t } : {}),
         timeoutMs: 5000,
       });
       if (answer.url === null) throw new Error('owner has no url');
-      return `${answer.url}${query}`;
+      return `${answer.url}${await query()}`;
     };
     this.#client = new SessionClient({
       url: options.via === 'proxy' ? viaGateway : route,
@@ -89,11 +98,11 @@ export class User {
 export class UserPool {
   readonly users: User[];
 
-  constructor(count: number, options: { gateways: readonly string[]; via: Via | 'mixed'; onMessage: UserOptions['onMessage']; agent?: Agent }) {
+  constructor(count: number, options: { gateways: readonly string[]; via: Via | 'mixed'; onMessage: UserOptions['onMessage']; token: UserOptions['token']; agent?: Agent }) {
     this.users = Array.from({ length: count }, (_, i) => {
       const via: Via = options.via === 'mixed' ? (i % 2 === 0 ? 'proxy' : 'route') : options.via;
       const gateway = options.gateways[i % options.gateways.length]!;
-      return new User(`user-${i}`, { gateway, via, onMessage: options.onMessage, ...(options.agent ? { agent: options.agent } : {}) });
+      return new User(`user-${i}`, { gateway, via, onMessage: options.onMessage, token: options.token, ...(options.agent ? { agent: options.agent } : {}) });
     });
   }
 

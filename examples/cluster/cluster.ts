@@ -4,7 +4,8 @@
  * adapters, in-process bus) or OS processes talking through Redis
  * (redis-cluster.ts): it reaches both over HTTP.
  */
-import { type MembershipAdapter, MemoryMembership, MemoryRingStore, MemoryTransport, type RingStore, type Transport } from 'ringroute';
+import { type MembershipAdapter, MemoryMembership, MemoryRingStore, MemoryTransport, type RingNode, RingRouter, type RingStore, type Transport } from 'ringroute';
+import type { GatewayLimits } from 'ringroute/gateway';
 import { AppNode } from './app-node.js';
 import { Gateway } from './gateway.js';
 import type { Mode, Strategy } from './protocol.js';
@@ -14,14 +15,24 @@ export interface ClusterHandle {
   readonly kind: 'memory' | 'redis';
   /** Gateways' base URLs, `http://host:port`. */
   readonly gateways: readonly string[];
-  /** Live app nodes: id to `ws://host:port` (the same port serves `/stats`). */
+  /** Gateways' admin URLs (behind the admin token), in the order of `gateways`. */
+  readonly admins: readonly string[];
+  /** Live app nodes: id to `ws://host:port`. */
   readonly nodes: ReadonlyMap<string, string>;
+  /** Live app nodes: id to their admin URL `http://host:port` (`/stats`, `/admin/strategy`, behind the admin token). */
+  readonly nodeAdmins: ReadonlyMap<string, string>;
   /** Starts an app node and joins it to the cluster. */
   startNode(id: string, strategy: Strategy): Promise<void>;
   /** Stops a node gracefully: it leaves and hands its sessions over. */
   stopNode(id: string): Promise<void>;
+  /** Stops every part gracefully: gateways first (each pending send gets its outcome), then the nodes leave and close their sessions with 4005 (going away). */
+  shutdown(): Promise<void>;
   /** Kills a node abruptly: in-process its server is destroyed and its membership abandoned; with Redis, SIGKILL. */
   killNode(id: string): Promise<void>;
+  /** Joins a member that is not an app node (the attack phase registers bad URLs); resolves to its leave. */
+  joinMember(node: RingNode): Promise<() => Promise<void>>;
+  /** A router on the cluster's store, to see who owns what (closed by the caller). */
+  router(): Promise<RingRouter>;
   close(): Promise<void>;
 }
 
@@ -34,9 +45,29 @@ export interface ClusterSettings {
   readonly graceMs: number;
   readonly ttlMs: number;
   readonly heartbeatMs: number;
+  /** HS256 secret of the user tokens (unless `insecure`). */
+  readonly secret: string;
+  /** Bearer token of the admin endpoints. */
+  readonly adminToken: string;
+  /** Local demo without authentication. */
+  readonly insecure?: boolean;
+  /** Limits of the gateways. */
+  readonly limits?: GatewayLimits;
+  /** Fixed ports of the first gateway (public, admin); any free port otherwise. */
+  readonly ports?: { readonly gateway?: number; readonly admin?: number };
   readonly log?: (line: string) => void;
   /** Memory backends to share with the caller (the admin port connects its own handles); the caller closes them. @default new ones */
   readonly backends?: { readonly store: MemoryRingStore; readonly membership: MemoryMembership };
+}
+
+/** The `port`/`adminPort` options of the first gateway. */
+export function firstPorts(settings: ClusterSettings): { port?: number; adminPort?: number } {
+  return { ...(settings.ports?.gateway !== undefined ? { port: settings.ports.gateway } : {}), ...(settings.ports?.admin !== undefined ? { adminPort: settings.ports.admin } : {}) };
+}
+
+/** The credentials every part gets. */
+export function credentials(settings: ClusterSettings) {
+  return { adminToken: settings.adminToken, ...(settings.insecure === true ? { insecure: true } : { secret: settings.secret }) };
 }
 
 /** Adapters of one part (a gateway or a node): its own handles on the shared backends. */
@@ -67,26 +98,35 @@ export async function startMemoryCluster(settings: ClusterSettings): Promise<Clu
   const gateways: Array<{ gateway: Gateway; adapters: PartAdapters }> = [];
   for (let i = 1; i <= settings.gateways; i++) {
     const a = adapters();
-    gateways.push({ gateway: await Gateway.start({ id: `gw-${i}`, ...a, mode: settings.mode, graceMs: settings.graceMs, ...log }), adapters: a });
+    const gateway = await Gateway.start({
+      id: `gw-${i}`, ...a, ...credentials(settings), mode: settings.mode, graceMs: settings.graceMs, ...(settings.limits ? { limits: settings.limits } : {}), ...log,
+      ...(i === 1 ? firstPorts(settings) : {}),
+    });
+    gateways.push({ gateway, adapters: a });
   }
   const nodes = new Map<string, { node: AppNode; adapters: PartAdapters }>();
   const urls = new Map<string, string>();
+  const adminUrls = new Map<string, string>();
   const take = (id: string) => {
     const entry = nodes.get(id);
     if (entry === undefined) throw new Error(`no live node ${id}`);
     nodes.delete(id);
     urls.delete(id);
+    adminUrls.delete(id);
     return entry;
   };
   const handle: ClusterHandle = {
     kind: 'memory',
     gateways: gateways.map((g) => g.gateway.url),
+    admins: gateways.map((g) => g.gateway.adminUrl),
     nodes: urls,
+    nodeAdmins: adminUrls,
     async startNode(id, strategy) {
       const a = adapters();
-      const node = await AppNode.start({ id, ...a, strategy, ...log });
+      const node = await AppNode.start({ id, ...a, ...credentials(settings), strategy, ...log });
       nodes.set(id, { node, adapters: a });
       urls.set(id, node.url);
+      adminUrls.set(id, node.adminUrl);
     },
     async stopNode(id) {
       const { node, adapters: a } = take(id);
@@ -97,6 +137,22 @@ export async function startMemoryCluster(settings: ClusterSettings): Promise<Clu
       const { node, adapters: a } = take(id);
       await node.kill(); // abandons its membership: it expires after ttlMs, as a crashed process would
       await a.close();
+    },
+    async joinMember(node) {
+      const m = membership.connect();
+      const member = await m.join(node);
+      return async () => {
+        await member.leave();
+        await m.close();
+      };
+    },
+    async router() {
+      return RingRouter.start({ store: store.connect(), resyncMs: 200 });
+    },
+    async shutdown() {
+      for (const { gateway } of gateways) await gateway.drain();
+      await Promise.all([...nodes.values()].map(({ node }) => node.shutdown()));
+      await handle.close();
     },
     async close() {
       for (const id of [...nodes.keys()]) await handle.killNode(id);

@@ -55,7 +55,7 @@ export function requestJson<T>(
   method: 'GET' | 'POST',
   url: string,
   body?: unknown,
-  options: { agent?: Agent; timeoutMs?: number } = {},
+  options: { agent?: Agent; timeoutMs?: number; token?: string } = {},
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -64,6 +64,7 @@ export function requestJson<T>(
       headers['content-type'] = 'application/json';
       headers['content-length'] = Buffer.byteLength(payload);
     }
+    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     const req = request(url, { method, headers, ...(options.agent ? { agent: options.agent } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -80,6 +81,37 @@ export function requestJson<T>(
       });
     });
     req.setTimeout(options.timeoutMs ?? 30_000, () => req.destroy(new Error(`${method} ${url}: timed out`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Any answer, as status and parsed body (for the attack phase, which expects refusals). */
+export function requestStatus(
+  method: string,
+  url: string,
+  options: { token?: string; body?: unknown; raw?: string; timeoutMs?: number; agent?: Agent } = {},
+): Promise<{ status: number; body: Record<string, unknown>; retryAfter: string | null }> {
+  return new Promise((resolve, reject) => {
+    const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+    const headers: Record<string, string> = payload === undefined ? {} : { 'content-type': 'application/json' };
+    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+    const req = request(url, { method, headers, agent: options.agent ?? false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        let body: Record<string, unknown> = {};
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+        } catch {
+          body = {};
+        }
+        const retry = res.headers['retry-after'];
+        resolve({ status: res.statusCode ?? 0, body, retryAfter: typeof retry === 'string' ? retry : null });
+      });
+    });
+    req.setTimeout(options.timeoutMs ?? 10_000, () => req.destroy(new Error(`${method} ${url}: timed out`)));
     req.on('error', reject);
     req.end(payload);
   });

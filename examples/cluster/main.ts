@@ -4,6 +4,7 @@
  *   npm start                                    # memory adapters, one process
  *   npm start -- --redis redis://127.0.0.1:6379  # one process per node and gateway
  *   npm start -- --users 500 --json report.json
+ *   npm start -- serve [--redis URL] [--nodes N] [--port P] [--admin-port Q] [--secret S]
  *
  * Prints the report as tables and a one-line verdict (progress goes to
  * stderr, on a terminal only) and exits with 1 when a message was lost, 2
@@ -12,10 +13,17 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatReport } from './report.js';
+import { MIN_SECRET_LENGTH } from './auth.js';
+import { attacksRepelled, formatReport } from './report.js';
+import { serve } from './serve.js';
 import { type ScenarioOptions, runScenario } from './scenario.js';
 
-const HELP = `Usage: npm start -- [options]
+const HELP = `Usage: npm start -- [options]          the scripted scenario, with its report
+       npm start -- serve [options]    a long-running cluster, until Ctrl-C
+
+  --secret S          HS256 secret of the user tokens, at least 32
+                      characters (or RINGROUTE_SECRET; default: random,
+                      printed by serve)
 
   --redis URL         run on Redis, one OS process per gateway and app node
   --json FILE         also write the report as JSON
@@ -30,6 +38,9 @@ const HELP = `Usage: npm start -- [options]
   --ttl-ms N          membership ttl: how soon a dead node expires
                       (default 2000)
   --via MODE          proxy | route | mixed: how users connect (default mixed)
+  --port P            serve: the gateway's public port (default 8080)
+  --admin-port Q      serve: the gateway's admin port (default 8081);
+                      RINGROUTE_ADMIN_TOKEN sets its token (default random)
   --progress          show progress even when stderr is not a terminal
   --verbose           print the parts' diagnostics
   -h, --help          this text
@@ -44,7 +55,11 @@ function usage(message: string): never {
 function readArgs() {
   try {
     return parseArgs({
+      allowPositionals: true,
       options: {
+        secret: { type: 'string' },
+        port: { type: 'string' },
+        'admin-port': { type: 'string' },
         redis: { type: 'string' },
         json: { type: 'string' },
         users: { type: 'string' },
@@ -73,7 +88,9 @@ function readArgs() {
   }
 }
 
-const { values } = readArgs();
+const { values, positionals } = readArgs();
+if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'serve')) usage(`unexpected argument ${positionals.at(-1)}: the only command is "serve"`);
+const serving = positionals[0] === 'serve';
 
 if (values.help) {
   process.stdout.write(HELP);
@@ -100,6 +117,34 @@ if (values.json !== undefined) {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) usage(`cannot write ${values.json}: directory ${dir} does not exist`);
 }
 
+const secret = values.secret ?? process.env.RINGROUTE_SECRET;
+if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) usage(`--secret (or RINGROUTE_SECRET) must be at least ${MIN_SECRET_LENGTH} characters`);
+const adminToken = process.env.RINGROUTE_ADMIN_TOKEN;
+if (adminToken !== undefined && adminToken.length < 16) usage('RINGROUTE_ADMIN_TOKEN must be at least 16 characters');
+
+if (serving) {
+  const scenarioOnly = ['json', 'users', 'rate', 'group-rate', 'group-size', 'steady-ms', 'grace-ms', 'ttl-ms', 'via'] as const;
+  const extra = scenarioOnly.find((name) => values[name] !== undefined);
+  if (extra !== undefined) usage(`--${extra} is an option of the scenario, not of serve`);
+  try {
+    await serve({
+      ...(values.redis !== undefined ? { redisUrl: values.redis } : {}),
+      ...(values.nodes !== undefined ? { nodes: int('nodes', values.nodes, 1, MAX.nodes)! } : {}),
+      ...(values.port !== undefined ? { port: int('port', values.port, 0, 65535)! } : {}),
+      ...(values['admin-port'] !== undefined ? { adminPort: int('admin-port', values['admin-port'], 0, 65535)! } : {}),
+      ...(secret !== undefined ? { secret } : {}),
+      ...(adminToken !== undefined ? { adminToken } : {}),
+      out: (line) => void process.stdout.write(`${line}\n`),
+      ...(values.verbose ? { log: (line: string) => void process.stderr.write(`${line}\n`) } : {}),
+    });
+    process.exit(0);
+  } catch (error) {
+    process.stderr.write(`cluster example failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+}
+if (values.port !== undefined || values['admin-port'] !== undefined) usage('--port and --admin-port are options of serve');
+
 const tty = process.stderr.isTTY === true || values.progress === true;
 const started = Date.now();
 const numbers = {
@@ -116,6 +161,7 @@ const options: ScenarioOptions = {
   // Only the options given: the scenario has the defaults.
   ...(Object.fromEntries(Object.entries(numbers).filter(([, v]) => v !== undefined)) as Partial<Record<keyof typeof numbers, number>>),
   ...(values.redis !== undefined ? { redisUrl: values.redis } : {}),
+  ...(secret !== undefined ? { secret } : {}),
   ...(via !== undefined ? { via } : {}),
   ...(tty ? { progress: (line: string) => void process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`) } : {}),
   ...(values.verbose ? { log: (line: string) => void process.stderr.write(`${line}\n`) } : {}),
@@ -129,7 +175,7 @@ try {
     process.stdout.write(`\nJSON report written to ${values.json}\n`);
   }
   const t = report.totals;
-  process.exitCode = t.lost === 0 && t.sent === t.delivered + t.failed ? 0 : 1;
+  process.exitCode = t.lost === 0 && t.sent === t.delivered + t.failed && attacksRepelled(report) ? 0 : 1;
 } catch (error) {
   // The stack is for --verbose; a user sees what failed.
   const detail = error instanceof Error ? (values.verbose ? (error.stack ?? error.message) : error.message) : String(error);

@@ -8,9 +8,12 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import type { ClusterHandle, ClusterSettings } from './cluster.js';
+import { type RingNode, RingRouter } from 'ringroute';
+import { RedisMembership, RedisRingStore } from 'ringroute/redis';
+import { type ClusterHandle, type ClusterSettings, firstPorts } from './cluster.js';
 import type { ProcessConfig, ProcessReport } from './process.js';
 import type { Strategy } from './protocol.js';
+import { redisOptions } from './redis-url.js';
 
 const ENTRY = fileURLToPath(new URL('./process.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,19 +29,24 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
   const prefix = settings.prefix ?? `ringroute-example-${randomBytes(4).toString('hex')}`;
   const children = new Set<ChildProcess>();
   const spawnPart = (role: ProcessConfig['role'], id: string, strategy: Strategy) => {
+    const ports = role === 'gateway' && id === 'gw-1' ? firstPorts(settings) : {};
     const config: ProcessConfig = {
-      role, id, prefix, strategy, redisUrl: settings.redisUrl, mode: settings.mode,
+      ...ports,
+      role, id, prefix, strategy, mode: settings.mode,
       graceMs: settings.graceMs, ttlMs: settings.ttlMs, heartbeatMs: settings.heartbeatMs,
+      ...(settings.insecure === true ? { insecure: true } : {}), ...(settings.limits ? { limits: settings.limits } : {}),
     };
-    const child = fork(ENTRY, [JSON.stringify(config)], { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    // Secrets go in the environment, never on the command line (readable by every local user in ps).
+    const env = { ...process.env, RINGROUTE_SECRET: settings.secret, RINGROUTE_ADMIN_TOKEN: settings.adminToken, RINGROUTE_REDIS_URL: settings.redisUrl };
+    const child = fork(ENTRY, [JSON.stringify(config)], { cwd: ROOT, env, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
     children.add(child);
     child.once('exit', () => children.delete(child));
     child.stderr?.on('data', (chunk: Buffer) => settings.log?.(chunk.toString().trimEnd()));
-    return new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
+    return new Promise<{ child: ChildProcess; url: string; adminUrl: string }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${id} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
       child.once('message', (message: ProcessReport) => {
         clearTimeout(timer);
-        if (message.type === 'ready') resolve({ child, url: message.url });
+        if (message.type === 'ready') resolve({ child, url: message.url, adminUrl: message.adminUrl ?? '' });
         else reject(new Error(`${id} failed to start: ${message.error}`));
       });
       child.once('exit', (code, signal) => {
@@ -49,33 +57,66 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
   };
   const exited = (child: ChildProcess) =>
     child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stopChild = async (child: ChildProcess): Promise<void> => {
+  const stopChild = async (child: ChildProcess, type: 'stop' | 'shutdown' = 'stop'): Promise<void> => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    if (child.connected) child.send({ type: 'stop' });
+    if (child.connected) child.send({ type });
     else child.kill('SIGTERM');
     await exited(child);
     clearTimeout(timer);
   };
 
-  const gateways: Array<{ child: ChildProcess; url: string }> = [];
+  /** Asks a gateway process to drain (pending sends answered, WebSockets kept for the nodes' 4005); at most 10 s. */
+  const drainChild = (child: ChildProcess): Promise<void> =>
+    new Promise((resolve) => {
+      if (!child.connected) return resolve();
+      const timer = setTimeout(resolve, 10_000);
+      child.on('message', (message: { type?: string }) => {
+        if (message.type === 'drained') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.send({ type: 'drain' });
+    });
+  const gateways: Array<{ child: ChildProcess; url: string; adminUrl: string }> = [];
+  const watchers: Array<{ close(): Promise<void> }> = [];
+  const redis = new Redis(settings.redisUrl, redisOptions(settings.redisUrl));
+  redis.on('error', (error: Error) => settings.log?.(`[scenario] redis: ${error.message}`));
   const nodes = new Map<string, ChildProcess>();
   const urls = new Map<string, string>();
+  const adminUrls = new Map<string, string>();
   const take = (id: string): ChildProcess => {
     const child = nodes.get(id);
     if (child === undefined) throw new Error(`no live node ${id}`);
     nodes.delete(id);
     urls.delete(id);
+    adminUrls.delete(id);
     return child;
   };
   const handle = {
     kind: 'redis' as const,
     prefix,
     gateways: [] as string[],
+    admins: [] as string[],
     nodes: urls,
+    nodeAdmins: adminUrls,
+    async joinMember(node: RingNode) {
+      const membership = new RedisMembership({ redis, prefix, ttlMs: settings.ttlMs, heartbeatMs: settings.heartbeatMs });
+      watchers.push(membership);
+      const member = await membership.join(node);
+      return async () => {
+        await member.leave();
+        await membership.close();
+      };
+    },
+    async router() {
+      return RingRouter.start({ store: new RedisRingStore({ redis, prefix }), resyncMs: 200 });
+    },
     async startNode(id: string, strategy: Strategy) {
-      const { child, url } = await spawnPart('node', id, strategy);
+      const { child, url, adminUrl } = await spawnPart('node', id, strategy);
       nodes.set(id, child);
       urls.set(id, url);
+      adminUrls.set(id, adminUrl);
     },
     async stopNode(id: string) {
       await stopChild(take(id));
@@ -85,19 +126,28 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
       child.kill('SIGKILL');
       await exited(child);
     },
+    async shutdown() {
+      await Promise.all(gateways.map((g) => drainChild(g.child)));
+      await Promise.all([...nodes.keys()].map((id) => stopChild(take(id), 'shutdown')));
+      await handle.close();
+    },
     async close() {
       await Promise.all([...nodes.keys()].map((id) => handle.stopNode(id)));
       await Promise.all(gateways.map((g) => stopChild(g.child)));
       for (const child of children) child.kill('SIGKILL');
+      for (const w of watchers) await w.close().catch(() => undefined);
+      redis.disconnect();
       await deletePrefix(settings.redisUrl, prefix);
     },
   };
   try {
     for (let i = 1; i <= settings.gateways; i++) gateways.push(await spawnPart('gateway', `gw-${i}`, settings.strategy));
     handle.gateways.push(...gateways.map((g) => g.url));
+    handle.admins.push(...gateways.map((g) => g.adminUrl));
     await Promise.all(settings.nodes.map((id) => handle.startNode(id, settings.strategy)));
   } catch (error) {
     for (const child of children) child.kill('SIGKILL');
+    redis.disconnect();
     await deletePrefix(settings.redisUrl, prefix).catch(() => undefined);
     throw error;
   }
@@ -106,7 +156,7 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
 
 /** Deletes every key of the run (all of them carry the hash tag `{prefix}`). */
 export async function deletePrefix(redisUrl: string, prefix: string): Promise<number> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+  const redis = new Redis(redisUrl, redisOptions(redisUrl));
   try {
     let deleted = 0;
     let cursor = '0';

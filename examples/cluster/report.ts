@@ -4,6 +4,7 @@
  * the sender was told it failed (and it was not received), and `lost` when
  * neither happened. Printed as a table, written as JSON.
  */
+import type { AttackReport } from './attacks.js';
 import { type Mode, MODES, STRATEGIES, type Strategy, type TrafficKind } from './protocol.js';
 import type { MessageRecord } from './traffic.js';
 
@@ -75,6 +76,17 @@ export interface Report {
   readonly totals: { sent: number; delivered: number; failed: number; lost: number; duplicates: number; misrouted: number; skipped: number };
   /** Why recipients failed, with counts. */
   readonly failureReasons: Record<string, number>;
+  /** The attack phase (absent when it was not run). */
+  readonly attacks?: AttackReport;
+}
+
+/** `/healthz` must answer within this at p99 during the attack phase. */
+export const HEALTHZ_P99_LIMIT_MS = 100;
+
+/** Every attack refused and the gateway responsive throughout (true when the phase did not run). */
+export function attacksRepelled(report: Report): boolean {
+  const a = report.attacks;
+  return a === undefined || (a.results.every((r) => r.refused) && a.healthz.failures === 0 && a.healthz.p99Ms <= HEALTHZ_P99_LIMIT_MS);
 }
 
 /** Steady-window figures measured on the nodes and gateways. */
@@ -185,6 +197,15 @@ export function formatReport(report: Report): string {
     const each = a.gateways.map((g) => `${g.id} v${g.version} ${g.checksum}`).join(', ');
     lines.push(wrap(`  ${a.after}: ${each}: ${a.agree ? 'agree' : 'DISAGREE'}`, '    '));
   }
+  if (report.attacks !== undefined) {
+    const a = report.attacks;
+    lines.push('');
+    lines.push(`attack phase (${(a.durationMs / 1000).toFixed(1)} s, legitimate traffic running):`);
+    for (const r of a.results) lines.push(wrap(`  ${r.refused ? 'refused' : 'NOT REFUSED'}  ${r.name}: ${r.tried}: ${r.answer}`, '      '));
+    const h = a.healthz;
+    lines.push(wrap(`  GET /healthz during the phase: ${h.samples} probes, ${h.failures} failed, p50 ${h.p50Ms} ms, p99 ${h.p99Ms} ms (limit ${HEALTHZ_P99_LIMIT_MS}), max ${h.maxMs} ms`, '      '));
+    lines.push(wrap(`attacks: ${a.results.filter((r) => r.refused).length}/${a.results.length} refused, /healthz p99 ${h.p99Ms} ms: ${attacksRepelled(report) ? 'ok' : 'FAILED'}`, '  '));
+  }
   lines.push('');
   lines.push(formatVerdict(report));
   return lines.join('\n');
@@ -194,7 +215,8 @@ export function formatReport(report: Report): string {
  * The run in one line: node visits per message, hash against broadcast;
  * sessions moved by a join, selective against reconnect-all; and what was
  * lost. Starts with "verdict: ok" only when nothing was lost or misrouted
- * and every gateway agreed.
+ * and every gateway agreed, and every attack of the attack phase was refused
+ * with `/healthz` within its p99 limit.
  */
 export function formatVerdict(report: Report): string {
   const visits = (mode: Mode): number => {
@@ -204,7 +226,7 @@ export function formatVerdict(report: Report): string {
   };
   const moved = (s: Strategy): string => `${Math.round(report.strategies[s].share * 100)}%`;
   const t = report.totals;
-  const ok = t.lost === 0 && t.misrouted === 0 && t.sent === t.delivered + t.failed && report.gateways.every((g) => g.agree);
+  const ok = t.lost === 0 && t.misrouted === 0 && t.sent === t.delivered + t.failed && report.gateways.every((g) => g.agree) && attacksRepelled(report);
   return (
     `verdict: ${ok ? 'ok' : 'FAILED'}: visits/msg ${visits('hash').toFixed(1)} hash vs ${visits('broadcast').toFixed(1)} broadcast; ` +
     `moved ${moved('selective')} selective vs ${moved('reconnect-all')} reconnect-all; lost ${t.lost}`

@@ -18,6 +18,8 @@ import { DEFAULT_GRACE_MS, type Mode, type Strategy } from './protocol.js';
 import { startRedisCluster } from './redis-cluster.js';
 import { type GatewayAgreement, type Report, type StrategyFigures, type WindowFigures, failureReasons, summarize } from './report.js';
 import { Traffic } from './traffic.js';
+import { TokenSigner, randomSecret } from './auth.js';
+import { type AttackReport, runAttacks } from './attacks.js';
 
 export interface ScenarioOptions {
   /** @default 2000 */
@@ -46,6 +48,10 @@ export interface ScenarioOptions {
   readonly heartbeatMs?: number;
   /** How users connect. @default 'mixed' (half through the gateway proxy, half with GET /route) */
   readonly via?: Via | 'mixed';
+  /** HS256 secret of the user tokens. @default a random one */
+  readonly secret?: string;
+  /** Run the attack phase (in hash mode, with traffic running). @default true */
+  readonly attacks?: boolean;
   /** Progress lines (the CLI shows them on a terminal only). */
   readonly progress?: (line: string) => void;
   /** Diagnostics from the parts. */
@@ -66,16 +72,27 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
   const initial = Array.from({ length: o.nodes }, (_, i) => `node-${i + 1}`);
   const extra = `node-${o.nodes + 1}`;
   const victim = initial[1] ?? initial[0]!;
+  const secret = o.secret ?? randomSecret();
   const settings: ClusterSettings = {
     gateways: o.gateways, nodes: initial, strategy: 'reconnect-all', mode: 'broadcast',
-    graceMs: o.graceMs, ttlMs: o.ttlMs, heartbeatMs: o.heartbeatMs, ...(o.log ? { log: o.log } : {}),
+    graceMs: o.graceMs, ttlMs: o.ttlMs, heartbeatMs: o.heartbeatMs, secret, adminToken: randomSecret(), ...(o.log ? { log: o.log } : {}),
+    // Tighter than the library's defaults (10 s, 5 s) so the slowloris and frozen-node attacks end quickly.
+    limits: { headersTimeoutMs: 3000, connectTimeoutMs: 2000 },
+  };
+  const signer = new TokenSigner(secret);
+  const tokens = new Map<string, Promise<string>>();
+  const token = (user: string): Promise<string> => {
+    let t = tokens.get(user);
+    if (t === undefined) tokens.set(user, (t = signer.sign(user)));
+    return t;
   };
   progress(`starting ${o.nodes} nodes and ${o.gateways} gateways (${o.redisUrl ? `Redis ${o.redisUrl}, one process each` : 'in memory'})`);
   const cluster = o.redisUrl ? await startRedisCluster({ ...settings, redisUrl: o.redisUrl }) : await startMemoryCluster(settings);
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  const admin = new Admin(cluster, agent);
-  const traffic = new Traffic({ users: o.users, gateways: cluster.gateways, oneToOneRate: o.oneToOneRate, groupRate: o.groupRate, groups, groupSize: o.groupSize, agent });
-  const pool = new UserPool(o.users, { gateways: cluster.gateways, via: o.via, onMessage: traffic.onMessage, agent });
+  const admin = new Admin(cluster, agent, settings.adminToken);
+  const traffic = new Traffic({ users: o.users, gateways: cluster.gateways, oneToOneRate: o.oneToOneRate, groupRate: o.groupRate, groups, groupSize: o.groupSize, agent, token });
+  const pool = new UserPool(o.users, { gateways: cluster.gateways, via: o.via, onMessage: traffic.onMessage, agent, token });
+  let attacks: AttackReport | undefined;
   const agreements: GatewayAgreement[] = [];
   try {
     agreements.push(await admin.waitRing(initial, 'start'));
@@ -135,6 +152,14 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
     await admin.setMode('hash');
     const hashWindow = await steady('hash');
     traffic.start('hash');
+    if (o.attacks !== false) {
+      progress('attack phase: every attack against the live cluster, legitimate traffic running');
+      attacks = await runAttacks({ cluster, signer, adminToken: settings.adminToken, progress });
+      // The attack's members have left: wait until the rings agree on the nodes again and the few
+      // users they owned meanwhile are back, so the join below moves sessions from a settled cluster.
+      await admin.waitRing(initial, 'attack phase');
+      await pool.waitSettled(SETTLE_TIMEOUT_MS);
+    }
     const selective = await join('selective');
     const survivors = [...initial, extra].filter((id) => id !== victim);
     const victims = pool.users.filter((user) => user.node === victim);
@@ -172,6 +197,7 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
         lost: sum(all, (f) => f.lost), duplicates: sum(all, (f) => f.duplicates), misrouted: traffic.misrouted, skipped: traffic.skipped,
       },
       failureReasons: failureReasons(records),
+      ...(attacks !== undefined ? { attacks } : {}),
     };
   } finally {
     traffic.stop();
@@ -187,23 +213,24 @@ class Admin {
   constructor(
     readonly cluster: ClusterHandle,
     readonly agent: Agent,
+    readonly token: string,
   ) {}
 
   async nodeStats(): Promise<NodeStats[]> {
-    return Promise.all([...this.cluster.nodes.values()].map((url) => this.#get<NodeStats>(`${url.replace(/^ws/, 'http')}/stats`)));
+    return Promise.all([...this.cluster.nodeAdmins.values()].map((url) => this.#get<NodeStats>(`${url}/stats`)));
   }
 
   async gatewayStats(): Promise<GatewayStats[]> {
-    return Promise.all(this.cluster.gateways.map((url) => this.#get<GatewayStats>(`${url}/stats`)));
+    return Promise.all(this.cluster.admins.map((url) => this.#get<GatewayStats>(`${url}/stats`)));
   }
 
   async setMode(mode: Mode): Promise<void> {
-    await Promise.all(this.cluster.gateways.map((url) => requestJson('POST', `${url}/admin/mode`, { mode }, { agent: this.agent })));
+    await Promise.all(this.cluster.admins.map((url) => requestJson('POST', `${url}/admin/mode`, { mode }, { agent: this.agent, token: this.token })));
   }
 
   async setStrategy(strategy: Strategy): Promise<void> {
     await Promise.all(
-      [...this.cluster.nodes.values()].map((url) => requestJson('POST', `${url.replace(/^ws/, 'http')}/admin/strategy`, { strategy }, { agent: this.agent })),
+      [...this.cluster.nodeAdmins.values()].map((url) => requestJson('POST', `${url}/admin/strategy`, { strategy }, { agent: this.agent, token: this.token })),
     );
   }
 
@@ -240,7 +267,7 @@ class Admin {
   }
 
   #get<T>(url: string): Promise<T> {
-    return requestJson<T>('GET', url, undefined, { agent: this.agent, timeoutMs: 10_000 });
+    return requestJson<T>('GET', url, undefined, { agent: this.agent, timeoutMs: 10_000, token: this.token });
   }
 }
 

@@ -7,9 +7,11 @@
  *
  *   npm run status -- [--users N] [--rate N] [--port N] [--token T]
  */
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { MemoryMembership, MemoryRingStore } from 'ringroute';
 import { startAdmin } from './admin.js';
+import { TokenSigner } from './auth.js';
 import { startMemoryCluster } from './cluster.js';
 import { User } from './client.js';
 import { requestJson } from './http.js';
@@ -39,20 +41,27 @@ if (values.token !== undefined && values.token.length < 16) {
   process.exit(2);
 }
 
+// Authentication stays on: a fresh random secret and admin token for the run.
+const secret = randomBytes(32).toString('base64url');
+const adminToken = randomBytes(24).toString('base64url');
+const signer = new TokenSigner(secret);
+const token = (user: string): Promise<string> => signer.sign(user);
+
 const store = new MemoryRingStore();
 const membership = new MemoryMembership({ ttlMs: 2000, heartbeatMs: 500 });
-const cluster = await startMemoryCluster({ gateways: 2, nodes: ['node-1', 'node-2', 'node-3'], strategy: 'selective', mode: 'hash', graceMs: 10_000, ttlMs: 2000, heartbeatMs: 500, backends: { store, membership } });
+const cluster = await startMemoryCluster({ gateways: 2, nodes: ['node-1', 'node-2', 'node-3'], strategy: 'selective', mode: 'hash', graceMs: 10_000, ttlMs: 2000, heartbeatMs: 500, backends: { store, membership }, secret, adminToken });
 const admin = await startAdmin({
   store: store.connect(),
   membership: membership.connect(),
-  gateways: () => cluster.gateways,
-  nodes: () => cluster.nodes,
+  gateways: () => cluster.admins,
+  nodes: () => cluster.nodeAdmins,
+  partsToken: adminToken,
   port,
   ...(values.token !== undefined ? { token: values.token } : {}),
 });
 process.stdout.write(`status page: ${admin.url}/status?token=${admin.token}\nmetrics:     curl -H 'authorization: Bearer ${admin.token}' ${admin.url}/metrics\n`);
 
-const people = Array.from({ length: users }, (_, i) => new User(`user-${i}`, { gateway: cluster.gateways[i % cluster.gateways.length]!, via: 'proxy', onMessage: () => undefined }));
+const people = Array.from({ length: users }, (_, i) => new User(`user-${i}`, { gateway: cluster.gateways[i % cluster.gateways.length]!, via: 'proxy', onMessage: () => undefined, token }));
 for (const user of people) user.start();
 let outstanding = 0;
 const traffic = setInterval(() => {
@@ -60,7 +69,10 @@ const traffic = setInterval(() => {
     const from = people[Math.floor(Math.random() * users)]!.id;
     const to = people[Math.floor(Math.random() * users)]!.id;
     outstanding++;
-    requestJson('POST', `${cluster.gateways[0]}/send`, { from, to, text: 'hi' }, { timeoutMs: 15_000 }).catch(() => undefined).finally(() => outstanding--);
+    token(from)
+      .then((t) => requestJson('POST', `${cluster.gateways[0]}/send`, { to, text: 'hi' }, { timeoutMs: 15_000, token: t }))
+      .catch(() => undefined)
+      .finally(() => outstanding--);
   }
 }, 100);
 

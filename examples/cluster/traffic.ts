@@ -39,6 +39,8 @@ export interface TrafficOptions {
   readonly groups: number;
   readonly groupSize: number;
   readonly agent?: Agent;
+  /** The sender's token (null for an insecure cluster). */
+  readonly token: (user: string) => Promise<string | null>;
   /** @default 2000 */
   readonly maxOutstanding?: number;
   readonly random?: () => number;
@@ -124,7 +126,7 @@ export class Traffic {
     const from = this.#user();
     let to = this.#user();
     while (to === from && this.#o.users > 1) to = this.#user();
-    this.#post(mode, 'oneToOne', from, [to], '/send', { from, to });
+    this.#post(mode, 'oneToOne', from, [to], '/send', { to });
   }
 
   #sendGroup(mode: Mode): void {
@@ -132,7 +134,7 @@ export class Traffic {
     const members = this.#groups[index]!;
     const from = members[Math.floor(this.#random() * members.length)]!;
     const to = members.filter((m) => m !== from);
-    this.#post(mode, 'group', from, to, `/groups/g${index}/send`, { from, members });
+    this.#post(mode, 'group', from, to, `/groups/g${index}/send`, { members });
   }
 
   #post(mode: Mode, kind: TrafficKind, from: string, to: readonly string[], path: string, body: Record<string, unknown>): void {
@@ -140,13 +142,15 @@ export class Traffic {
       this.skipped++;
       return;
     }
-    const id = `m${++this.#seq}`;
+    const clientId = `m${++this.#seq}`;
+    const id = `${from}/${clientId}`; // the gateway scopes message ids per sender: this is what recipients see
     const record: MessageRecord = { id, mode, kind, steady: this.#steady, sentAt: performance.now(), recipients: new Map(to.map((u) => [u, { copies: 0 }])) };
     this.records.set(id, record);
     this.#sent[kind]++;
     this.#outstanding++;
     const gateway = this.#o.gateways[Number(from.slice(from.indexOf('-') + 1)) % this.#o.gateways.length]!;
-    postWithRetry(`${gateway}${path}`, { ...body, id, text: `hello from ${from}` }, this.#o.agent)
+    this.#o.token(from)
+      .then((token) => postWithRetry(`${gateway}${path}`, { ...body, id: clientId, text: `hello from ${from}`, ...(token === null ? { from } : {}) }, this.#o.agent, token))
       .then((result) => {
         for (const user of result.delivered) tell(record, user, 'delivered');
         for (const { user, reason } of result.failed) tell(record, user, 'failed', reason);
@@ -167,10 +171,10 @@ export class Traffic {
  * Posts, retrying (same message id, so the gateway does not send twice) when
  * the connection failed before an answer; HTTP error answers are final.
  */
-async function postWithRetry(url: string, body: Record<string, unknown>, agent: Agent | undefined, attempts = 3): Promise<Result> {
+async function postWithRetry(url: string, body: Record<string, unknown>, agent: Agent | undefined, token: string | null, attempts = 3): Promise<Result> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await requestJson<Result>('POST', url, body, { timeoutMs: 60_000, ...(agent ? { agent } : {}) });
+      return await requestJson<Result>('POST', url, body, { timeoutMs: 60_000, ...(agent ? { agent } : {}), ...(token !== null ? { token } : {}) });
     } catch (error) {
       const network = /ECONNRESET|ECONNREFUSED|EPIPE|socket hang up/.test((error as Error).message);
       if (!network || attempt >= attempts) throw error;

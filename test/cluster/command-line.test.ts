@@ -119,4 +119,19 @@ describe('the cluster report', () => {
     expect(formatVerdict(sampleReport({ lost: 2 }))).toMatch(/^verdict: FAILED: .*lost 2$/);
     expect(formatVerdict(sampleReport({ agree: false }))).toMatch(/^verdict: FAILED: /);
   });
+
+  it('lists every attack within 80 columns, and says FAILED when one got through or /healthz was slow', () => {
+    const attack = (name: string, refused: boolean) => ({ name, tried: `a long description of what ${name} tried against the cluster`, answer: '2928 x 429, 72 accepted (at most 101 allowed) and waiting for their ttl', refused, healthzMaxMs: 12.5 });
+    const healthz = { samples: 753, failures: 0, p50Ms: 0.8, p99Ms: 32, maxMs: 67.8 };
+    const ok = { ...sampleReport(), attacks: { results: [attack('ws-no-token', true), attack('flood-offline', true)], healthz, durationMs: 5500 } };
+    const lines = formatReport(ok).split('\n');
+    for (const line of lines.slice(0, -1)) expect(line.length, line).toBeLessThanOrEqual(MAX_WIDTH);
+    expect(lines.join('\n')).toMatch(/refused {2}ws-no-token: /);
+    expect(lines.join('\n')).toMatch(/attacks: 2\/2 refused, \/healthz p99 32 ms: ok/);
+    expect(formatVerdict(ok)).toMatch(/^verdict: ok: /);
+    const through = { ...ok, attacks: { ...ok.attacks, results: [attack('ws-no-token', false)] } };
+    expect(formatReport(through)).toMatch(/NOT REFUSED {2}ws-no-token/);
+    expect(formatVerdict(through)).toMatch(/^verdict: FAILED: /);
+    expect(formatVerdict({ ...ok, attacks: { ...ok.attacks, healthz: { ...healthz, p99Ms: 150 } } })).toMatch(/^verdict: FAILED: /);
+  });
 });

@@ -11,12 +11,17 @@ import { AppNode } from '../../examples/cluster/app-node.js';
 import { User } from '../../examples/cluster/client.js';
 import { type ClusterHandle, startMemoryCluster } from '../../examples/cluster/cluster.js';
 import { Gateway, type GatewayStats, type Result } from '../../examples/cluster/gateway.js';
-import { requestJson } from '../../examples/cluster/http.js';
+import { TokenSigner } from '../../examples/cluster/auth.js';
+import { requestJson, requestStatus } from '../../examples/cluster/http.js';
 import { MODES } from '../../examples/cluster/protocol.js';
 import { waitFor } from '../support/wait.js';
 
 let cluster: ClusterHandle | undefined;
 const users: User[] = [];
+const SECRET = 'parts-test-secret-of-at-least-32-bytes';
+const ADMIN = 'parts-test-admin-token';
+const signer = new TokenSigner(SECRET);
+const token = (user: string) => signer.sign(user);
 
 afterEach(async () => {
   for (const user of users.splice(0)) user.stop();
@@ -24,15 +29,18 @@ afterEach(async () => {
   cluster = undefined;
 });
 
-async function start(graceMs: number): Promise<{ gateway: string }> {
-  cluster = await startMemoryCluster({ gateways: 1, nodes: ['node-1', 'node-2'], strategy: 'selective', mode: 'hash', graceMs, ttlMs: 2000, heartbeatMs: 500 });
+async function start(graceMs: number): Promise<{ gateway: string; admin: string }> {
+  cluster = await startMemoryCluster({
+    gateways: 1, nodes: ['node-1', 'node-2'], strategy: 'selective', mode: 'hash', graceMs, ttlMs: 2000, heartbeatMs: 500, secret: SECRET, adminToken: ADMIN,
+  });
   const gateway = cluster.gateways[0]!;
-  await waitFor(async () => (await requestJson<GatewayStats>('GET', `${gateway}/stats`)).nodes.length === 2, { what: 'ring with 2 nodes' });
-  return { gateway };
+  const admin = cluster.admins[0]!;
+  await waitFor(async () => (await requestJson<GatewayStats>('GET', `${admin}/stats`, undefined, { token: ADMIN })).nodes.length === 2, { what: 'ring with 2 nodes' });
+  return { gateway, admin };
 }
 
 function connect(id: string, gateway: string, via: 'proxy' | 'route', got: string[]): User {
-  const user = new User(id, { gateway, via, onMessage: (_, frame) => got.push(frame.id) });
+  const user = new User(id, { gateway, via, token, onMessage: (_, frame) => got.push(frame.id) });
   users.push(user);
   user.start();
   return user;
@@ -41,29 +49,49 @@ function connect(id: string, gateway: string, via: 'proxy' | 'route', got: strin
 describe('Gateway', () => {
   it('answers GET /route with the owner and its URL', async () => {
     const { gateway } = await start(1000);
-    const route = await requestJson<{ node: string; url: string }>('GET', `${gateway}/route?user=alice`);
+    const route = await requestJson<{ node: string; url: string }>('GET', `${gateway}/route?user=alice`, undefined, { token: await token('alice') });
     expect(cluster!.nodes.get(route.node)).toBe(route.url);
   });
 
   it('rejects bad requests with 400', async () => {
     const { gateway } = await start(1000);
-    await expect(requestJson('GET', `${gateway}/route?user=`)).rejects.toThrow(/400/);
-    await expect(requestJson('POST', `${gateway}/send`, { from: 'a', to: 'b b', text: 'x' })).rejects.toThrow(/400/);
-    await expect(requestJson('POST', `${gateway}/groups/g1/send`, { from: 'a', members: 'b', text: 'x' })).rejects.toThrow(/400/);
+    const a = await token('a');
+    await expect(requestJson('GET', `${gateway}/route?user=`, undefined, { token: a })).rejects.toThrow(/400/);
+    await expect(requestJson('POST', `${gateway}/send`, { to: 'b b', text: 'x' }, { token: a })).rejects.toThrow(/400/);
+    await expect(requestJson('POST', `${gateway}/groups/g1/send`, { members: 'b', text: 'x' }, { token: a })).rejects.toThrow(/400/);
+  });
+
+  it('keeps admin endpoints off the public port and behind the admin token; /healthz stays open', async () => {
+    const { gateway, admin } = await start(1000);
+    expect((await requestStatus('GET', `${gateway}/healthz`)).status).toBe(200);
+    expect((await requestStatus('GET', `${admin}/healthz`)).status).toBe(200);
+    expect((await requestStatus('POST', `${gateway}/admin/mode`, { token: ADMIN, body: { mode: 'hash' } })).status).toBe(404);
+    expect((await requestStatus('GET', `${gateway}/stats`, { token: ADMIN })).status).toBe(404);
+    expect((await requestStatus('GET', `${admin}/stats`)).status).toBe(401);
+    expect((await requestStatus('GET', `${admin}/stats`, { token: await token('alice') })).status).toBe(401);
+    expect((await requestStatus('POST', `${admin}/admin/mode`, { token: ADMIN, body: { mode: 'hash' } })).status).toBe(200);
+    const node = cluster!.nodes.get('node-1')!.replace(/^ws/, 'http');
+    const nodeAdmin = cluster!.nodeAdmins.get('node-1')!;
+    expect((await requestStatus('GET', `${node}/healthz`)).status).toBe(200);
+    expect((await requestStatus('GET', `${node}/stats`, { token: ADMIN })).status).toBe(404);
+    expect((await requestStatus('GET', `${nodeAdmin}/healthz`)).status).toBe(200);
+    expect((await requestStatus('GET', `${nodeAdmin}/stats`)).status).toBe(401);
+    expect((await requestStatus('POST', `${nodeAdmin}/admin/strategy`, { body: { strategy: 'selective' } })).status).toBe(401);
+    expect((await requestStatus('GET', `${nodeAdmin}/stats`, { token: ADMIN })).status).toBe(200);
   });
 
   for (const mode of MODES) {
     it(`reports a message failed when its user does not connect within the grace period (${mode})`, async () => {
-      const { gateway } = await start(600);
-      await requestJson('POST', `${gateway}/admin/mode`, { mode });
-      const result = await requestJson<Result>('POST', `${gateway}/send`, { from: 'alice', to: 'nobody', text: 'hi', id: 'm1' });
-      expect(result).toEqual({ id: 'm1', delivered: [], failed: [{ user: 'nobody', reason: 'expired' }], unknown: [] });
+      const { gateway, admin } = await start(600);
+      await requestJson('POST', `${admin}/admin/mode`, { mode }, { token: ADMIN });
+      const result = await requestJson<Result>('POST', `${gateway}/send`, { to: 'nobody', text: 'hi', id: 'm1' }, { token: await token('alice') });
+      expect(result).toEqual({ id: 'alice/m1', delivered: [], failed: [{ user: 'nobody', reason: 'expired' }], unknown: [] });
     });
 
     it(`holds a message for a user who connects within the grace period, then delivers it once (${mode})`, async () => {
-      const { gateway } = await start(5000);
-      await requestJson('POST', `${gateway}/admin/mode`, { mode });
-      const sending = requestJson<Result>('POST', `${gateway}/groups/team/send`, { from: 'alice', members: ['alice', 'bob', 'carol'], text: 'hi', id: 'g1' });
+      const { gateway, admin } = await start(5000);
+      await requestJson('POST', `${admin}/admin/mode`, { mode }, { token: ADMIN });
+      const sending = requestJson<Result>('POST', `${gateway}/groups/team/send`, { members: ['alice', 'bob', 'carol'], text: 'hi', id: 'g1' }, { token: await token('alice') });
       await new Promise((resolve) => setTimeout(resolve, 200));
       const bob: string[] = [];
       const carol: string[] = [];
@@ -73,14 +101,14 @@ describe('Gateway', () => {
       expect(result.delivered.sort()).toEqual(['bob', 'carol']);
       expect(result.failed).toEqual([]);
       expect(result.unknown).toEqual([]);
-      expect(bob).toEqual(['g1']);
-      expect(carol).toEqual(['g1']);
+      expect(bob).toEqual(['alice/g1']);
+      expect(carol).toEqual(['alice/g1']);
     });
   }
 
   it('connects a user through the one-step proxy to the owner', async () => {
     const { gateway } = await start(1000);
-    const route = await requestJson<{ node: string }>('GET', `${gateway}/route?user=dave`);
+    const route = await requestJson<{ node: string }>('GET', `${gateway}/route?user=dave`, undefined, { token: await token('dave') });
     const dave = connect('dave', gateway, 'proxy', []);
     await waitFor(() => dave.node, { what: 'dave connected' });
     expect(dave.node).toBe(route.node);
@@ -108,21 +136,23 @@ describe.skipIf(!openssl)('Gateway behind TLS', () => {
       const key = readFileSync(join(dir, 'key.pem'));
       const cert = readFileSync(join(dir, 'cert.pem'));
       const bus = new MemoryTransport();
-      const gateway = await Gateway.start({ id: 'gw', store: store.connect(), membership: membership.connect(), transport: bus.connect(), tls: { key, cert } });
+      const auth = { secret: SECRET, adminToken: ADMIN };
+      const gateway = await Gateway.start({ id: 'gw', store: store.connect(), membership: membership.connect(), transport: bus.connect(), ...auth, tls: { key, cert } });
       stop.push(() => gateway.close());
-      const node = await AppNode.start({ id: 'node-1', store: store.connect(), membership: membership.connect(), transport: bus.connect() });
+      const node = await AppNode.start({ id: 'node-1', store: store.connect(), membership: membership.connect(), transport: bus.connect(), ...auth });
       stop.push(() => node.kill());
       expect(gateway.url).toMatch(/^https:/);
       await waitFor(() => gateway.stats().nodes.length === 1, { what: 'ring with the node' });
+      const erin = await token('erin');
       const route = await new Promise<{ node: string }>((resolve, reject) => {
-        get(`${gateway.url}/route?user=erin`, { ca: cert }, (res) => {
+        get(`${gateway.url}/route?user=erin`, { ca: cert, headers: { authorization: `Bearer ${erin}` } }, (res) => {
           let body = '';
           res.on('data', (chunk: Buffer) => (body += chunk.toString()));
           res.on('end', () => resolve(JSON.parse(body) as { node: string }));
         }).on('error', reject);
       });
       expect(route.node).toBe('node-1');
-      const ws = new WebSocket(`${gateway.url.replace(/^https/, 'wss')}/ws?user=erin`, { ca: cert });
+      const ws = new WebSocket(`${gateway.url.replace(/^https/, 'wss')}/ws?user=erin&token=${erin}`, { ca: cert });
       const welcome = await new Promise<string>((resolve, reject) => {
         ws.once('message', (data) => resolve(String(data)));
         ws.once('error', reject);

@@ -1,8 +1,9 @@
 /**
  * The cluster example, run small: both routing modes, both strategies and a
  * node failure, in memory and (when a Redis is available) with one OS
- * process per gateway and node, and a real SIGKILL. Asserts the report's
- * figures, never timings.
+ * process per gateway and node, and a real SIGKILL, with authentication on
+ * and the attack phase run alongside. Asserts the report's figures, never
+ * timings.
  */
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -54,6 +55,13 @@ function expectSound(report: Report, nodes: number): void {
   expect(failover.failoverMs).toBeGreaterThan(0);
   expect(failover.ringUpdatedMs).toBeGreaterThan(0);
   expect(report.gateways.length).toBe(5);
+  // Every attack refused while the legitimate traffic above lost nothing; /healthz answered throughout
+  // (its p99 is in the report and the verdict, not asserted: timings are not tested).
+  const attacks = report.attacks!;
+  expect(attacks.results.map((a) => a.name)).toHaveLength(18);
+  for (const a of attacks.results) expect(a.refused, `${a.name}: ${a.answer}`).toBe(true);
+  expect(attacks.healthz.failures).toBe(0);
+  expect(attacks.healthz.samples).toBeGreaterThan(10);
   for (const agreement of report.gateways) expect(agreement.agree, `gateways after ${agreement.after}`).toBe(true);
 }
 

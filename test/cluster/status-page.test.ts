@@ -13,6 +13,7 @@ import { MemoryMembership, MemoryRingStore } from 'ringroute';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Admin, startAdmin } from '../../examples/cluster/admin.js';
+import { TokenSigner } from '../../examples/cluster/auth.js';
 import { type ClusterHandle, startMemoryCluster } from '../../examples/cluster/cluster.js';
 import { User } from '../../examples/cluster/client.js';
 import { waitFor } from '../support/wait.js';
@@ -42,6 +43,9 @@ function skipWithoutChromium(): boolean {
   return true;
 }
 
+const SECRET = 'status-page-test-secret-of-32-bytes!';
+const ADMIN = 'status-page-test-admin-token';
+
 describe.skipIf(skipWithoutChromium())(SUITE, () => {
   let cluster: ClusterHandle;
   let admin: Admin;
@@ -52,10 +56,11 @@ describe.skipIf(skipWithoutChromium())(SUITE, () => {
   const users: User[] = [];
 
   beforeAll(async () => {
-    cluster = await startMemoryCluster({ gateways: 2, nodes: ['node-1', 'node-2', 'node-3'], strategy: 'selective', mode: 'hash', graceMs: 10_000, ttlMs: 2000, heartbeatMs: 200, backends: { store, membership } });
-    admin = await startAdmin({ store: store.connect(), membership: membership.connect(), gateways: () => cluster.gateways, nodes: () => cluster.nodes });
+    cluster = await startMemoryCluster({ gateways: 2, nodes: ['node-1', 'node-2', 'node-3'], strategy: 'selective', mode: 'hash', graceMs: 10_000, ttlMs: 2000, heartbeatMs: 200, backends: { store, membership }, secret: SECRET, adminToken: ADMIN });
+    admin = await startAdmin({ store: store.connect(), membership: membership.connect(), gateways: () => cluster.admins, nodes: () => cluster.nodeAdmins, partsToken: ADMIN });
+    const signer = new TokenSigner(SECRET);
     for (let i = 0; i < 60; i++) {
-      const user = new User(`user-${i}`, { gateway: cluster.gateways[i % 2]!, via: 'proxy', onMessage: () => undefined });
+      const user = new User(`user-${i}`, { gateway: cluster.gateways[i % 2]!, via: 'proxy', onMessage: () => undefined, token: (u) => signer.sign(u) });
       user.start();
       users.push(user);
     }

@@ -65,6 +65,7 @@ const SESSIONS_EXPORTS = [
 const CLIENT_EXPORTS = ['SessionClient', 'fullJitter', 'CloseCode', 'PROTOCOL_VERSION', 'RingError'];
 
 const METRICS_EXPORTS = ['instrument', 'reasonOf', 'StatusBoard', 'statusHandler', 'ringArcs'];
+const GATEWAY_EXPORTS = ['GatewayHandler', 'createJwtAuthenticator', 'gatewayServerOptions', 'DEFAULT_LIMITS', 'AuthenticationError', 'requestToken', 'checkMemberUrl', 'RateLimiter'];
 
 interface Entry {
   /** What users import. */
@@ -81,6 +82,7 @@ const ENTRIES: readonly Entry[] = [
   { specifier: 'ringroute/sessions', file: 'sessions', names: SESSIONS_EXPORTS },
   { specifier: 'ringroute/client', file: 'client', names: CLIENT_EXPORTS },
   { specifier: 'ringroute/metrics', file: 'metrics', names: METRICS_EXPORTS },
+  { specifier: 'ringroute/gateway', file: 'gateway', names: GATEWAY_EXPORTS },
 ];
 
 const MODES = ['import', 'require'] as const;
@@ -228,6 +230,15 @@ describe('ringroute core from dist', () => {
     expect(client.RingError).toBe(core.RingError);
     await expect(sessions.SessionNode.start(null as never)).rejects.toBeInstanceOf(core.RingError);
     expect(client.CloseCode).toEqual(sessions.CloseCode);
+  });
+
+  it.each(MODES)('verifies a JWT with ringroute/gateway through %s (jose loaded lazily, as an optional peer)', async (mode) => {
+    const core = (await loadDist(mode, 'index')) as unknown as typeof import('../../src/index.js');
+    const gateway = (await loadDist(mode, 'gateway')) as unknown as typeof import('../../src/gateway/index.js');
+    await expect(gateway.createJwtAuthenticator({ secret: 'short' })).rejects.toBeInstanceOf(core.RingError);
+    const auth = await gateway.createJwtAuthenticator({ secret: 'x'.repeat(32) });
+    expect(await auth.verify('not-a-token')).toBeNull();
+    expect(() => new gateway.GatewayHandler({ router: null as never, dispatcher: null as never })).toThrow(core.RingError);
   });
 
   it('keeps the client bundle free of Node built-ins', () => {

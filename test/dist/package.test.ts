@@ -20,13 +20,16 @@ import { PKG, type PackedProject, exec, exportedSubpaths, npmEnv, packAndInstall
 
 const SUBPATHS = exportedSubpaths();
 const MODULES = SUBPATHS.filter((s) => !s.json);
+/** Subpaths whose declarations need @types/node (their API takes node:http objects). */
+const NODE_ONLY = MODULES.filter((s) => s.specifier === 'ringroute/gateway');
+const PORTABLE = MODULES.filter((s) => !NODE_ONLY.includes(s));
 const JSONS = SUBPATHS.filter((s) => s.json);
 
 let packed: PackedProject;
 let tarball: Uint8Array;
 
 beforeAll(async () => {
-  packed = await packAndInstall(['ioredis', 'prom-client']);
+  packed = await packAndInstall(['ioredis', 'prom-client', '@types/node']);
   tarball = new Uint8Array(readFileSync(packed.tarball));
 }, 180_000);
 
@@ -151,8 +154,8 @@ describe('the installed package', () => {
 
   describe('type-checked by TypeScript', () => {
     /** A file that imports every module subpath and uses a type from each, so unresolved or untyped imports fail. */
-    const importsEvery = (cjs: boolean): string =>
-      MODULES.map(({ specifier }, i) =>
+    const importsEvery = (cjs: boolean, modules: typeof MODULES = PORTABLE): string =>
+      modules.map(({ specifier }, i) =>
         [
           cjs ? `import m${i} = require(${JSON.stringify(specifier)});` : `import * as m${i} from ${JSON.stringify(specifier)};`,
           // An untyped (any) module would make this key set `string`, which is not assignable to never.
@@ -161,7 +164,7 @@ describe('the installed package', () => {
         ].join('\n'),
       ).join('\n');
 
-    const CASES: ReadonlyArray<{ name: string; files: Record<string, string>; options: ts.CompilerOptions }> = [
+    const CASES: ReadonlyArray<{ name: string; files: Record<string, string>; options: ts.CompilerOptions; types?: string[] }> = [
       {
         name: 'node10 (moduleResolution node10, CommonJS)',
         files: { 'check-node10.ts': importsEvery(false) },
@@ -177,9 +180,16 @@ describe('the installed package', () => {
         files: { 'check-bundler.ts': importsEvery(false) },
         options: { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler },
       },
+      {
+        // ringroute/gateway is Node-only (its handlers take node:http requests): checked with @types/node, as its users have it.
+        name: 'node16, the Node-only subpaths with @types/node',
+        files: { 'check-node-only.mts': importsEvery(false, NODE_ONLY), 'check-node-only.cts': importsEvery(true, NODE_ONLY) },
+        options: { module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16 },
+        types: ['node'],
+      },
     ];
 
-    it.each(CASES)('resolves every subpath with its types under $name', ({ files, options }) => {
+    it.each(CASES)('resolves every subpath with its types under $name', ({ files, options, types = [] }) => {
       const rootNames = Object.entries(files).map(([name, source]) => {
         const file = join(packed.project, name);
         writeFileSync(file, `${source}\n`);
@@ -193,16 +203,16 @@ describe('the installed package', () => {
           lib: ['lib.es2022.d.ts'],
           strict: true,
           noEmit: true,
-          // Check the shipped declarations too, with no @types from anywhere.
+          // Check the shipped declarations too, with no @types from anywhere (but @types/node for Node-only subpaths).
           skipLibCheck: false,
-          types: [],
+          types,
         },
       });
       const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
       expect(diagnostics).toEqual([]);
       // The declarations came from the installed package, not from this repository.
       const declarations = program.getSourceFiles().map((f) => f.fileName).filter((f) => f.includes(`/node_modules/${PKG.name}/`));
-      expect(declarations.length).toBeGreaterThanOrEqual(MODULES.length);
+      expect(declarations.length).toBeGreaterThanOrEqual(types.length > 0 ? NODE_ONLY.length : PORTABLE.length);
     });
   });
 });

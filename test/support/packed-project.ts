@@ -26,6 +26,7 @@ interface PackageJson {
   readonly exports: Record<string, unknown>;
   readonly dependencies?: Record<string, string>;
   readonly peerDependencies?: Record<string, string>;
+  readonly peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   readonly bin?: Record<string, string>;
   readonly scripts?: Record<string, string>;
 }
@@ -160,6 +161,8 @@ function writeProject(project: string, tarball: string, extra: readonly string[]
     ...(PKG.dependencies ? { dependencies: PKG.dependencies } : {}),
     ...(PKG.bin ? { bin: PKG.bin } : {}),
     ...(PKG.peerDependencies ? { peerDependencies: PKG.peerDependencies } : {}),
+    // Without it npm takes every peer (ioredis, jose) as required and refuses the lock.
+    ...(PKG.peerDependenciesMeta ? { peerDependenciesMeta: PKG.peerDependenciesMeta } : {}),
   };
   const manifest = { name: 'ringroute-consumer', version: '1.0.0', private: true, dependencies: rootDeps };
   rmSync(project, { recursive: true, force: true });

@@ -119,7 +119,8 @@ export async function ping(port: number, host = HOST, timeoutMs = 500): Promise<
     socket.once('error', () => done(false));
     socket.on('data', (chunk) => {
       reply += chunk.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      // -NOAUTH: the server is up and wants a password (a test started it with --requirepass)
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'));
     });
     socket.once('connect', () => socket.write('PING\r\n'));
   });

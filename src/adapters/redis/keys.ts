@@ -57,4 +57,9 @@ function checkPrefix(prefix: unknown): asserts prefix is string {
     // The prefix becomes the cluster hash tag; a brace inside would end the tag early.
     throw new RingError('INVALID_OPTION', `prefix must not contain "{" or "}", got ${describe(prefix)}`);
   }
+  if (/[*?[\]\\]/.test(prefix)) {
+    // Glob characters would make SCAN/KEYS patterns and ACL key patterns (`~{prefix}*`) for this
+    // prefix match other prefixes' keys, so cleanup or a scoped ACL could spill over.
+    throw new RingError('INVALID_OPTION', `prefix must not contain the glob characters * ? [ ] or \\, got ${describe(prefix)}`);
+  }
 }

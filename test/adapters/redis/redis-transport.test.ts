@@ -40,6 +40,12 @@ describe.skipIf(skipWithoutRedis('RedisTransport', 'server-or-url'))('RedisTrans
     expect(transport.channel('node:a')).toBe('{chat}:sessions:node:a');
     expect(() => new RedisTransport({ redis: {} as never })).toThrow(RingError);
     expect(() => new RedisTransport({ redis: { publish: async () => 0, duplicate: () => ({}) as never }, prefix: 'a{b' })).toThrow(/prefix/);
+    // Glob characters would let SCAN cleanup and ACL key patterns of one prefix match another's keys.
+    for (const prefix of ['chat*', 'ch?t', 'c[ab]t', 'c]', 'a\\b']) {
+      expect(() => new RedisTransport({ redis: { publish: async () => 0, duplicate: () => ({}) as never }, prefix })).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTION', message: expect.stringContaining('glob characters') }),
+      );
+    }
   });
 
   it('carries deliveries and outcomes between nodes and a dispatcher', async () => {
