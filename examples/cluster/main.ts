@@ -15,6 +15,12 @@ import { parseArgs } from 'node:util';
 import { formatReport } from './report.js';
 import { type ScenarioOptions, runScenario } from './scenario.js';
 
+// `--gateway nginx|haproxy`: a real proxy as the gateway, with its own options (examples/proxy-gateway).
+if (process.argv.includes('--gateway') || process.argv.some((a) => a.startsWith('--gateway='))) {
+  const { main } = await import('../proxy-gateway/main.js');
+  process.exit(await main(process.argv.slice(2)));
+}
+
 const HELP = `Usage: npm start -- [options]
 
   --redis URL         run on Redis, one OS process per gateway and app node
