@@ -100,6 +100,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     return passed(report) ? 0 : 1;
   } catch (error) {
     process.stderr.write(`proxy-gateway example failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    const log = cleanup.proxy?.log().trim().split('\n').slice(-8).join('\n  ');
+    if (log) process.stderr.write(`${gateway}'s last log lines:\n  ${log}\n`);
     return 1;
   } finally {
     await cleanup.proxy?.stop();

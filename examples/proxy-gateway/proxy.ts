@@ -26,7 +26,7 @@ export interface ProxyGateway {
   readonly dir: string;
   readonly pid: number;
   /** Resolves after the next `synced` event (rejects after `timeoutMs`). */
-  synced(timeoutMs?: number): Promise<{ ms: number; reloaded: boolean }>;
+  synced(timeoutMs?: number): Promise<{ ms: number; reloaded: string | false }>;
   /** The proxy's log so far (for error messages). */
   log(): string;
   /** Closes the sync, stops the proxy (SIGTERM, then SIGKILL after 5 s) and removes its folder. Idempotent. */
@@ -111,7 +111,7 @@ function haproxyConfig(dir: string, port: number): string {
   return [
     'global',
     `  pidfile ${dir}/haproxy.pid`,
-    `  stats socket ${dir}/admin.sock mode 600 level admin`,
+    `  stats socket ${dir}/admin.sock mode 600 level admin expose-fd listeners`, // reloads hand the listening socket over: no refused connections
     '  maxconn 8000', // 2 fds each: stays under a 20,000 open-files limit
     // A safety net only: the app nodes close the moved sessions themselves.
     '  hard-stop-after 300s',
@@ -121,6 +121,10 @@ function haproxyConfig(dir: string, port: number): string {
     '  timeout client 30s',
     '  timeout server 30s',
     '  timeout tunnel 1h',
+    // A refused connect ends the request at once (503; the client retries) instead of the stream
+    // waiting 1 s per retry on a dead server: HAProxy 2.6.12 can crash on `del server` while
+    // streams still point at it (the fix of haproxy/haproxy#2323 came in 2.9).
+    '  retries 0',
     'frontend fe',
     `  bind 127.0.0.1:${port}`,
     '  default_backend ringroute',
@@ -200,12 +204,12 @@ export async function startProxy(kind: GatewayKind, router: RingRouter, onError:
     throw error;
   }
   const s = sync;
-  const synced = (timeoutMs = 15_000): Promise<{ ms: number; reloaded: boolean }> =>
+  const synced = (timeoutMs = 15_000): Promise<{ ms: number; reloaded: string | false }> =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${kind} not in step after ${timeoutMs} ms: ${log().slice(-500)}`)), timeoutMs);
       (s as NginxSync).once('synced', (info: { ms: number; reloaded: boolean | string }) => {
         clearTimeout(timer);
-        resolve({ ms: info.ms, reloaded: info.reloaded !== false });
+        resolve({ ms: info.ms, reloaded: info.reloaded === true ? 'reload' : info.reloaded === false ? false : info.reloaded });
       });
     });
   return { kind, port, dir, pid: child.pid!, synced, log, stop, killNow };

@@ -36,7 +36,7 @@ export function formatReport(report: ProxyScenarioReport): string {
   out.push(
     table(
       ['change', 'closed+dropped', 'proxy moved', 'equal', 'mispredicted', 'sync ms'],
-      report.changes.map((c) => [c.change, c.closed, c.moved, c.equal ? 'yes' : 'NO', c.mispredicted, `${c.syncMs}${c.reloaded ? ' (reload)' : ''}`]),
+      report.changes.map((c) => [c.change, c.closed, c.moved, c.equal ? 'yes' : 'NO', c.mispredicted, `${c.syncMs}${c.reloaded !== false ? ' (reload)' : ''}`]),
     ),
   );
   out.push('');

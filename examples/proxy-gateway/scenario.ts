@@ -55,7 +55,8 @@ export interface ChangeReport {
   readonly mispredicted: number;
   /** The proxy's sync: ms, and whether it reloaded. */
   readonly syncMs: number;
-  readonly reloaded: boolean;
+  /** Why the proxy reloaded (nginx always does; HAProxy when the runtime API could not do it), or false. */
+  readonly reloaded: string | false;
 }
 
 export interface ProxyScenarioReport {
@@ -249,8 +250,12 @@ export async function runProxyScenario(options: ProxyScenarioOptions, cleanup: {
       const mispredicted = after.filter((id, i) => id !== want[i]).length;
       const rows = [...perNode.entries()].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })).map(([node, r]) => ({ node, ...r }));
       changes.push({ change: label, nodes: rows, moved, closed: closedBy.size, equal, mispredicted, syncMs: Math.round(sync.ms), reloaded: sync.reloaded });
-      say(`${label}: closed ${closedBy.size}, proxy moved ${moved}; waiting for every user to reconnect`);
-      await until(() => connected() === userCount, 30_000, `all ${userCount} users to reconnect`);
+      say(`${label}: closed ${closedBy.size}, proxy moved ${moved} (sync ${Math.round(sync.ms)} ms, reloaded: ${sync.reloaded}); waiting for every user to reconnect`);
+      await until(() => connected() === userCount, 30_000, `all ${userCount} users to reconnect`).catch((error: Error) => {
+        const here = new Set([...nodes.values()].flatMap((n) => (n.dead ? [] : n.keys())));
+        const missing = users.flatMap((u, i) => (here.has(u) ? [] : [`${u} (client on ${clients[i]!.node ?? 'none'}, ${clients[i]!.connects} connects)`]));
+        throw new Error(`${error.message}: ${missing.length} missing, e.g. ${missing.slice(0, 3).join(', ')}`);
+      });
     };
 
     await change('app-4 joins', async () => {
