@@ -132,8 +132,23 @@ function haproxyConfig(dir: string, port: number): string {
   ].join('\n');
 }
 
-/** Starts the proxy and its sync on `router` (whose ring must already hold the first nodes). */
+/**
+ * Starts the proxy and its sync on `router` (whose ring must already hold
+ * the first nodes). A free port can be taken by another process before the
+ * proxy binds it: when the proxy exits while starting, it tries again on
+ * another port, 3 times in all.
+ */
 export async function startProxy(kind: GatewayKind, router: RingRouter, onError: (error: Error) => void): Promise<ProxyGateway> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(kind, router, onError);
+    } catch (error) {
+      if (attempt >= 3 || !/exited with/.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+async function startOnce(kind: GatewayKind, router: RingRouter, onError: (error: Error) => void): Promise<ProxyGateway> {
   const binary = findBinary(kind);
   if (binary === null) throw new Error(`no ${kind} binary on PATH or in /usr/sbin (install the Debian package ${kind})`);
   const dir = mkdtempSync(join(tmpdir(), `ringroute-example-${kind}-`));

@@ -106,7 +106,7 @@ for (const kind of ['nginx', 'haproxy'] as const) {
           child.kill('SIGINT');
         }
       });
-      expect(sent).toBe(true);
+      expect(sent, `no "connecting" line; code ${run.code}, stderr: ${run.stderr.slice(-1500)}`).toBe(true);
       expect(during.length).toBe(1);
       expect(run.code).toBe(130);
       expect(run.stderr).toMatch(new RegExp(`SIGINT, stopping ${kind}`));
