@@ -18,8 +18,17 @@ import { attacksRepelled, formatReport } from './report.js';
 import { serve } from './serve.js';
 import { type ScenarioOptions, runScenario } from './scenario.js';
 
+// `--gateway nginx|haproxy`: a real proxy as the gateway, with its own options (examples/proxy-gateway).
+if (process.argv.includes('--gateway') || process.argv.some((a) => a.startsWith('--gateway='))) {
+  const { main } = await import('../proxy-gateway/main.js');
+  process.exit(await main(process.argv.slice(2)));
+}
+
 const HELP = `Usage: npm start -- [options]          the scripted scenario, with its report
        npm start -- serve [options]    a long-running cluster, until Ctrl-C
+       npm start -- --gateway nginx|haproxy [options]
+                                       nginx or HAProxy as the gateway
+                                       (its options: --gateway nginx --help)
 
   --secret S          HS256 secret of the user tokens, at least 32
                       characters (or RINGROUTE_SECRET; default: random,

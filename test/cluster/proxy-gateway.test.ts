@@ -1,0 +1,125 @@
+/**
+ * `npm start -- --gateway nginx|haproxy` (examples/proxy-gateway) as a real
+ * process in front of a real nginx / HAProxy: for every change (a node
+ * joins, a node dies) the sessions the nodes closed or dropped are exactly
+ * the users the proxy was observed to move, no message is lost, the output
+ * fits the terminal, and the proxy and its temp folder are gone afterwards,
+ * also after SIGINT. Skipped with one line when a binary is missing (failing
+ * under CI=true).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { ProxyScenarioReport } from '../../examples/proxy-gateway/scenario.js';
+import { skipWithoutProxy } from '../support/proxies.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../examples/cluster/main.ts', import.meta.url));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const SOURCE_TSCONFIG = fileURLToPath(new URL('./tsconfig.source.json', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `npm start -- <args>`; `onStderr` sees stderr as it comes and may signal the child. */
+function runMain(args: readonly string[], timeoutMs: number, onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, TSX_TSCONFIG_PATH: SOURCE_TSCONFIG },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      onStderr?.(stderr, child);
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`main.ts ${args.join(' ')} did not exit within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`));
+    }, timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const exampleDirs = (kind: string): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith(`ringroute-example-${kind}-`));
+
+for (const kind of ['nginx', 'haproxy'] as const) {
+  describe.skipIf(skipWithoutProxy(`the ${kind} gateway example`, kind))(`npm start -- --gateway ${kind}`, () => {
+    it('closes exactly the users the proxy moved on a join and a death, loses nothing, and cleans up', async () => {
+      const out = mkdtempSync(join(tmpdir(), 'ringroute-pg-test-'));
+      const before = exampleDirs(kind);
+      try {
+        const run = await runMain(['--gateway', kind, '--users', '300', '--rate', '100', '--json', join(out, 'report.json')], 50_000);
+        expect(run.stderr).not.toMatch(/failed/);
+        expect(run.code, run.stdout + run.stderr).toBe(0);
+        const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ProxyScenarioReport;
+        expect(report.changes.map((c) => c.change)).toEqual(['app-4 joins', 'app-2 dies']);
+        for (const change of report.changes) {
+          expect(change.moved, change.change).toBeGreaterThan(0);
+          expect(change.closed, change.change).toBe(change.moved);
+          expect(change.equal, change.change).toBe(true);
+          expect(change.mispredicted, change.change).toBe(0);
+          // Per node: what it closed or dropped is what the proxy moved away from it.
+          for (const node of change.nodes) expect(node.closed + node.dropped, `${change.change} ${node.node}`).toBe(node.movedAway);
+        }
+        // The join moves keys onto app-4 only; the death moves app-2's keys only, and app-2 closed none itself.
+        expect(report.changes[0]!.nodes.filter((n) => n.movedIn > 0).map((n) => n.node)).toEqual(['app-4']);
+        const death = report.changes[1]!;
+        expect(death.nodes.find((n) => n.node === 'app-2')).toMatchObject({ closed: 0, dropped: death.moved });
+        expect(report.messages.sent).toBeGreaterThan(0);
+        expect(report.messages.lost).toBe(0);
+        expect(report.messages.delivered).toBe(report.messages.sent);
+        const lines = run.stdout.trimEnd().split('\n');
+        expect(run.stdout).toMatch(/INSECURE LOCAL DEMO/);
+        expect(lines.at(-1)).toMatch(/^PASS: /);
+        expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(100);
+        // Tables (and everything but the title and verdict) fit 80 columns.
+        expect(Math.max(...lines.slice(1, -1).map((l) => l.length))).toBeLessThanOrEqual(80);
+        expect(exampleDirs(kind)).toEqual(before);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    }, 60_000);
+
+    it('stops the proxy and removes its folder on SIGINT', async () => {
+      const before = exampleDirs(kind);
+      let sent = false;
+      let during: string[] = [];
+      const run = await runMain(['--gateway', kind, '--users', '200', '--progress'], 40_000, (text, child) => {
+        if (!sent && /connecting \d+ users/.test(text)) {
+          sent = true;
+          during = exampleDirs(kind).filter((d) => !before.includes(d));
+          child.kill('SIGINT');
+        }
+      });
+      expect(sent, `no "connecting" line; code ${run.code}, stderr: ${run.stderr.slice(-1500)}`).toBe(true);
+      expect(during.length).toBe(1);
+      expect(run.code).toBe(130);
+      expect(run.stderr).toMatch(new RegExp(`SIGINT, stopping ${kind}`));
+      expect(exampleDirs(kind)).toEqual(before);
+    }, 45_000);
+  });
+}
+
+describe('npm start -- --gateway (options)', () => {
+  it('answers a bad gateway with one line and exit code 2', async () => {
+    const run = await runMain(['--gateway', 'squid'], 30_000);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/--gateway must be nginx or haproxy, got "squid"/);
+  }, 35_000);
+});
