@@ -109,28 +109,29 @@ export function parseClientFrame(text: string): ClientFrame | null {
     const id = text.slice(17, -2);
     if (id.indexOf('"') === -1 && id.indexOf('\\') === -1) return id.length > 0 ? { t: 'ack', id } : null;
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null) return null;
+  const value = parseObject(text);
+  if (value === null) return null;
   const frame = value as { t?: unknown; id?: unknown };
   if (frame.t === 'pong') return { t: 'pong' };
   if (frame.t === 'ack' && typeof frame.id === 'string' && frame.id.length > 0 && frame.id.length <= MAX_MESSAGE_ID) return { t: 'ack', id: frame.id };
   return null;
 }
 
-/** A node frame, or null when `text` is not one. */
-export function parseNodeFrame(text: string): NodeFrame | null {
+/** `text` parsed as JSON when that gives an object (callers check its fields), else null. */
+export function parseObject(text: string): Record<string, unknown> | null {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     return null;
   }
-  if (typeof value !== 'object' || value === null) return null;
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : null;
+}
+
+/** A node frame, or null when `text` is not one. */
+export function parseNodeFrame(text: string): NodeFrame | null {
+  const value = parseObject(text);
+  if (value === null) return null;
   const f = value as Record<string, unknown>;
   switch (f.t) {
     case 'msg':

@@ -6,7 +6,7 @@
  */
 import type { DeliveryOutcome } from './outcome.js';
 import { isStatus } from './outcome.js';
-import { MAX_MESSAGE_ID } from './protocol.js';
+import { MAX_MESSAGE_ID, parseObject } from './protocol.js';
 
 /** Transport address of a node. */
 export const nodeAddress = (id: string): string => `node:${id}`;
@@ -48,13 +48,8 @@ export type Wire = DeliverWire | OutcomeWire;
 
 /** Parses and checks a transport message; null when it is not a valid one. */
 export function parseWire(text: string): Wire | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null) return null;
+  const value = parseObject(text);
+  if (value === null) return null;
   const w = value as Record<string, unknown>;
   if (typeof w.id !== 'string' || w.id.length === 0 || w.id.length > MAX_MESSAGE_ID) return null;
   if (w.t === 'd') {
