@@ -3,8 +3,8 @@
  * through, run against the live cluster while the legitimate traffic goes
  * on. Each attack reports what was tried, what the cluster answered, and
  * whether that is a refusal. Meanwhile `GET /healthz` is timed on a
- * gateway every 25 ms: an attack must never make the gateway slow for
- * everyone else.
+ * gateway every 25 ms, from a thread of its own (health-probe.ts): an attack
+ * must never make the gateway slow for everyone else.
  */
 import { Agent } from 'node:http';
 import { type Socket, connect as tcpConnect, createServer as createTcpServer } from 'node:net';
@@ -13,7 +13,8 @@ import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { TokenSigner, randomSecret } from './auth.js';
 import type { ClusterHandle } from './cluster.js';
-import { requestJson, requestStatus } from './http.js';
+import { type HealthFigures, startHealthProbe } from './health-probe.js';
+import { requestStatus } from './http.js';
 
 export interface AttackResult {
   readonly name: string;
@@ -30,7 +31,7 @@ export interface AttackResult {
 export interface AttackReport {
   readonly results: AttackResult[];
   /** `GET /healthz` on the first gateway during the phase. */
-  readonly healthz: { readonly samples: number; readonly failures: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number };
+  readonly healthz: HealthFigures;
   readonly durationMs: number;
 }
 
@@ -252,44 +253,6 @@ function startSlowloris(gw: string): Promise<string> {
     socket.on('error', () => undefined);
     socket.on('close', () => finish(`closed after ${Math.round(performance.now() - started)} ms${reply ? ` with ${reply.split('\r\n')[0]}` : ''}`));
   });
-}
-
-/** Times `GET /healthz` every 25 ms until stopped. */
-function startHealthProbe(gw: string) {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const times: number[] = [];
-  const ends: number[] = [];
-  let failures = 0;
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const t0 = performance.now();
-      try {
-        await requestJson('GET', `${gw}/healthz`, undefined, { agent, timeoutMs: 5000 });
-        times.push(performance.now() - t0);
-        ends.push(performance.now());
-      } catch {
-        failures++;
-      }
-      await sleep(25);
-    }
-  })();
-  return {
-    /** The slowest answer among the probes that ended after `t`. */
-    maxSince(t: number): number {
-      let max = 0;
-      for (let i = ends.length - 1; i >= 0 && ends[i]! >= t; i--) max = Math.max(max, times[i]!);
-      return Math.round(max * 10) / 10;
-    },
-    async stop() {
-      running = false;
-      await loop;
-      agent.destroy();
-      const sorted = [...times].sort((a, b) => a - b);
-      const at = (q: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) * 10) / 10;
-      return { samples: sorted.length, failures, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
-    },
-  };
 }
 
 function summarize(statuses: readonly number[]): string {

@@ -1,28 +1,39 @@
 /**
  * Figures of a run, from the load generator's ground truth: a recipient's
  * message is `delivered` when that user's client received it, `failed` when
- * the sender was told it failed (and it was not received), and `lost` when
- * neither happened. Printed as a table, written as JSON.
+ * the sender was told it failed (and it was not received), `unknown` when
+ * the sender was told it may have been delivered (and it was not received),
+ * and `lost` when none of these happened. A sender told `failed` for a
+ * message that was received was lied to: `failedButReceived` must be 0.
+ * Printed as a table, written as JSON.
  */
 import type { AttackReport } from './attacks.js';
 import { type Mode, MODES, STRATEGIES, type Strategy, type TrafficKind } from './protocol.js';
 import type { MessageRecord } from './traffic.js';
 
-export interface KindFigures {
+/** Outcomes of a set of messages, one per (message, recipient). */
+export interface OutcomeFigures {
   /** Messages posted (a group message counts once). */
   readonly messages: number;
   /** Recipient deliveries asked for (one per message and recipient). */
   readonly sent: number;
+  /** Received by the recipient's client (whatever the sender was told). */
   readonly delivered: number;
+  /** Not received, and the sender was told it failed. */
   readonly failed: number;
-  /** Neither received nor reported failed: must be 0. */
+  /** Not received, and the sender was told it may have been delivered (written or handed over, no acknowledgement). */
+  readonly unknown: number;
+  /** Not received and the sender told nothing or "delivered": must be 0. */
   readonly lost: number;
   /** Sender told "delivered" but the client never got it: must be 0 (counted in `lost`). */
   readonly falselyDelivered: number;
-  /** Sender told "failed" but the client got it after all (counted as delivered). */
+  /** Sender told "failed" but the client got it after all (counted as delivered): must be 0, the sender was misinformed. */
   readonly failedButReceived: number;
   /** Extra copies a client received and deduplicated by message id. */
   readonly duplicates: number;
+}
+
+export interface KindFigures extends OutcomeFigures {
   /** Node visits per message in this mode's steady window (all nodes up, no change running). */
   readonly nodeVisitsPerMessage: number;
   /** Distinct owners among a message's recipients, averaged over the same window. */
@@ -73,11 +84,26 @@ export interface Report {
   readonly failover: FailoverFigures;
   readonly gateways: GatewayAgreement[];
   /** `skipped`: sends not made because too many were outstanding (never counted in `sent`). */
-  readonly totals: { sent: number; delivered: number; failed: number; lost: number; duplicates: number; misrouted: number; skipped: number };
+  readonly totals: { sent: number; delivered: number; failed: number; unknown: number; lost: number; failedButReceived: number; duplicates: number; misrouted: number; skipped: number };
   /** Why recipients failed, with counts. */
   readonly failureReasons: Record<string, number>;
   /** The attack phase (absent when it was not run). */
   readonly attacks?: AttackReport;
+  /** The backend outage (absent when none was staged). */
+  readonly outage?: OutageFigures;
+}
+
+/** A staged outage of the shared backend (Redis) with hash traffic running. */
+export interface OutageFigures {
+  /** What was done, e.g. `Redis SIGSTOP`. */
+  readonly label: string;
+  readonly ms: number;
+  /** Outcomes of the messages sent from the outage's start until the cluster settled after it. */
+  readonly outcomes: OutcomeFigures;
+  /** Sessions the nodes closed meanwhile (the ring must not change: 0). */
+  readonly sessionsMoved: number;
+  /** From the backend's return to every gateway agreeing on the ring again. */
+  readonly recoveredMs: number;
 }
 
 /** `/healthz` must answer within this at p99 during the attack phase. */
@@ -96,34 +122,46 @@ export interface WindowFigures {
   readonly groupOwners: number;
 }
 
-export function summarize(records: Iterable<MessageRecord>, mode: Mode, kind: TrafficKind, window: WindowFigures | undefined): KindFigures {
-  let messages = 0, sent = 0, delivered = 0, failed = 0, lost = 0, falselyDelivered = 0, failedButReceived = 0, duplicates = 0;
-  const latencies: number[] = [];
-  const steady: number[] = [];
+/** Counts the outcomes of `records`; `received` sees each received copy's latency. */
+export function countOutcomes(records: Iterable<MessageRecord>, received?: (record: MessageRecord, latencyMs: number) => void): OutcomeFigures {
+  let messages = 0, sent = 0, delivered = 0, failed = 0, unknown = 0, lost = 0, falselyDelivered = 0, failedButReceived = 0, duplicates = 0;
   for (const record of records) {
-    if (record.mode !== mode || record.kind !== kind) continue;
     messages++;
     for (const r of record.recipients.values()) {
       sent++;
       duplicates += Math.max(0, r.copies - 1);
       if (r.receivedAt !== undefined) {
         delivered++;
-        latencies.push(r.receivedAt - record.sentAt);
-        if (record.steady) steady.push(r.receivedAt - record.sentAt);
+        received?.(record, r.receivedAt - record.sentAt);
         if (r.told === 'failed') failedButReceived++;
       } else if (r.told === 'failed') {
         failed++;
+      } else if (r.told === 'unknown') {
+        unknown++;
       } else {
         lost++;
         if (r.told === 'delivered') falselyDelivered++;
       }
     }
   }
+  return { messages, sent, delivered, failed, unknown, lost, falselyDelivered, failedButReceived, duplicates };
+}
+
+export function summarize(records: Iterable<MessageRecord>, mode: Mode, kind: TrafficKind, window: WindowFigures | undefined): KindFigures {
+  const latencies: number[] = [];
+  const steady: number[] = [];
+  const counts = countOutcomes(
+    [...records].filter((record) => record.mode === mode && record.kind === kind),
+    (record, ms) => {
+      latencies.push(ms);
+      if (record.steady) steady.push(ms);
+    },
+  );
   latencies.sort((a, b) => a - b);
   steady.sort((a, b) => a - b);
   const perMessage = (n: number, d: number) => (d > 0 ? round(n / d, 3) : 0);
   return {
-    messages, sent, delivered, failed, lost, falselyDelivered, failedButReceived, duplicates,
+    ...counts,
     nodeVisitsPerMessage: window ? perMessage(window.visits[kind], window.messages[kind]) : 0,
     distinctOwnersPerMessage: window && kind === 'group' ? perMessage(window.groupOwners, window.messages.group) : kind === 'oneToOne' ? 1 : 0,
     latencyP50Ms: round(percentile(latencies, 0.5), 1),
@@ -167,7 +205,7 @@ export function formatReport(report: Report): string {
   lines.push('');
   const each = (row: (f: KindFigures) => Array<string | number>): string[][] =>
     MODES.flatMap((mode) => (['oneToOne', 'group'] as const).map((kind) => [mode, KIND_LABEL[kind], ...row(report.modes[mode][kind])].map(String)));
-  lines.push(...table(['mode', 'traffic', 'messages', 'sent', 'delivered', 'failed', 'lost', 'dups'], each((f) => [f.messages, f.sent, f.delivered, f.failed, f.lost, f.duplicates])));
+  lines.push(...table(['mode', 'traffic', 'messages', 'sent', 'delivered', 'failed', 'unknown', 'lost', 'dups'], each((f) => [f.messages, f.sent, f.delivered, f.failed, f.unknown, f.lost, f.duplicates])));
   lines.push('');
   lines.push(
     ...table(
@@ -178,7 +216,8 @@ export function formatReport(report: Report): string {
   lines.push(wrap('visits: node visits per message, owners: distinct owners of its recipients, both over the steady window. Latency: send to receipt in ms, over the whole mode (joins, leaves and the kill included) and over the steady window.'));
   const t = report.totals;
   lines.push('');
-  lines.push(wrap(`total: sent ${t.sent} = delivered ${t.delivered} + failed ${t.failed}; lost ${t.lost}; duplicates deduplicated by clients ${t.duplicates}; misrouted ${t.misrouted}`, '  '));
+  lines.push(wrap(`total: sent ${t.sent} = delivered ${t.delivered} + failed ${t.failed} + unknown ${t.unknown}; lost ${t.lost}; told failed but received ${t.failedButReceived}; duplicates deduplicated by clients ${t.duplicates}; misrouted ${t.misrouted}`, '  '));
+  if (t.unknown > 0) lines.push(wrap('unknown: not received, and the sender was told it may have been (written or handed over, no acknowledgement in time).', '  '));
   if (t.skipped > 0) lines.push(`skipped ${t.skipped} sends: too many outstanding`);
   const reasons = Object.entries(report.failureReasons);
   if (reasons.length > 0) lines.push(wrap(`failed because: ${reasons.map(([r, n]) => `${r} ${n}`).join(', ')}`, '  '));
@@ -206,6 +245,12 @@ export function formatReport(report: Report): string {
     lines.push(wrap(`  GET /healthz during the phase: ${h.samples} probes, ${h.failures} failed, p50 ${h.p50Ms} ms, p99 ${h.p99Ms} ms (limit ${HEALTHZ_P99_LIMIT_MS}), max ${h.maxMs} ms`, '      '));
     lines.push(wrap(`attacks: ${a.results.filter((r) => r.refused).length}/${a.results.length} refused, /healthz p99 ${h.p99Ms} ms: ${attacksRepelled(report) ? 'ok' : 'FAILED'}`, '  '));
   }
+  if (report.outage !== undefined) {
+    const o = report.outage;
+    const f = o.outcomes;
+    lines.push('');
+    lines.push(wrap(`outage: ${o.label} for ${(o.ms / 1000).toFixed(1)} s with hash traffic running; ${f.messages} messages, ${f.sent} recipients: delivered ${f.delivered}, failed ${f.failed}, unknown ${f.unknown}, lost ${f.lost}, told failed but received ${f.failedButReceived}; sessions moved ${o.sessionsMoved}; rings agreed ${o.recoveredMs} ms after it ended`, '  '));
+  }
   lines.push('');
   lines.push(formatVerdict(report));
   return lines.join('\n');
@@ -214,9 +259,10 @@ export function formatReport(report: Report): string {
 /**
  * The run in one line: node visits per message, hash against broadcast;
  * sessions moved by a join, selective against reconnect-all; and what was
- * lost. Starts with "verdict: ok" only when nothing was lost or misrouted
- * and every gateway agreed, and every attack of the attack phase was refused
- * with `/healthz` within its p99 limit.
+ * lost. Starts with "verdict: ok" only when nothing was lost or misrouted,
+ * no sender was told "failed" for a message its recipient received, every
+ * gateway agreed, a staged outage moved no session, and every attack of
+ * the attack phase was refused with `/healthz` within its p99 limit.
  */
 export function formatVerdict(report: Report): string {
   const visits = (mode: Mode): number => {
@@ -226,10 +272,19 @@ export function formatVerdict(report: Report): string {
   };
   const moved = (s: Strategy): string => `${Math.round(report.strategies[s].share * 100)}%`;
   const t = report.totals;
-  const ok = t.lost === 0 && t.misrouted === 0 && t.sent === t.delivered + t.failed && report.gateways.every((g) => g.agree) && attacksRepelled(report);
+  const ok = passed(report);
   return (
     `verdict: ${ok ? 'ok' : 'FAILED'}: visits/msg ${visits('hash').toFixed(1)} hash vs ${visits('broadcast').toFixed(1)} broadcast; ` +
     `moved ${moved('selective')} selective vs ${moved('reconnect-all')} reconnect-all; lost ${t.lost}`
+  );
+}
+
+/** Whether the run passed: what {@link formatVerdict} calls "ok" (and `npm start` exits 0 for). */
+export function passed(report: Report): boolean {
+  const t = report.totals;
+  return (
+    t.lost === 0 && t.failedButReceived === 0 && t.misrouted === 0 && t.sent === t.delivered + t.failed + t.unknown &&
+    report.gateways.every((g) => g.agree) && attacksRepelled(report) && (report.outage === undefined || report.outage.sessionsMoved === 0)
   );
 }
 

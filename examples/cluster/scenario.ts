@@ -16,7 +16,7 @@ import type { GatewayStats } from './gateway.js';
 import { requestJson } from './http.js';
 import { DEFAULT_GRACE_MS, type Mode, type Strategy } from './protocol.js';
 import { startRedisCluster } from './redis-cluster.js';
-import { type GatewayAgreement, type Report, type StrategyFigures, type WindowFigures, failureReasons, summarize } from './report.js';
+import { type GatewayAgreement, type Report, type StrategyFigures, type WindowFigures, countOutcomes, failureReasons, summarize } from './report.js';
 import { Traffic } from './traffic.js';
 import { TokenSigner, randomSecret } from './auth.js';
 import { type AttackReport, runAttacks } from './attacks.js';
@@ -52,10 +52,26 @@ export interface ScenarioOptions {
   readonly secret?: string;
   /** Run the attack phase (in hash mode, with traffic running). @default true */
   readonly attacks?: boolean;
+  /**
+   * Stages an outage of the shared backend in hash mode, with traffic
+   * running: `begin()`, `ms` later `end()` (the Redis tests stop and resume
+   * their redis-server). The report then shows what the senders were told
+   * about the messages sent meanwhile, and whether any session moved.
+   */
+  readonly outage?: OutagePlan;
   /** Progress lines (the CLI shows them on a terminal only). */
   readonly progress?: (line: string) => void;
   /** Diagnostics from the parts. */
   readonly log?: (line: string) => void;
+}
+
+/** See {@link ScenarioOptions.outage}. */
+export interface OutagePlan {
+  /** What `begin` does, for the report, e.g. `Redis SIGSTOP`. */
+  readonly label: string;
+  readonly ms: number;
+  begin(): void | Promise<void>;
+  end(): void | Promise<void>;
 }
 
 const SETTLE_TIMEOUT_MS = 30_000;
@@ -90,9 +106,15 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
   const cluster = o.redisUrl ? await startRedisCluster({ ...settings, redisUrl: o.redisUrl }) : await startMemoryCluster(settings);
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const admin = new Admin(cluster, agent, settings.adminToken);
-  const traffic = new Traffic({ users: o.users, gateways: cluster.gateways, oneToOneRate: o.oneToOneRate, groupRate: o.groupRate, groups, groupSize: o.groupSize, agent, token });
+  // During a staged outage sends pile up unanswered: room for all of them, so none is skipped.
+  const outageRoom = o.outage === undefined ? 0 : Math.ceil(((o.oneToOneRate + o.groupRate) * (o.outage.ms + o.graceMs)) / 1000);
+  const traffic = new Traffic({
+    users: o.users, gateways: cluster.gateways, oneToOneRate: o.oneToOneRate, groupRate: o.groupRate, groups, groupSize: o.groupSize, agent, token,
+    maxOutstanding: 2000 + outageRoom,
+  });
   const pool = new UserPool(o.users, { gateways: cluster.gateways, via: o.via, onMessage: traffic.onMessage, agent, token });
   let attacks: AttackReport | undefined;
+  let outage: { sessionsMoved: number; recoveredMs: number } | undefined;
   const agreements: GatewayAgreement[] = [];
   try {
     agreements.push(await admin.waitRing(initial, 'start'));
@@ -160,6 +182,24 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
       await admin.waitRing(initial, 'attack phase');
       await pool.waitSettled(SETTLE_TIMEOUT_MS);
     }
+    if (o.outage !== undefined) {
+      const plan = o.outage;
+      progress(`outage: ${plan.label} for ${plan.ms} ms, traffic running`);
+      const before = await admin.nodeStats();
+      traffic.setPhase('outage');
+      await plan.begin();
+      await sleep(plan.ms);
+      await plan.end();
+      const back = performance.now();
+      agreements.push(await admin.waitRing(initial, `outage (${plan.label})`));
+      const recoveredMs = Math.round(performance.now() - back);
+      await pool.waitSettled(SETTLE_TIMEOUT_MS);
+      await sleep(1000); // a second of normal traffic after the return still counts as the outage's
+      traffic.setPhase(undefined);
+      const after = await admin.nodeStats();
+      outage = { sessionsMoved: sum(after, (s) => s.sessionsMoved) - sum(before, (s) => s.sessionsMoved), recoveredMs };
+      progress(`outage over: rings agreed ${recoveredMs} ms after it ended, ${outage.sessionsMoved} sessions moved`);
+    }
     const selective = await join('selective');
     const survivors = [...initial, extra].filter((id) => id !== victim);
     const victims = pool.users.filter((user) => user.node === victim);
@@ -193,11 +233,15 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
       failover: { node: victim, usersAffected: victims.length, ringUpdatedMs: Math.round(ringUpdatedMs), failoverMs: Math.round(failoverMs) },
       gateways: agreements,
       totals: {
-        sent: sum(all, (f) => f.sent), delivered: sum(all, (f) => f.delivered), failed: sum(all, (f) => f.failed),
-        lost: sum(all, (f) => f.lost), duplicates: sum(all, (f) => f.duplicates), misrouted: traffic.misrouted, skipped: traffic.skipped,
+        sent: sum(all, (f) => f.sent), delivered: sum(all, (f) => f.delivered), failed: sum(all, (f) => f.failed), unknown: sum(all, (f) => f.unknown),
+        lost: sum(all, (f) => f.lost), failedButReceived: sum(all, (f) => f.failedButReceived), duplicates: sum(all, (f) => f.duplicates),
+        misrouted: traffic.misrouted, skipped: traffic.skipped,
       },
       failureReasons: failureReasons(records),
       ...(attacks !== undefined ? { attacks } : {}),
+      ...(outage !== undefined && o.outage !== undefined
+        ? { outage: { label: o.outage.label, ms: o.outage.ms, outcomes: countOutcomes(records.filter((r) => r.phase === 'outage')), ...outage } }
+        : {}),
     };
   } finally {
     traffic.stop();

@@ -12,9 +12,16 @@ import { requestJson } from './http.js';
 import type { Mode, TrafficKind } from './protocol.js';
 import type { Result } from './gateway.js';
 
+/**
+ * What the sender was told about one recipient: `delivered` (acknowledged),
+ * `failed` (certainly never reached a socket) or `unknown` (written or handed
+ * over, no acknowledgement in time: the truthful answer during an outage).
+ */
+export type Told = 'delivered' | 'failed' | 'unknown';
+
 export interface RecipientRecord {
   receivedAt?: number;
-  told?: 'delivered' | 'failed';
+  told?: Told;
   reason?: string;
   copies: number;
 }
@@ -25,6 +32,8 @@ export interface MessageRecord {
   readonly kind: TrafficKind;
   /** Sent in a steady window (all nodes up, no change running)? */
   readonly steady: boolean;
+  /** The phase it was sent in, when the scenario named one (e.g. `outage`). */
+  readonly phase?: string;
   readonly sentAt: number;
   readonly recipients: Map<string, RecipientRecord>;
 }
@@ -47,6 +56,8 @@ export interface TrafficOptions {
 }
 
 const TICK_MS = 20;
+/** requestJson's message for an answer the gateway gives before dispatching anything. */
+const REFUSED = /^POST \S+: (4\d\d|503) /;
 
 export class Traffic {
   readonly records = new Map<string, MessageRecord>();
@@ -61,6 +72,7 @@ export class Traffic {
   #outstanding = 0;
   #seq = 0;
   #steady = false;
+  #phase: string | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: TrafficOptions) {
@@ -98,6 +110,7 @@ export class Traffic {
   start(mode: Mode, steady = false): void {
     this.stop();
     this.#steady = steady;
+    this.#phase = undefined;
     let oneToOne = 0;
     let group = 0;
     this.#timer = setInterval(() => {
@@ -111,6 +124,11 @@ export class Traffic {
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** Tags the messages sent from now on with `phase` (undefined: none), without stopping the traffic. */
+  setPhase(phase: string | undefined): void {
+    this.#phase = phase;
   }
 
   /** Waits until every post has its answer. */
@@ -144,7 +162,7 @@ export class Traffic {
     }
     const clientId = `m${++this.#seq}`;
     const id = `${from}/${clientId}`; // the gateway scopes message ids per sender: this is what recipients see
-    const record: MessageRecord = { id, mode, kind, steady: this.#steady, sentAt: performance.now(), recipients: new Map(to.map((u) => [u, { copies: 0 }])) };
+    const record: MessageRecord = { id, mode, kind, steady: this.#steady, ...(this.#phase !== undefined ? { phase: this.#phase } : {}), sentAt: performance.now(), recipients: new Map(to.map((u) => [u, { copies: 0 }])) };
     this.records.set(id, record);
     this.#sent[kind]++;
     this.#outstanding++;
@@ -154,10 +172,14 @@ export class Traffic {
       .then((result) => {
         for (const user of result.delivered) tell(record, user, 'delivered');
         for (const { user, reason } of result.failed) tell(record, user, 'failed', reason);
+        for (const { user, reason } of result.unknown) tell(record, user, 'unknown', reason);
       })
       .catch((error: unknown) => {
-        // The sender learns that the whole send failed.
-        for (const user of record.recipients.keys()) tell(record, user, 'failed', `http: ${(error as Error).message.slice(0, 80)}`);
+        // A refusal (4xx, 503) comes before anything is sent: the whole send failed. Without an answer
+        // (network error, timeout, 500) the gateway may have sent it: the sender cannot know.
+        const message = (error as Error).message;
+        const told: Told = REFUSED.test(message) ? 'failed' : 'unknown';
+        for (const user of record.recipients.keys()) tell(record, user, told, `http: ${message.slice(0, 80)}`);
       })
       .finally(() => this.#outstanding--);
   }
@@ -183,7 +205,7 @@ async function postWithRetry(url: string, body: Record<string, unknown>, agent: 
   }
 }
 
-function tell(record: MessageRecord, user: string, told: 'delivered' | 'failed', reason?: string): void {
+function tell(record: MessageRecord, user: string, told: Told, reason?: string): void {
   const recipient = record.recipients.get(user);
   if (recipient === undefined || recipient.told !== undefined) return;
   recipient.told = told;

@@ -51,6 +51,8 @@ describe('npm start -- (examples/cluster/main.ts)', () => {
     [['extra'], /unexpected argument extra/],
     [['--via', 'pigeon'], /--via must be proxy, route or mixed/],
     [['--redis', 'http://127.0.0.1'], /--redis must be a redis:\/\/ or rediss:\/\/ URL/],
+    [['--outage-ms', '14000'], /--outage-ms needs --redis/],
+    [['--redis', 'redis://127.0.0.1:1', '--outage-ms', '10'], /--outage-ms must be an integer in \[1000, 60000\]/],
     [['--json', '/no/such/dir/report.json'], /cannot write \/no\/such\/dir\/report\.json: directory \/no\/such\/dir does not exist/],
   ])('answers %j with one line on stderr and exit code 2', async (args, message) => {
     const result = await runMain(args);
@@ -69,9 +71,9 @@ describe('npm start -- (examples/cluster/main.ts)', () => {
 });
 
 /** A report with the figures of a real memory run and long ids, for the layout. */
-function sampleReport(overrides: { lost?: number; agree?: boolean } = {}): Report {
+function sampleReport(overrides: { lost?: number; agree?: boolean; unknown?: number; failedButReceived?: number; outage?: boolean } = {}): Report {
   const kind = (messages: number, recipients: number, visits: number, owners: number): KindFigures => ({
-    messages, sent: messages * recipients, delivered: messages * recipients - (overrides.lost ?? 0), failed: 0, lost: overrides.lost ?? 0,
+    messages, sent: messages * recipients, delivered: messages * recipients - (overrides.lost ?? 0), failed: 0, unknown: 0, lost: overrides.lost ?? 0,
     falselyDelivered: 0, failedButReceived: 0, duplicates: 12345, nodeVisitsPerMessage: visits, distinctOwnersPerMessage: owners,
     latencyP50Ms: 1234.5, latencyP99Ms: 12345.6, steadyLatencyP50Ms: 1234.5, steadyLatencyP99Ms: 12345.6,
   });
@@ -90,8 +92,16 @@ function sampleReport(overrides: { lost?: number; agree?: boolean } = {}): Repor
     },
     failover: { node: 'node-2', usersAffected: 8333, ringUpdatedMs: 1884, failoverMs: 3871 },
     gateways: ['start', 'node-13 joined (reconnect-all)', 'node-13 left', 'node-13 joined (selective)', 'node-2 killed'].map((after) => ({ after, gateways, agree: overrides.agree ?? true })),
-    totals: { sent: 999999, delivered: 999999, failed: 0, lost: overrides.lost ?? 0, duplicates: 12345, misrouted: 0, skipped: 3 },
+    totals: { sent: 999999, delivered: 999999 - (overrides.unknown ?? 0), failed: 0, unknown: overrides.unknown ?? 0, lost: overrides.lost ?? 0, failedButReceived: overrides.failedButReceived ?? 0, duplicates: 12345, misrouted: 0, skipped: 3 },
     failureReasons: { 'user did not reconnect within the grace period': 12, 'node unreachable': 3 },
+    ...(overrides.outage === true
+      ? {
+          outage: {
+            label: 'Redis SIGSTOP', ms: 14000, sessionsMoved: 0, recoveredMs: 1234,
+            outcomes: { messages: 123456, sent: 999999, delivered: 999000, failed: 0, unknown: 999, lost: 0, falselyDelivered: 0, failedButReceived: 0, duplicates: 0 },
+          },
+        }
+      : {}),
   };
 }
 
@@ -118,6 +128,25 @@ describe('the cluster report', () => {
   it('says FAILED when a message was lost or the gateways disagreed', () => {
     expect(formatVerdict(sampleReport({ lost: 2 }))).toMatch(/^verdict: FAILED: .*lost 2$/);
     expect(formatVerdict(sampleReport({ agree: false }))).toMatch(/^verdict: FAILED: /);
+  });
+
+  it('counts "unknown" as an honest answer, but a sender told "failed" for a received message fails the run', () => {
+    const unknown = sampleReport({ unknown: 5 });
+    expect(formatVerdict(unknown)).toMatch(/^verdict: ok: /);
+    expect(formatReport(unknown).replace(/\s+/g, ' ')).toMatch(/= delivered 999994 \+ failed 0 \+ unknown 5;/);
+    expect(formatReport(unknown)).toMatch(/\nunknown: not received, and the sender was told it may have been/);
+    const misinformed = sampleReport({ failedButReceived: 3 });
+    expect(formatReport(misinformed).replace(/\s+/g, ' ')).toMatch(/told failed but received 3;/);
+    expect(formatVerdict(misinformed)).toMatch(/^verdict: FAILED: /);
+  });
+
+  it('reports a staged outage within 80 columns, and says FAILED when it moved sessions', () => {
+    const report = sampleReport({ outage: true });
+    const lines = formatReport(report).split('\n');
+    for (const line of lines.slice(0, -1)) expect(line.length, line).toBeLessThanOrEqual(MAX_WIDTH);
+    expect(lines.join(' ').replace(/\s+/g, ' ')).toMatch(/outage: Redis SIGSTOP for 14\.0 s .* unknown 999, lost 0, told failed but received 0; sessions moved 0/);
+    expect(formatVerdict(report)).toMatch(/^verdict: ok: /);
+    expect(formatVerdict({ ...report, outage: { ...report.outage!, sessionsMoved: 7 } })).toMatch(/^verdict: FAILED: /);
   });
 
   it('lists every attack within 80 columns, and says FAILED when one got through or /healthz was slow', () => {
