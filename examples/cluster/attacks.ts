@@ -6,7 +6,7 @@
  * gateway every 25 ms, from a thread of its own (health-probe.ts): an attack
  * must never make the gateway slow for everyone else.
  */
-import { Agent } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { type Socket, connect as tcpConnect, createServer as createTcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -63,9 +63,14 @@ export async function runAttacks(options: AttackOptions): Promise<AttackReport> 
     options.progress?.(`  attack ${name}: ${refused ? 'refused' : 'NOT REFUSED'} (${answer}; /healthz max ${healthzMaxMs} ms)`);
   };
   const slowloris = startSlowloris(gw);
-  const router = await cluster.router();
   const held: Socket[] = [];
   const frozen = createTcpServer((s) => held.push(s)); // accepts, never answers: a frozen (SIGSTOPped) node
+  let healthz: HealthFigures | undefined;
+  const router = await cluster.router().catch(async (error: unknown) => {
+    slowloris.stop();
+    await health.stop();
+    throw error;
+  });
   try {
     // Identity
     let r = await upgrade(`${ws}/ws?user=${VICTIM}`);
@@ -106,8 +111,8 @@ export async function runAttacks(options: AttackOptions): Promise<AttackReport> 
     record('node-admin', `POST /admin/strategy on app node ${nodeId}'s public port, then on its admin port without / with a user token`, `${n0.status}, ${n1.status}, ${n2.status}`, n0.status === 404 && n1.status === 401 && n2.status === 401);
 
     // Limits
-    s = await requestStatus('POST', `${gw}/send`, { token: mallory, raw: JSON.stringify({ to: VICTIM, text: 'x'.repeat(1024 * 1024) }) });
-    record('huge-body', 'POST /send with a 1 MiB body', String(s.status), s.status === 413);
+    r = await hugeBody(gw, mallory);
+    record('huge-body', 'POST /send with a 1 MiB body', r, r === '413');
     const groupStatuses = await Promise.all(
       Array.from({ length: 60 }, (_, g) => requestStatus('POST', `${gw}/groups/flood${g}/send`, { token: mallory, body: { members: Array.from({ length: 1000 }, (_, i) => `ghost-${i}`), text: 'x' } })),
     );
@@ -149,14 +154,17 @@ export async function runAttacks(options: AttackOptions): Promise<AttackReport> 
     // The accepted flood sends finish with their ttl in the background (failed: expired); the phase does not wait for them.
     void flood.done;
 
-    const slow = await slowloris;
+    const slow = await slowloris.result;
     record('slowloris', 'open a connection and send headers one byte at a time, never finishing', slow, /^closed/.test(slow));
   } finally {
+    // Also when an attack threw: nothing of the phase may outlive it (the probe's thread, the slowloris timers).
+    slowloris.stop();
     for (const h of held) h.destroy();
     frozen.close();
     await router.close();
+    healthz = await health.stop();
   }
-  return { results, healthz: await health.stop(), durationMs: Math.round(performance.now() - started) };
+  return { results, healthz, durationMs: Math.round(performance.now() - started) };
 }
 
 /** Opens a WebSocket; answers `"<status>"` for a refused upgrade, `closed <code>` for a close before any message, `open` otherwise. */
@@ -232,10 +240,36 @@ function floodOffline(gw: string, token: string, count: number): { refused: Prom
   return { refused, done: launched.then(() => Promise.all(all)).then(() => agent.destroy()) };
 }
 
-/** Opens a connection that sends its headers a byte every 500 ms; resolves with how the gateway ended it. */
-function startSlowloris(gw: string): Promise<string> {
-  const { hostname, port } = new URL(gw);
+/**
+ * Declares a 1 MiB body and sends its first 64 KiB, then waits for the
+ * answer: the gateway must refuse on the declared length (413) without
+ * reading the rest. Writing all of it would race the gateway's close of the
+ * connection (EPIPE) and lose the answer.
+ */
+function hugeBody(gw: string, token: string): Promise<string> {
+  const size = 1024 * 1024;
+  const head = `{"to":"${VICTIM}","text":"${'x'.repeat(64 * 1024)}`.slice(0, 64 * 1024);
   return new Promise((resolve) => {
+    const req = httpRequest(`${gw}/send`, { method: 'POST', agent: false, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': String(size) } }, (res) => {
+      res.resume();
+      finish(String(res.statusCode));
+    });
+    const timer = setTimeout(() => finish('no answer in 10 s'), 10_000);
+    const finish = (answer: string) => {
+      clearTimeout(timer);
+      req.destroy();
+      resolve(answer);
+    };
+    req.on('error', (error: NodeJS.ErrnoException) => finish(`error ${error.code ?? error.message}`));
+    req.write(head);
+  });
+}
+
+/** Opens a connection that sends its headers a byte every 500 ms; `result` resolves with how the gateway ended it. */
+function startSlowloris(gw: string): { result: Promise<string>; stop(): void } {
+  const { hostname, port } = new URL(gw);
+  let stop = (): void => undefined;
+  const result = new Promise<string>((resolve) => {
     const socket = tcpConnect(Number(port), hostname);
     const started = performance.now();
     const request = 'POST /send HTTP/1.1\r\nhost: x\r\nx-padding: ' + 'a'.repeat(1000);
@@ -252,7 +286,9 @@ function startSlowloris(gw: string): Promise<string> {
     socket.on('data', (d) => (reply += String(d)));
     socket.on('error', () => undefined);
     socket.on('close', () => finish(`closed after ${Math.round(performance.now() - started)} ms${reply ? ` with ${reply.split('\r\n')[0]}` : ''}`));
+    stop = () => finish('stopped');
   });
+  return { result, stop: () => stop() };
 }
 
 function summarize(statuses: readonly number[]): string {

@@ -65,6 +65,7 @@ export interface HealthProbe {
 /** Starts probing `${gateway}/healthz` until stopped. */
 export function startHealthProbe(gateway: string): HealthProbe {
   const worker = new Worker(WORKER, { eval: true, workerData: { url: `${gateway}/healthz`, intervalMs: INTERVAL_MS, timeoutMs: PROBE_TIMEOUT_MS } });
+  worker.unref(); // a probe never keeps the process alive, even if nobody stops it
   const times: number[] = [];
   /** End of each probe, on this thread's `performance.now()` clock. */
   const ends: number[] = [];

@@ -199,3 +199,9 @@ try {
   process.stderr.write(`cluster example failed: ${detail}\n`);
   process.exitCode = 1;
 }
+// Everything is closed by now and the process ends by itself. Should a handle
+// ever leak (a bug), say so and end rather than hang a CI job for ever.
+setTimeout(() => {
+  process.stderr.write('cluster example: still running 10 s after the run ended (a handle was left open): exiting\n');
+  process.exit(process.exitCode ?? 1);
+}, 10_000).unref();
