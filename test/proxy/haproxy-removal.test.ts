@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryRingStore, RingRouter, type RingNode } from 'ringroute';
 import { HaproxySync, type HaproxySyncInfo, type HaproxySyncOptions, haproxyCommand, haproxyPlacement } from 'ringroute/haproxy';
 import { Backends, type ProxyProcess, probe, reloadHaproxy, skipWithoutProxy, startHaproxy } from '../support/proxies.js';
+import { delServerNeedsDrain } from '../../src/proxy/haproxy/streams.js';
 import { childrenOf, workersReplaced } from './support.js';
 
 const KEYS = Array.from({ length: 3000 }, (_, i) => `u${i}`);
@@ -124,6 +125,13 @@ async function removeDeadServers(removal: HaproxySyncOptions['removal'], rounds:
 }
 
 describe('HaproxySync removal options', () => {
+  it('drains before del server on HAProxy before 2.9 and on an unknown version only', () => {
+    const cases: Array<[readonly [number, number] | null, boolean]> = [
+      [[1, 8], true], [[2, 4], true], [[2, 6], true], [[2, 8], true], [[2, 9], false], [[2, 10], false], [[3, 0], false], [null, true],
+    ];
+    for (const [version, drain] of cases) expect(delServerNeedsDrain(version), String(version)).toBe(drain);
+  });
+
   it('refuses an unknown removal or a negative drainTimeoutMs before touching anything', async () => {
     const router = await RingRouter.start({ store: new MemoryRingStore(), placement: haproxyPlacement() });
     closers.push(() => router.close());
@@ -141,6 +149,9 @@ describe.skipIf(skipWithoutProxy('HaproxySync removal tests', 'haproxy'))('Hapro
     const { infos, proxy, router, requests } = await removeDeadServers(undefined, ROUNDS);
     expect(infos).toHaveLength(ROUNDS);
     expect(alive(proxy)).toBe(true);
+    // Streams did point at each removed server (the crash scenario), and the sync waited for them, without reloads.
+    expect(infos.map((i) => i.reloaded)).toEqual(infos.map(() => false));
+    expect(Math.min(...infos.map((i) => i.drainMs))).toBeGreaterThan(500);
     const seen = await probe(proxy.port, 'user', KEYS).catch((error: Error) => {
       throw new Error(`probing after the rounds: ${error.message}; HAProxy ${alive(proxy) ? 'alive' : 'DIED'}: ${proxy.log().slice(-800)}`);
     });
@@ -153,4 +164,17 @@ describe.skipIf(skipWithoutProxy('HaproxySync removal tests', 'haproxy'))('Hapro
         `removals (ms, of which draining) ${infos.map((i) => `${i.ms.toFixed(0)}/${i.drainMs.toFixed(0)}${i.reloaded === false ? '' : ' (reload)'}`).join(', ')}`,
     );
   }, 180_000);
+
+  it("removes by reload with removal: 'reload', after the streams drained, and no worker dies", async () => {
+    const { infos, proxy, router } = await removeDeadServers('reload', 3);
+    for (const info of infos) {
+      expect(info.reloaded).toMatch(/^removal: 'reload' \(gone-\d\)$/);
+      // A reload while streams retried the dead server crashed the old worker (exit 139) on 2.6.12: drained first.
+      expect(info.drainMs).toBeGreaterThan(500);
+    }
+    expect(alive(proxy)).toBe(true);
+    const seen = await probe(proxy.port, 'user', KEYS);
+    const want = router.ring.lookupMany(KEYS).map((n) => n.id);
+    expect(KEYS.filter((_, i) => seen[i] !== want[i])).toEqual([]);
+  }, 60_000);
 });

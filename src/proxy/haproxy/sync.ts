@@ -14,7 +14,7 @@ import { delServerNeedsDrain, haproxyVersion, streamsOn } from './streams.js';
  * - `'auto'`: learns HAProxy's version once (`show info`); before 2.9 as `'drain'`, from 2.9 on as `'runtime'`.
  * - `'drain'`: `set server ... state maint`, then waits until no stream points at the server (`show sess`), then `del server`; reloads when it does not drain within `drainTimeoutMs`.
  * - `'runtime'`: `set server ... state maint` then `del server` at once. Safe from HAProxy 2.9 on, which refuses (then: a reload) a server that still has streams; **HAProxy 2.6 to 2.8 can crash** on it (haproxy/haproxy#2323).
- * - `'reload'`: every removal reloads HAProxy.
+ * - `'reload'`: every removal reloads HAProxy, after the same wait for streams as `'auto'` (on HAProxy 2.6.12 a reload while streams retried a dead server added at runtime could crash the old worker).
  */
 export type HaproxyRemoval = 'auto' | 'drain' | 'runtime' | 'reload';
 
@@ -205,7 +205,8 @@ export class HaproxySync extends EventEmitter<HaproxySyncEvents> {
       const gone = reload === false ? [...this.#applied].filter(([id]) => !target.has(id)) : [];
       // In maintenance at once, so no new request goes there even if the delete is refused.
       for (const [, old] of gone) await send(`set server ${be}/${haproxyServerName(old)} state maint`);
-      if (gone.length > 0 && this.#removal === 'reload') reload = `removal: 'reload' (${gone.map(([, n]) => haproxyServerName(n)).join(', ')})`;
+      // Drained first even when removing by reload: on 2.6 a reload while streams retried a dead
+      // runtime-added server also crashed the old worker (exit 139), in 4 of 30 tries.
       if (gone.length > 0 && reload === false && (await this.#mustDrain())) {
         const drainStarted = performance.now();
         const left = await this.#waitForDrain(new Set(gone.map(([, n]) => haproxyServerName(n))));
@@ -216,6 +217,7 @@ export class HaproxySync extends EventEmitter<HaproxySyncEvents> {
           reload = `server ${name} still had ${streams} stream${streams === 1 ? '' : 's'} after ${this.#drainTimeoutMs} ms in maintenance${left.size > 1 ? ` (and ${left.size - 1} more server${left.size > 2 ? 's' : ''})` : ''}`;
         }
       }
+      if (gone.length > 0 && reload === false && this.#removal === 'reload') reload = `removal: 'reload' (${gone.map(([, n]) => haproxyServerName(n)).join(', ')})`;
       for (const [id, old] of reload === false ? gone : []) {
         const name = haproxyServerName(old);
         if (!(await send(`del server ${be}/${name}`))) {
