@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { MIN_SECRET_LENGTH } from './auth.js';
 import { formatReport, passed } from './report.js';
 import { clientPauseOutage } from './redis-outage.js';
+import { redisUrlProblem } from './redis-url.js';
 import { serve } from './serve.js';
 import { type ScenarioOptions, runScenario } from './scenario.js';
 
@@ -124,7 +125,8 @@ function int(name: string, value: string | undefined, min: number, max: number):
 
 const via = values.via;
 if (via !== undefined && via !== 'proxy' && via !== 'route' && via !== 'mixed') usage(`--via must be proxy, route or mixed, got ${JSON.stringify(via)}`);
-if (values.redis !== undefined && !/^rediss?:\/\/\S+$/.test(values.redis)) usage(`--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(values.redis)}`);
+const redisProblem = values.redis === undefined ? null : redisUrlProblem(values.redis);
+if (redisProblem !== null) usage(redisProblem);
 if (values.json !== undefined) {
   // Fail before a run of several seconds, not after it.
   const dir = dirname(resolve(values.json));

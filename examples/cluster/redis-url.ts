@@ -8,6 +8,11 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 
+/** Why `value` cannot be the example's `--redis` URL, or null when it can. */
+export function redisUrlProblem(value: string): string | null {
+  return /^rediss?:\/\/\S+$/.test(value) ? null : `--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(value)}`;
+}
+
 export function redisOptions(url: string): { maxRetriesPerRequest: number; tls?: ConnectionOptions } {
   if (!url.startsWith('rediss://')) return { maxRetriesPerRequest: 2 };
   const caFile = process.env.RINGROUTE_REDIS_CA;

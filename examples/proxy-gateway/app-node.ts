@@ -3,16 +3,18 @@
  * that answers a plain `GET /?user=ID` with its id (how the scenario probes
  * which node the proxy picks) and attaches WebSocket upgrades to a
  * `SessionNode` under the `user` parameter, on its own `RingRouter` with the
- * proxy's placement.
+ * proxy's placement, over its own adapters (memory, or its own Redis
+ * connection; it joins the membership once it listens).
  *
  * INSECURE LOCAL DEMO: it trusts `?user=ID` without authentication and
  * listens on 127.0.0.1 only.
  */
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type MemoryTransport, type Placement, RingRouter, type RingStore } from 'ringroute';
+import { type Placement, RingRouter } from 'ringroute';
 import { SessionNode, type SessionSocket } from 'ringroute/sessions';
 import { type WebSocket, WebSocketServer } from 'ws';
+import type { NodeAdapters } from './adapters.js';
 
 /** A running app node. */
 export class AppNode {
@@ -25,25 +27,24 @@ export class AppNode {
   #closed: string[] = [];
   readonly #http: Server;
   readonly #wss: WebSocketServer;
-  readonly #transport: MemoryTransport;
+  readonly #adapters: NodeAdapters;
   #dead = false;
   /** Sessions per key attached here (a key may have several while a client reconnects). */
   readonly #keys = new Map<string, number>();
 
-  private constructor(id: string, router: RingRouter, session: SessionNode, http: Server, wss: WebSocketServer, transport: MemoryTransport) {
+  private constructor(id: string, router: RingRouter, session: SessionNode, http: Server, wss: WebSocketServer, adapters: NodeAdapters) {
     this.id = id;
     this.router = router;
     this.session = session;
     this.#http = http;
     this.#wss = wss;
-    this.#transport = transport;
+    this.#adapters = adapters;
     this.server = `127.0.0.1:${(http.address() as AddressInfo).port}`;
   }
 
-  static async start(id: string, store: RingStore, placement: Placement, bus: MemoryTransport, onError: (error: Error) => void): Promise<AppNode> {
-    const router = await RingRouter.start({ store, placement });
-    const transport = bus.connect();
-    const session = await SessionNode.start({ id, router, transport, maxClosesPerSecond: 5000 });
+  static async start(id: string, adapters: NodeAdapters, placement: Placement, onError: (error: Error) => void): Promise<AppNode> {
+    const router = await RingRouter.start({ store: adapters.store, placement });
+    const session = await SessionNode.start({ id, router, transport: adapters.transport, maxClosesPerSecond: 5000 });
     const http = createServer((req, res) => {
       // The probe: which node did the proxy send this user to?
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(id) });
@@ -52,7 +53,7 @@ export class AppNode {
     http.keepAliveTimeout = 10_000;
     const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    const node = new AppNode(id, router, session, http, wss, transport);
+    const node = new AppNode(id, router, session, http, wss, adapters);
     const report = (error: Error): void => {
       if (!node.#dead) onError(error);
     };
@@ -67,6 +68,8 @@ export class AppNode {
       }
       wss.handleUpgrade(req, socket, head, (ws) => node.#attach(key, ws));
     });
+    // Alive from now on: with Redis, a coordinator writes it into the store (the proxy's and every node's ring).
+    await adapters.join({ id, meta: { server: node.server } });
     return node;
   }
 
@@ -116,14 +119,14 @@ export class AppNode {
     return this.session.stats().sessions;
   }
 
-  /** Dies abruptly: every socket reset, the port closed, the transport cut; nothing handed over. */
+  /** Dies abruptly: every socket reset, the port closed, the transport cut, no more heartbeats; nothing handed over. */
   async kill(): Promise<void> {
     this.#dead = true;
     for (const ws of this.#wss.clients) ws.terminate();
     this.#http.closeAllConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
-    await this.#transport.close().catch(() => undefined);
     await this.router.close().catch(() => undefined);
+    await this.#adapters.kill();
   }
 
   /** Graceful stop at the end of the run. */
@@ -134,7 +137,7 @@ export class AppNode {
     for (const ws of this.#wss.clients) ws.terminate();
     this.#http.closeAllConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
-    await this.#transport.close().catch(() => undefined);
     await this.router.close().catch(() => undefined);
+    await this.#adapters.close();
   }
 }

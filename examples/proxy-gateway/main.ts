@@ -3,10 +3,11 @@
  *
  *   npm start -- --gateway nginx
  *   npm start -- --gateway haproxy --users 500
+ *   npm start -- --gateway nginx --redis redis://127.0.0.1:6379
  *
  * Starts a real nginx or HAProxy (own config, pid and log files in a temp
  * folder, a free 127.0.0.1 port; stopped on exit, on error and on SIGINT)
- * in front of app nodes on memory adapters, runs the scenario (3 nodes, a
+ * in front of app nodes on memory adapters or on Redis, runs the scenario (3 nodes, a
  * node joins, a node dies), prints the report and a one-line verdict, and
  * exits 0 when it passed, 1 when not, 2 for a bad option.
  *
@@ -14,6 +15,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { redisUrlProblem } from '../cluster/redis-url.js';
 import type { ProxyGateway } from './proxy.js';
 import { formatReport, passed } from './report.js';
 import { runProxyScenario } from './scenario.js';
@@ -24,6 +26,10 @@ const HELP = `Usage: npm start -- --gateway nginx|haproxy [options]
   --users N           simulated users, 10 to 5000 (default 2000)
   --nodes N           app nodes at the start, 2 to 8; one joins, one dies (default 3)
   --rate N            messages per second sent during the run, 0 to 2000 (default 200)
+  --redis URL         ring, membership and messages on this Redis (redis:// or
+                      rediss://; a password or ACL user rides in the URL,
+                      RINGROUTE_REDIS_CA names a CA file): nodes join a
+                      membership, a dead node leaves by ttl (default: memory)
   --json FILE         also write the report as JSON
   --progress          show progress even when stderr is not a terminal
   -h, --help          this text
@@ -48,6 +54,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         users: { type: 'string' },
         nodes: { type: 'string' },
         rate: { type: 'string' },
+        redis: { type: 'string' },
         json: { type: 'string' },
         progress: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -71,6 +78,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const users = int('users', values.users, 10, 5000);
   const nodes = int('nodes', values.nodes, 2, 8);
   const rate = int('rate', values.rate, 0, 2000);
+  const redisProblem = values.redis === undefined ? null : redisUrlProblem(values.redis);
+  if (redisProblem !== null) usage(redisProblem);
   const tty = process.stderr.isTTY === true || values.progress === true;
   const started = Date.now();
 
@@ -91,6 +100,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         ...(users !== undefined ? { users } : {}),
         ...(nodes !== undefined ? { nodes } : {}),
         ...(rate !== undefined ? { rate } : {}),
+        ...(values.redis !== undefined ? { redisUrl: values.redis } : {}),
         ...(tty ? { progress: (line: string) => void process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`) } : {}),
       },
       cleanup,

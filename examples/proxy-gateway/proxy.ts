@@ -121,10 +121,8 @@ function haproxyConfig(dir: string, port: number): string {
     '  timeout client 30s',
     '  timeout server 30s',
     '  timeout tunnel 1h',
-    // A refused connect ends the request at once (503; the client retries) instead of the stream
-    // waiting 1 s per retry on a dead server: HAProxy 2.6.12 can crash on `del server` while
-    // streams still point at it (the fix of haproxy/haproxy#2323 came in 2.9).
-    '  retries 0',
+    // `retries` stays at its default (3, 1 s apart): streams retrying a dead node are exactly what
+    // crashed HAProxy 2.6 on `del server` (haproxy/haproxy#2323); HaproxySync waits for them to end.
     'frontend fe',
     `  bind 127.0.0.1:${port}`,
     '  default_backend ringroute',

@@ -23,6 +23,7 @@ export function verdict(report: ProxyScenarioReport): string {
 export function formatReport(report: ProxyScenarioReport): string {
   const out: string[] = [];
   out.push(`${report.gateway} as the WebSocket gateway, ${report.users} users (INSECURE LOCAL DEMO: 127.0.0.1 only, ?user= trusted)`);
+  out.push(`Ring, membership and messages: ${report.adapters}`.slice(0, 80));
   out.push('');
   const rows: Array<Array<string | number>> = [];
   for (const c of report.changes) {

@@ -4,17 +4,21 @@
  * rings use the same placement, so when a node joins or dies, the sessions
  * the nodes close (handoff) must be exactly the users the proxy moved, which
  * the scenario observes by probing the proxy before and after each change.
- * Messages sent with a `Dispatcher` meanwhile must all be delivered.
+ * Messages sent with a `Dispatcher` meanwhile must all be delivered. On
+ * the memory adapters the scenario writes the membership into the store
+ * itself; with `redisUrl` the nodes join a `RedisMembership`, a coordinator
+ * writes the store, and a killed node leaves when its ttl runs out.
  *
  * INSECURE LOCAL DEMO: everything listens on 127.0.0.1 and trusts `?user=`.
  */
 import { Agent, request } from 'node:http';
-import { MemoryRingStore, MemoryTransport, type Placement, RingRouter, type RingNode } from 'ringroute';
+import { type Placement, RingRouter, type RingNode } from 'ringroute';
 import { type WebSocketConstructor, SessionClient } from 'ringroute/client';
 import { haproxyPlacement } from 'ringroute/haproxy';
 import { nginxPlacement } from 'ringroute/nginx';
 import { Dispatcher } from 'ringroute/sessions';
 import { WebSocket } from 'ws';
+import { type Adapters, memoryAdapters, redisAdapters } from './adapters.js';
 import { AppNode } from './app-node.js';
 import { type GatewayKind, type ProxyGateway, startProxy } from './proxy.js';
 
@@ -26,6 +30,10 @@ export interface ProxyScenarioOptions {
   readonly nodes?: number;
   /** Messages per second sent with the Dispatcher during the run. @default 200 */
   readonly rate?: number;
+  /** Run on this Redis (`redis://` or `rediss://`) instead of the memory adapters. @default memory */
+  readonly redisUrl?: string;
+  /** Redis mode: membership ttl, how long a killed node stays in the ring. @default 2000 */
+  readonly ttlMs?: number;
   readonly progress?: (line: string) => void;
 }
 
@@ -61,6 +69,8 @@ export interface ChangeReport {
 
 export interface ProxyScenarioReport {
   readonly gateway: GatewayKind;
+  /** `memory`, or `Redis <url without password>`. */
+  readonly adapters: string;
   readonly users: number;
   readonly changes: ChangeReport[];
   readonly messages: { sent: number; delivered: number; failed: number; unknown: number; lost: number };
@@ -123,8 +133,6 @@ export async function runProxyScenario(options: ProxyScenarioOptions, cleanup: {
   const userCount = options.users ?? 2000;
   const say = options.progress ?? (() => undefined);
   const placement: Placement = options.gateway === 'nginx' ? nginxPlacement() : haproxyPlacement();
-  const store = new MemoryRingStore();
-  const bus = new MemoryTransport();
   const errors: string[] = [];
   const onError = (error: Error): void => void (errors.length < 20 && errors.push(error.message));
   const nodes = new Map<string, AppNode>();
@@ -133,15 +141,25 @@ export async function runProxyScenario(options: ProxyScenarioOptions, cleanup: {
   let dispatcher: Dispatcher | undefined;
   let traffic: NodeJS.Timeout | undefined;
   const users = Array.from({ length: userCount }, (_, i) => `u${i + 1}`);
+  let adapters: Adapters | undefined;
   const members = (): RingNode[] => [...nodes.values()].filter((n) => !n.dead).map((n) => ({ id: n.id, meta: { server: n.server } }));
+  /** Puts the live nodes in the store: the scenario does it on memory; with Redis the coordinator does, from membership. */
   const write = async (): Promise<void> => {
+    const store = adapters!.store;
+    if (adapters!.coordinated) {
+      const want = members().map((n) => n.id).sort().join(',');
+      const ids = async (): Promise<string> => ((await store.read())?.nodes ?? []).map((n) => n.id).sort().join(',');
+      await until(async () => (await ids()) === want, adapters!.ttlMs + 10_000, `the membership in Redis to become ${want}`);
+      return;
+    }
     const state = await store.read();
     const ok = await store.compareAndSet(state?.version ?? 0, members(), state?.epoch);
     if (ok === null) throw new Error('the membership changed under the scenario');
   };
   let nextId = 1;
   const addNode = async (): Promise<AppNode> => {
-    const node = await AppNode.start(`app-${nextId++}`, store, placement, bus, onError);
+    const id = `app-${nextId++}`;
+    const node = await AppNode.start(id, adapters!.forNode(id), placement, onError);
     nodes.set(node.id, node);
     return node;
   };
@@ -149,9 +167,11 @@ export async function runProxyScenario(options: ProxyScenarioOptions, cleanup: {
   const connected = (): number => new Set([...nodes.values()].flatMap((n) => (n.dead ? [] : n.keys()))).size;
 
   try {
+    adapters = options.redisUrl === undefined ? memoryAdapters() : await redisAdapters({ url: options.redisUrl, ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}), onError });
+    if (adapters.kind === 'redis') say(`on ${adapters.label}, membership ttl ${adapters.ttlMs} ms`);
     for (let i = 0; i < (options.nodes ?? 3); i++) await addNode();
     await write();
-    gw = await RingRouter.start({ store, placement });
+    gw = await RingRouter.start({ store: adapters.store, placement });
     gw.on('error', onError);
     const router = gw;
     say(`starting ${options.gateway} in front of ${nodes.size} nodes`);
@@ -188,7 +208,7 @@ export async function runProxyScenario(options: ProxyScenarioOptions, cleanup: {
     }
     await until(() => connected() === userCount, 60_000, `all ${userCount} users to connect`);
 
-    dispatcher = await Dispatcher.start({ id: 'sender', router, transport: bus.connect() });
+    dispatcher = await Dispatcher.start({ id: 'sender', router, transport: adapters.transport });
     dispatcher.on('error', onError);
     const sender = dispatcher;
     const sent: Array<{ user: string; id: string; outcome: Promise<string> }> = [];
@@ -266,8 +286,11 @@ export async function runProxyScenario(options: ProxyScenarioOptions, cleanup: {
     const victim = nodes.get('app-2')!;
     await change('app-2 dies', async () => {
       const keys = victim.keys();
+      const killed = Date.now();
       await victim.kill();
-      await write(); // what a coordinator does when the node's membership expires
+      // Memory: what a coordinator does when the node's membership expires. Redis: wait for that expiry.
+      await write();
+      if (adapters!.coordinated) say(`app-2 left the ring ${Date.now() - killed} ms after it died (ttl ${adapters!.ttlMs} ms)`);
       return { id: victim.id, keys };
     });
 
@@ -286,7 +309,7 @@ export async function runProxyScenario(options: ProxyScenarioOptions, cleanup: {
       else unknown++;
       if (!received.get(m.user)?.has(m.id)) lost++;
     });
-    return { gateway: options.gateway, users: userCount, changes, messages: { sent: sent.length, delivered, failed, unknown, lost }, errors, ms: Date.now() - started };
+    return { gateway: options.gateway, adapters: adapters.label, users: userCount, changes, messages: { sent: sent.length, delivered, failed, unknown, lost }, errors, ms: Date.now() - started };
   } finally {
     if (traffic !== undefined) clearInterval(traffic);
     for (const client of clients) client.close();
@@ -294,5 +317,6 @@ export async function runProxyScenario(options: ProxyScenarioOptions, cleanup: {
     await cleanup.proxy?.stop();
     for (const node of nodes.values()) await node.close();
     await gw?.close().catch(() => undefined);
+    await adapters?.close();
   }
 }

@@ -146,7 +146,7 @@ describe.skipIf(skipWithoutProxy('HaproxySync tests', 'haproxy'))('HaproxySync',
       const info = await synced;
       expect(info.reloaded, what).toBe(false);
       expect(info.commands, what).toBeGreaterThan(0);
-      times.push(`${what} ${info.ms.toFixed(1)} ms (${info.commands} commands)`);
+      times.push(`${what} ${info.ms.toFixed(1)} ms (${info.commands} commands${info.drainMs > 0 ? `, ${info.drainMs.toFixed(1)} ms checking for streams` : ''})`);
       const after = await probe(proxy.port, 'user', KEYS);
       expectRouted(r, after, seen, diff);
       seen = after;
@@ -161,31 +161,38 @@ describe.skipIf(skipWithoutProxy('HaproxySync tests', 'haproxy'))('HaproxySync',
     console.log(`[ringroute] HaproxySync through the runtime API: ${times.join(', ')}; reloads took ${reloads.map((ms) => ms.toFixed(0)).join(', ')} ms`);
   }, 90_000);
 
-  it('falls back to a reload when HAProxy keeps a server that still has a connection, and routing follows the ring', async () => {
-    const r = await makeRig(haproxyPlacement());
-    const proxy = await startHaproxy('backend ringroute\n  server none 127.0.0.1:1\n');
-    r.close.push(() => proxy.stop());
-    const reload = async (): Promise<void> => {
-      const old = childrenOf(proxy.child.pid!);
-      await reloadHaproxy(proxy);
-      await workersReplaced(proxy.child.pid!, old);
-    };
-    const sync = await HaproxySync.start({ router: r.router, backend: { name: 'ringroute', param: 'user' }, socket: join(proxy.dir, 'admin.sock'), file: join(proxy.dir, 'backend.cfg'), reload });
-    r.close.push(() => sync.close());
-    const seen = await probe(proxy.port, 'user', KEYS);
-    // A request held open on app-c, as an open WebSocket would be.
-    const held = KEYS.find((k) => r.router.lookup(k).id === 'app-c')!;
-    const { request } = await import('node:http');
-    const hold = request({ host: '127.0.0.1', port: proxy.port, path: `/?user=${held}&hold=1` });
-    hold.on('error', () => undefined);
-    hold.end();
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const synced = new Promise<HaproxySyncInfo>((resolve) => sync.once('synced', resolve));
-    const diff = await change(r, r.router.ring.nodes().filter((n) => n.id !== 'app-c'));
-    const info = await synced;
-    hold.destroy();
-    expect(info.reloaded).toMatch(/kept server app-c: it still has connections/);
-    expectRouted(r, await probe(proxy.port, 'user', KEYS), seen, diff);
-    expect(await haproxyCommand(join(proxy.dir, 'admin.sock'), 'show servers state ringroute')).not.toContain('app-c');
-  }, 60_000);
+  for (const [removal, reason] of [
+    ['drain', /server app-c still had 1 stream after 500 ms in maintenance/],
+    ['runtime', /HAProxy kept server app-c: it still has connections/],
+  ] as const) {
+    it(`falls back to a reload when a removed server keeps a connection (removal: '${removal}'), and routing follows the ring`, async () => {
+      const r = await makeRig(haproxyPlacement());
+      const proxy = await startHaproxy('backend ringroute\n  server none 127.0.0.1:1\n');
+      r.close.push(() => proxy.stop());
+      const reload = async (): Promise<void> => {
+        const old = childrenOf(proxy.child.pid!);
+        await reloadHaproxy(proxy);
+        await workersReplaced(proxy.child.pid!, old);
+      };
+      const sync = await HaproxySync.start({ router: r.router, backend: { name: 'ringroute', param: 'user' }, socket: join(proxy.dir, 'admin.sock'), file: join(proxy.dir, 'backend.cfg'), reload, removal, drainTimeoutMs: 500 });
+      r.close.push(() => sync.close());
+      const seen = await probe(proxy.port, 'user', KEYS);
+      // A request held open on app-c, as an open WebSocket would be.
+      const held = KEYS.find((k) => r.router.lookup(k).id === 'app-c')!;
+      const { request } = await import('node:http');
+      const hold = request({ host: '127.0.0.1', port: proxy.port, path: `/?user=${held}&hold=1` });
+      hold.on('error', () => undefined);
+      hold.end();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const synced = new Promise<HaproxySyncInfo>((resolve) => sync.once('synced', resolve));
+      const diff = await change(r, r.router.ring.nodes().filter((n) => n.id !== 'app-c'));
+      const info = await synced;
+      hold.destroy();
+      expect(info.reloaded).toMatch(reason);
+      if (removal === 'drain') expect(info.drainMs).toBeGreaterThanOrEqual(500);
+      else expect(info.drainMs).toBe(0);
+      expectRouted(r, await probe(proxy.port, 'user', KEYS), seen, diff);
+      expect(await haproxyCommand(join(proxy.dir, 'admin.sock'), 'show servers state ringroute')).not.toContain('app-c');
+    }, 60_000);
+  }
 });

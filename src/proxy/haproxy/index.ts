@@ -11,4 +11,4 @@ export { HAPROXY_POINTS_PER_WEIGHT, MAX_HAPROXY_ID, haproxyIdOf, haproxyPlacemen
 export { type HaproxyHashFunction } from './hashes.js';
 export { haproxyAddressOf, haproxyServerName, renderHaproxyBackend, type HaproxyBackendOptions } from './render.js';
 export { haproxyCommand } from './runtime.js';
-export { HaproxySync, type HaproxySyncEvents, type HaproxySyncInfo, type HaproxySyncOptions } from './sync.js';
+export { HaproxySync, type HaproxyRemoval, type HaproxySyncEvents, type HaproxySyncInfo, type HaproxySyncOptions } from './sync.js';

@@ -7,6 +7,20 @@ import { SyncLoop } from '../sync-loop.js';
 import { haproxyIdOf } from './placement.js';
 import { haproxyAddressOf, haproxyServerName, renderHaproxyBackend, type HaproxyBackendOptions } from './render.js';
 import { haproxyCommand } from './runtime.js';
+import { delServerNeedsDrain, haproxyVersion, streamsOn } from './streams.js';
+
+/**
+ * How {@link HaproxySync} removes a server:
+ * - `'auto'`: learns HAProxy's version once (`show info`); before 2.9 as `'drain'`, from 2.9 on as `'runtime'`.
+ * - `'drain'`: `set server ... state maint`, then waits until no stream points at the server (`show sess`), then `del server`; reloads when it does not drain within `drainTimeoutMs`.
+ * - `'runtime'`: `set server ... state maint` then `del server` at once. Safe from HAProxy 2.9 on, which refuses (then: a reload) a server that still has streams; **HAProxy 2.6 to 2.8 can crash** on it (haproxy/haproxy#2323).
+ * - `'reload'`: every removal reloads HAProxy, after the same wait for streams as `'auto'` (on HAProxy 2.6.12 a reload while streams retried a dead server added at runtime could crash the old worker).
+ */
+export type HaproxyRemoval = 'auto' | 'drain' | 'runtime' | 'reload';
+
+const REMOVALS: readonly HaproxyRemoval[] = ['auto', 'drain', 'runtime', 'reload'];
+/** Between two `show sess` while waiting for servers to drain. */
+const DRAIN_POLL_MS = 100;
 
 /** Options of {@link HaproxySync.start}. */
 export interface HaproxySyncOptions {
@@ -31,6 +45,21 @@ export interface HaproxySyncOptions {
   readonly reload: () => void | Promise<void>;
   /** Longest wait for one stats socket command, in ms. @default 5000 */
   readonly timeoutMs?: number;
+  /**
+   * How servers are removed; see {@link HaproxyRemoval}. The default keeps
+   * HAProxy 2.6 to 2.8 from crashing on `del server` (haproxy/haproxy#2323).
+   * @default 'auto'
+   */
+  readonly removal?: HaproxyRemoval;
+  /**
+   * Longest wait, in ms, for a removed server to have no stream left (in
+   * maintenance, no new request goes to it; streams retrying a dead server
+   * end after `retries` x 1 s, an open WebSocket when it closes). Past it,
+   * the removal is done by reload. A sync waits this long at most once, for
+   * all the servers it removes; later changes are applied after it.
+   * @default 10000
+   */
+  readonly drainTimeoutMs?: number;
 }
 
 /** What one sync did. */
@@ -41,6 +70,8 @@ export interface HaproxySyncInfo {
   readonly reloaded: string | false;
   /** Duration of the sync, in ms. */
   readonly ms: number;
+  /** Of `ms`, the time spent waiting for removed servers to drain (0 when none was removed, or without draining). */
+  readonly drainMs: number;
 }
 
 /** Events of a {@link HaproxySync}. */
@@ -59,14 +90,21 @@ const OK = /^(New server registered\.|Server deleted\.)?$/;
  * the runtime API on the stats socket without a reload where it can:
  * `add server <b>/<s> <addr> id <id> weight <w>` then `enable server`, `set
  * server <b>/<s> weight <w>`, and `set server <b>/<s> state maint` then
- * `del server`. HAProxy refuses to delete a server that still has
- * connections (an open WebSocket): then, and for a changed id or address,
- * it reloads through `reload`. The backend file is rewritten on every change
- * either way.
+ * `del server`. Before deleting, it waits (on HAProxy before 2.9, see
+ * {@link HaproxySyncOptions.removal}) until no stream points at the server.
+ * HAProxy refuses to delete a server that still has connections (an open
+ * WebSocket): then, when the server does not drain in time, and for a
+ * changed id or address, it reloads through `reload`. The backend file is
+ * rewritten on every change either way.
  */
 export class HaproxySync extends EventEmitter<HaproxySyncEvents> {
   readonly #options: HaproxySyncOptions;
   readonly #timeoutMs: number;
+  readonly #removal: HaproxyRemoval;
+  readonly #drainTimeoutMs: number;
+  /** Whether removals must drain first, once learnt from HAProxy's version. */
+  #drain: boolean | undefined;
+  #closed = false;
   readonly #loop: SyncLoop;
   readonly #onChange = (): void => void this.#loop.request();
   /** Servers as HAProxy has them now, by node id. */
@@ -79,6 +117,15 @@ export class HaproxySync extends EventEmitter<HaproxySyncEvents> {
     if (!Number.isFinite(this.#timeoutMs) || this.#timeoutMs <= 0) {
       throw new RingError('INVALID_OPTION', `timeoutMs must be a positive number, got ${describe(options.timeoutMs)}`);
     }
+    this.#removal = options.removal ?? 'auto';
+    if (!REMOVALS.includes(this.#removal)) {
+      throw new RingError('INVALID_OPTION', `removal must be one of ${REMOVALS.map((r) => `'${r}'`).join(', ')}, got ${describe(options.removal)}`);
+    }
+    this.#drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
+    if (!Number.isFinite(this.#drainTimeoutMs) || this.#drainTimeoutMs < 0) {
+      throw new RingError('INVALID_OPTION', `drainTimeoutMs must be a number >= 0, got ${describe(options.drainTimeoutMs)}`);
+    }
+    if (this.#removal === 'drain' || this.#removal === 'runtime') this.#drain = this.#removal === 'drain';
     this.#loop = new SyncLoop(() => this.#sync(), (error) => this.emit('error', error));
   }
 
@@ -106,8 +153,9 @@ export class HaproxySync extends EventEmitter<HaproxySyncEvents> {
     return this.#loop.request();
   }
 
-  /** Stops following the router; waits for a sync in progress. */
+  /** Stops following the router; waits for a sync in progress (cutting short a wait for servers to drain). */
   async close(): Promise<void> {
+    this.#closed = true;
     this.#options.router.off('change', this.#onChange);
     await this.#loop.close();
   }
@@ -126,6 +174,7 @@ export class HaproxySync extends EventEmitter<HaproxySyncEvents> {
       return OK.test(answer);
     };
     let reload: string | false = false;
+    let drainMs = 0;
     try {
       for (const [id, node] of target) {
         const old = this.#applied.get(id);
@@ -153,11 +202,24 @@ export class HaproxySync extends EventEmitter<HaproxySyncEvents> {
         }
         this.#applied.set(id, node);
       }
-      for (const [id, old] of reload === false ? [...this.#applied] : []) {
-        if (target.has(id)) continue;
+      const gone = reload === false ? [...this.#applied].filter(([id]) => !target.has(id)) : [];
+      // In maintenance at once, so no new request goes there even if the delete is refused.
+      for (const [, old] of gone) await send(`set server ${be}/${haproxyServerName(old)} state maint`);
+      // Drained first even when removing by reload: on 2.6 a reload while streams retried a dead
+      // runtime-added server also crashed the old worker (exit 139), in 4 of 30 tries.
+      if (gone.length > 0 && reload === false && (await this.#mustDrain())) {
+        const drainStarted = performance.now();
+        const left = await this.#waitForDrain(new Set(gone.map(([, n]) => haproxyServerName(n))));
+        drainMs = performance.now() - drainStarted;
+        if (left === null) return; // closed while waiting
+        if (left.size > 0) {
+          const [name, streams] = [...left][0]!;
+          reload = `server ${name} still had ${streams} stream${streams === 1 ? '' : 's'} after ${this.#drainTimeoutMs} ms in maintenance${left.size > 1 ? ` (and ${left.size - 1} more server${left.size > 2 ? 's' : ''})` : ''}`;
+        }
+      }
+      if (gone.length > 0 && reload === false && this.#removal === 'reload') reload = `removal: 'reload' (${gone.map(([, n]) => haproxyServerName(n)).join(', ')})`;
+      for (const [id, old] of reload === false ? gone : []) {
         const name = haproxyServerName(old);
-        // In maintenance at once, so no new request goes there even if the delete is refused.
-        await send(`set server ${be}/${name} state maint`);
         if (!(await send(`del server ${be}/${name}`))) {
           reload = `HAProxy kept server ${name}: it still has connections`;
           break;
@@ -172,6 +234,31 @@ export class HaproxySync extends EventEmitter<HaproxySyncEvents> {
       await this.#options.reload();
       this.#applied = target;
     }
-    this.emit('synced', { commands, reloaded: reload, ms: performance.now() - started });
+    this.emit('synced', { commands, reloaded: reload, ms: performance.now() - started, drainMs });
+  }
+
+  /** Whether removals wait for streams to end first: learnt once from HAProxy's version under `'auto'`. */
+  async #mustDrain(): Promise<boolean> {
+    if (this.#drain === undefined) {
+      // A failed `show info` throws: the sync falls back to a reload and asks again next time.
+      this.#drain = delServerNeedsDrain(await haproxyVersion(this.#options.socket, this.#timeoutMs));
+    }
+    return this.#drain;
+  }
+
+  /**
+   * Polls `show sess` until no stream of the backend points at `servers`, or
+   * `drainTimeoutMs` passed; returns the servers still holding streams (empty
+   * when all drained), or null when the sync was closed meanwhile.
+   */
+  async #waitForDrain(servers: ReadonlySet<string>): Promise<Map<string, number> | null> {
+    const deadline = performance.now() + this.#drainTimeoutMs;
+    for (;;) {
+      const counts = await streamsOn(this.#options.socket, this.#options.backend.name, servers, this.#timeoutMs);
+      const left = new Map([...counts].filter(([, n]) => n > 0));
+      if (left.size === 0 || performance.now() >= deadline) return left;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(DRAIN_POLL_MS, Math.max(0, deadline - performance.now()))));
+      if (this.#closed) return null;
+    }
   }
 }
