@@ -64,7 +64,18 @@ export interface NodeStats {
   readonly acked: number;
   readonly forwarded: number;
   readonly failed: number;
+  /** Sessions closed because their client stopped reading or acknowledging (4003). */
+  readonly slowConsumers: number;
 }
+
+/**
+ * Unacknowledged messages a session may have before its node closes it as a
+ * slow consumer (4003). A chat client acknowledges each message within
+ * milliseconds and gets a few a second at most: 64 leaves ample room, and a
+ * client that stops reading is cut off after 64 messages instead of the
+ * library's 1024 (which suits bulk feeds).
+ */
+export const MAX_UNACKED_PER_SESSION = 64;
 
 export class AppNode {
   readonly id: string;
@@ -142,7 +153,7 @@ export class AppNode {
     node.#adminUrl = `http://${host}:${adminAddress.port}`;
     node.#router = await RingRouter.start({ store: options.store, resyncMs: options.resyncMs ?? 500 });
     node.#router.on('error', (error) => node.#log(`ring error: ${error.message}`));
-    node.#node = await SessionNode.start({ id: node.id, router: node.#router, transport: node.#transport, strategy: options.strategy ?? 'selective' });
+    node.#node = await SessionNode.start({ id: node.id, router: node.#router, transport: node.#transport, strategy: options.strategy ?? 'selective', maxInFlightPerSession: MAX_UNACKED_PER_SESSION });
     node.#node.on('error', (error) => node.#log(`sessions: ${error.message}`));
     node.#member = await options.membership.join(node.#self());
     return node;
@@ -172,6 +183,7 @@ export class AppNode {
       acked: s.delivered,
       forwarded: s.forwarded,
       failed: s.failed,
+      slowConsumers: s.slowConsumers,
     };
   }
 

@@ -11,6 +11,7 @@ import { type Socket, connect as tcpConnect, createServer as createTcpServer } f
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
+import type { RingRouter } from 'ringroute';
 import { TokenSigner, randomSecret } from './auth.js';
 import type { ClusterHandle } from './cluster.js';
 import { type HealthFigures, startHealthProbe } from './health-probe.js';
@@ -113,6 +114,8 @@ export async function runAttacks(options: AttackOptions): Promise<AttackReport> 
     // Limits
     r = await hugeBody(gw, mallory);
     record('huge-body', 'POST /send with a 1 MiB body', r, r === '413');
+    const sloth = await neverReads({ cluster, router, signer, adminToken: options.adminToken, gw, ws });
+    record('never-reads', `connect as ${ATTACKER}-sloth through the gateway, stop reading, and have ${SLOTH_SENDS} messages of 4000 characters sent to it`, sloth.answer, sloth.refused);
     const groupStatuses = await Promise.all(
       Array.from({ length: 60 }, (_, g) => requestStatus('POST', `${gw}/groups/flood${g}/send`, { token: mallory, body: { members: Array.from({ length: 1000 }, (_, i) => `ghost-${i}`), text: 'x' } })),
     );
@@ -238,6 +241,56 @@ function floodOffline(gw: string, token: string, count: number): { refused: Prom
     return { statuses: [...statuses], waiting: count - statuses.length };
   })();
   return { refused, done: launched.then(() => Promise.all(all)).then(() => agent.destroy()) };
+}
+
+/** Messages sent to the client that never reads: more than its node lets a session leave unacknowledged (64). */
+const SLOTH_SENDS = 80;
+
+/**
+ * A client that stops reading (its TCP socket paused) while messages are
+ * sent to it: its node must close it as a slow consumer (4003) rather than
+ * pin memory for it. Two attacker accounts send, 40 each (the per-sender
+ * burst). The sends are answered when their ttl ends (nothing was
+ * acknowledged, so none is "delivered"); the phase does not wait for them.
+ */
+async function neverReads(o: { cluster: ClusterHandle; router: RingRouter; signer: TokenSigner; adminToken: string; gw: string; ws: string }): Promise<{ answer: string; refused: boolean }> {
+  const user = `${ATTACKER}-sloth`;
+  const owner = o.router.lookup(user).id;
+  const admin = o.cluster.nodeAdmins.get(owner);
+  if (admin === undefined) return { answer: `no admin URL for ${owner}`, refused: false };
+  const slowConsumers = async () => Number((await requestStatus('GET', `${admin}/stats`, { token: o.adminToken })).body.slowConsumers);
+  const before = await slowConsumers();
+  const socket = new WebSocket(`${o.ws}/ws?user=${user}&token=${await o.signer.sign(user)}`);
+  socket.on('error', () => undefined);
+  let code: number | null = null;
+  socket.once('close', (c) => (code = c));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no welcome in 10 s')), 10_000);
+      socket.once('message', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.once('close', (c) => reject(new Error(`closed ${c} before the welcome`)));
+    });
+    // Stop reading at the TCP level: frames pile up in the kernel and on the node, and nothing is acknowledged.
+    const tcp = (socket as unknown as { _socket: Socket })._socket;
+    tcp.pause();
+    const senders = [await o.signer.sign(`${ATTACKER}-a`), await o.signer.sign(`${ATTACKER}-b`)];
+    for (let i = 0; i < SLOTH_SENDS; i++) {
+      void requestStatus('POST', `${o.gw}/send`, { token: senders[i % 2]!, body: { to: user, text: 'x'.repeat(4000), id: `sloth-${i}` }, timeoutMs: 60_000 }).catch(() => undefined);
+    }
+    let closedBy = 0;
+    const deadline = Date.now() + 10_000;
+    while ((closedBy = (await slowConsumers()) - before) === 0 && Date.now() < deadline) await sleep(50);
+    tcp.resume(); // read what was buffered, then the node's close frame
+    await waitUntil(() => code !== null, 10_000).catch(() => undefined);
+    return { answer: `${code === null ? 'still open' : `closed ${code}`} by ${owner} (slow consumers +${closedBy})`, refused: code === 4003 && closedBy === 1 };
+  } catch (error) {
+    return { answer: (error as Error).message, refused: false };
+  } finally {
+    socket.terminate();
+  }
 }
 
 /**

@@ -65,7 +65,7 @@ function expectSound(report: Report, nodes: number, withAttacks = true): void {
     return;
   }
   const attacks = report.attacks!;
-  expect(attacks.results.map((a) => a.name)).toHaveLength(18);
+  expect(attacks.results.map((a) => a.name)).toHaveLength(19);
   for (const a of attacks.results) expect(a.refused, `${a.name}: ${a.answer}`).toBe(true);
   expect(attacks.healthz.failures).toBe(0);
   expect(attacks.healthz.samples).toBeGreaterThan(10);
