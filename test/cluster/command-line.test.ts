@@ -3,41 +3,10 @@
  * report: bad options answer with one line and exit code 2, the report fits
  * an 80-column terminal and ends with the verdict.
  */
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { KindFigures, Report } from '../../examples/cluster/report.js';
 import { MAX_WIDTH, formatReport, formatVerdict } from '../../examples/cluster/report.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = fileURLToPath(new URL('../../examples/cluster/main.ts', import.meta.url));
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-// The example imports the package by name: resolve it to src/, as vitest does.
-const SOURCE_TSCONFIG = fileURLToPath(new URL('./tsconfig.source.json', import.meta.url));
-
-function runMain(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, TSX_TSCONFIG_PATH: SOURCE_TSCONFIG },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`main.ts ${args.join(' ')} did not exit within 30 s`));
-    }, 30_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { runMain } from './run-main.js';
 
 describe('npm start -- (examples/cluster/main.ts)', () => {
   it.each([

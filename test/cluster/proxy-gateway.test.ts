@@ -9,58 +9,18 @@
  * run. Skipped with one line when a binary is missing (failing under
  * CI=true).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProxyScenarioReport } from '../../examples/proxy-gateway/scenario.js';
 import { skipWithoutProxy } from '../support/proxies.js';
 import { RedisServer, skipWithoutRedis } from '../support/redis-server.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = fileURLToPath(new URL('../../examples/cluster/main.ts', import.meta.url));
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-const SOURCE_TSCONFIG = fileURLToPath(new URL('./tsconfig.source.json', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `npm start -- <args>`; `onStderr` sees stderr as it comes and may signal the child. */
-function runMain(args: readonly string[], timeoutMs: number, onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, TSX_TSCONFIG_PATH: SOURCE_TSCONFIG },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      onStderr?.(stderr, child);
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`main.ts ${args.join(' ')} did not exit within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`));
-    }, timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { type MainRun, runMain } from './run-main.js';
 
 /** The verdict of a run: per change closed + dropped == moved per node, nothing lost, output widths. */
-function checkReport(run: Run, file: string): ProxyScenarioReport {
+function checkReport(run: MainRun, file: string): ProxyScenarioReport {
   const report = JSON.parse(readFileSync(file, 'utf8')) as ProxyScenarioReport;
   expect(report.changes.map((c) => c.change)).toEqual(['app-4 joins', 'app-2 dies']);
   for (const change of report.changes) {
