@@ -11,9 +11,18 @@ import { MemberUrlCache } from './member-url.js';
 import { type GatewayMessage, type GatewayOptions, type ResolvedGatewayOptions, resolveGatewayOptions } from './options.js';
 import { RateLimiter } from './rate-limiter.js';
 import { openTunnel, refuseUpgrade } from './upgrade-proxy.js';
+import { ClientHold } from './client-hold.js';
+import { type DescriptorStats, GatewayAdmission } from './gateway-admission.js';
+import type { AdmissionStats, AdmissionTicket } from '../sessions/admission.js';
+import { isDescriptorExhaustion } from '../sessions/descriptors.js';
 
 /** Why a request or upgrade was refused (the keys of {@link GatewayHandlerStats.refused}). */
-export type RefusalReason = 'unauthenticated' | 'forbidden' | 'bad-request' | 'too-large' | 'rate-limited' | 'overloaded' | 'bad-member' | 'unreachable';
+export type RefusalReason =
+  | 'unauthenticated' | 'forbidden' | 'bad-request' | 'too-large' | 'rate-limited' | 'overloaded' | 'bad-member' | 'unreachable'
+  /** Admission: the wait queue was full, or the request waited past `queueTimeoutMs` (503 with `Retry-After`). */
+  | 'queue-full' | 'queue-timeout'
+  /** The descriptor budget was spent, or a connect failed for lack of descriptors (503 with `Retry-After`). */
+  | 'descriptors';
 
 export interface GatewayHandlerEvents {
   /** Background failures: a member with a bad URL, an `authenticate` hook that threw, a failed send. */
@@ -29,6 +38,14 @@ export interface GatewayHandlerStats {
   readonly senders: number;
   /** Requests and upgrades refused, by reason. */
   readonly refused: Readonly<Record<RefusalReason, number>>;
+  /** Upgrades whose client left (FIN or reset) before the owner answered: their slot and their hop to the owner were freed at once. */
+  readonly abandoned: number;
+  /** Upgrades in progress and waiting (`active`, `queued`), granted so far (`waited`: after queueing), refusals of the queue. */
+  readonly upgrades: AdmissionStats;
+  /** The same for `GET /route`. */
+  readonly routes: AdmissionStats;
+  /** The descriptor budget and what is held of it. */
+  readonly descriptors: DescriptorStats;
 }
 
 /** The answer to a send: each distinct recipient once, by outcome. */
@@ -68,7 +85,10 @@ export class GatewayHandler extends EventEmitter<GatewayHandlerEvents> {
   readonly #tunnels = new Set<Duplex>();
   readonly #refused: Record<RefusalReason, number> = {
     unauthenticated: 0, forbidden: 0, 'bad-request': 0, 'too-large': 0, 'rate-limited': 0, overloaded: 0, 'bad-member': 0, unreachable: 0,
+    'queue-full': 0, 'queue-timeout': 0, descriptors: 0,
   };
+  readonly #admission: GatewayAdmission;
+  #abandoned = 0;
   #inFlight = 0;
   #closed = false;
 
@@ -79,10 +99,29 @@ export class GatewayHandler extends EventEmitter<GatewayHandlerEvents> {
     const l = this.#o.limits;
     this.#rate = new RateLimiter(l.ratePerSecond, l.burst, l.maxSenders, this.#o.now);
     this.#members = new MemberUrlCache((reason) => this.#report(new RingError('INVALID_NODE', `${reason}: never proxied to`)));
+    this.#admission = new GatewayAdmission(l, () => this.#o.router.ring.size, (error) => this.#report(error));
   }
 
   stats(): GatewayHandlerStats {
-    return { tunnels: this.#tunnels.size, inFlight: this.#inFlight, senders: this.#rate.size, refused: { ...this.#refused } };
+    return {
+      tunnels: this.#tunnels.size, inFlight: this.#inFlight, senders: this.#rate.size, refused: { ...this.#refused }, abandoned: this.#abandoned,
+      ...this.#admission.stats(),
+    };
+  }
+
+  /**
+   * Watches the gateway's `server` for accepts that fail for lack of
+   * descriptors. Node emits them as the server's `error` event, which ends
+   * the process when nobody listens; here they are counted
+   * (`descriptors.exhausted`) and reported as an `error` event, at most one
+   * a second. Other server errors are reported as they are.
+   */
+  watch(server: { on(event: 'error', listener: (error: Error) => void): unknown }): this {
+    server.on('error', (error: Error) => {
+      if (isDescriptorExhaustion(error)) this.#admission.exhausted(error, 'accept');
+      else this.#report(error);
+    });
+    return this;
   }
 
   /**
@@ -93,6 +132,7 @@ export class GatewayHandler extends EventEmitter<GatewayHandlerEvents> {
    */
   close(options: { readonly keepTunnels?: boolean } = {}): void {
     this.#closed = true;
+    this.#admission.close();
     if (options.keepTunnels === true) return;
     for (const socket of this.#tunnels) socket.destroy();
   }
@@ -102,7 +142,7 @@ export class GatewayHandler extends EventEmitter<GatewayHandlerEvents> {
     const path = pathOf(req.url);
     const method = req.method ?? '';
     let run: (() => Promise<unknown>) | null = null;
-    if (path === '/route' && method === 'GET') run = () => this.#route(req, res);
+    if (path === '/route' && method === 'GET') run = () => this.#admitRoute(req, res);
     else if (path === '/send' && method === 'POST') run = () => this.#send(req, res, null);
     else {
       const group = method === 'POST' && path !== null ? GROUP_PATH.exec(path)?.[1] : undefined;
@@ -117,37 +157,115 @@ export class GatewayHandler extends EventEmitter<GatewayHandlerEvents> {
     return true;
   };
 
-  /** Proxies a WebSocket upgrade at `wsPath` to the owner of its `user`; anything else is answered 404 and closed. */
+  /**
+   * Proxies a WebSocket upgrade at `wsPath` to the owner of its `user`;
+   * anything else is answered 404 and closed. Upgrades are admitted first
+   * (at most `maxPendingUpgrades` in progress, `maxPendingPerNode` to one
+   * owner, `maxQueued` waiting up to `queueTimeoutMs`), before any
+   * authentication: a refusal is one cheap write of a 503 with `Retry-After`.
+   */
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
-    this.#upgrade(req, socket, head).catch((error: unknown) => {
-      if (error instanceof HttpRefusal) return refuseUpgrade(socket, error.status, error.message, error.headers);
-      this.#report(error);
-      refuseUpgrade(socket, 500, 'internal error');
+    let owner: string;
+    let claimed: string;
+    try {
+      ({ owner, claimed } = this.#checkUpgrade(req));
+    } catch (error) {
+      return this.#refuseSocket(socket, error);
+    }
+    this.#admission.hold(1);
+    socket.once('close', () => this.#admission.free(1));
+    const hold = new ClientHold(socket, head);
+    const ticket = this.#admission.upgrades.enter(
+      owner,
+      (granted) => void this.#upgrade(req, hold, claimed, granted),
+      (reason) => {
+        hold.release();
+        this.#refuseSocket(socket, this.#refuse(reason, 503, reason === 'queue-full' ? 'too many connections are being set up: try again later' : 'waited too long for a connection slot: try again later', { 'retry-after': String(this.#admission.upgrades.retryAfterSeconds()) }));
+      },
+    );
+    // Until the tunnel takes the hold over: a client that leaves while queued or authenticated frees its slot.
+    hold.onAbandon(() => {
+      this.#abandoned++;
+      ticket.release();
     });
   };
 
-  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  /** The cheap checks before admission. @throws HttpRefusal */
+  #checkUpgrade(req: IncomingMessage): { owner: string; claimed: string } {
     if (this.#closed) throw this.#refuse('overloaded', 503, 'the gateway is closing');
     const url = parseUrl(req.url);
     if (url === null || url.pathname !== this.#o.wsPath) throw new HttpRefusal(404, 'not found');
     const claimed = url.searchParams.get('user');
     if (claimed === null || !this.#o.isUserId(claimed)) throw this.#refuse('bad-request', 400, 'user must be a user id');
-    const user = await this.#identify(req, claimed);
-    if (user !== claimed) throw this.#refuse('forbidden', 403, 'the token is not for this user');
-    if (this.#tunnels.size >= this.#o.limits.maxTunnels) throw this.#refuse('overloaded', 503, 'too many connections', { 'retry-after': '1' });
-    const owner = this.#owner(user);
-    const target = this.#target(owner);
-    if (socket.destroyed) return;
-    this.#tunnels.add(socket);
-    openTunnel(req, socket, head, target, {
-      connectTimeoutMs: this.#o.limits.connectTimeoutMs,
-      idleTimeoutMs: this.#o.limits.idleTimeoutMs,
-      headers: { 'x-forwarded-for': req.socket.remoteAddress ?? '', 'x-ringroute-node': owner.id },
-      onEnd: (how) => {
-        this.#tunnels.delete(socket);
-        if (how === 'connect-failed' || how === 'connect-timeout') this.#refused.unreachable++;
-      },
+    const l = this.#o.limits;
+    if (this.#tunnels.size + this.#admission.upgrades.active + this.#admission.upgrades.queued >= l.maxTunnels) {
+      throw this.#refuse('overloaded', 503, `too many connections (at most ${l.maxTunnels})`, { 'retry-after': String(this.#admission.upgrades.retryAfterSeconds()) });
+    }
+    if (!this.#admission.fits(2)) throw this.#refuse('descriptors', 503, 'the gateway is out of connections: try again later', { 'retry-after': String(this.#admission.upgrades.retryAfterSeconds()) });
+    // The slot's group: the claimed user's owner (checked again after authentication).
+    return { owner: this.#owner(claimed).id, claimed };
+  }
+
+  async #upgrade(req: IncomingMessage, hold: ClientHold, claimed: string, ticket: AdmissionTicket): Promise<void> {
+    const socket = hold.socket;
+    try {
+      const user = await this.#identify(req, claimed);
+      if (user !== claimed) throw this.#refuse('forbidden', 403, 'the token is not for this user');
+      if (hold.abandoned) return ticket.release();
+      const owner = this.#owner(user);
+      const target = this.#target(owner);
+      this.#tunnels.add(socket);
+      this.#admission.hold(1);
+      openTunnel(req, hold, target, {
+        connectTimeoutMs: this.#o.limits.connectTimeoutMs,
+        idleTimeoutMs: this.#o.limits.idleTimeoutMs,
+        headers: { 'x-forwarded-for': req.socket.remoteAddress ?? '', 'x-ringroute-node': owner.id },
+        onSettled: () => ticket.release(),
+        onUpstreamClosed: () => this.#admission.free(1),
+        retryAfterSeconds: () => this.#admission.upgrades.retryAfterSeconds(),
+        onEnd: (how, error) => {
+          this.#tunnels.delete(socket);
+          if (how === 'connect-failed' || how === 'connect-timeout') this.#refused.unreachable++;
+          else if (how === 'abandoned') this.#abandoned++;
+          else if (how === 'descriptors') {
+            this.#refused.descriptors++;
+            this.#admission.exhausted(error, 'connect');
+          }
+        },
+      });
+    } catch (error) {
+      ticket.release();
+      if (hold.abandoned) return;
+      hold.release();
+      this.#refuseSocket(socket, error);
+    }
+  }
+
+  #refuseSocket(socket: Duplex, error: unknown): void {
+    if (error instanceof HttpRefusal) return refuseUpgrade(socket, error.status, error.message, error.headers);
+    this.#report(error);
+    refuseUpgrade(socket, 500, 'internal error');
+  }
+
+  /** `GET /route` through its own admission: at most `maxPendingRoutes` at once, the rest wait or get a 503 with `Retry-After`. */
+  #admitRoute(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!this.#admission.fits(1)) {
+        return reject(this.#refuse('descriptors', 503, 'the gateway is out of connections: try again later', { 'retry-after': String(this.#admission.routes.retryAfterSeconds()) }));
+      }
+      this.#admission.hold(1);
+      const ticket = this.#admission.routes.enter(
+        '',
+        (granted) => {
+          this.#route(req, res).finally(() => granted.release()).then(resolve, reject);
+        },
+        (reason) => reject(this.#refuse(reason, 503, reason === 'queue-full' ? 'too many requests at once: try again later' : 'waited too long: try again later', { 'retry-after': String(this.#admission.routes.retryAfterSeconds()) })),
+      );
+      res.once('close', () => {
+        this.#admission.free(1);
+        ticket.release(); // the client left, or the answer is sent
+      });
     });
   }
 

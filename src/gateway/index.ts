@@ -10,6 +10,8 @@
  * documented default: see `docs/gateway.md`.
  */
 export { GatewayHandler, type GatewayHandlerEvents, type GatewayHandlerStats, type RefusalReason, type SendResult } from './gateway-handler.js';
+export type { DescriptorStats } from './gateway-admission.js';
+export type { AdmissionStats } from '../sessions/admission.js';
 export { DEFAULT_LIMITS, gatewayServerOptions, type GatewayLimits, type GatewayMessage, type GatewayOptions } from './options.js';
 export { AuthenticationError, requestToken, type Authenticate } from './authenticate.js';
 export { createJwtAuthenticator, type JwtAuthenticator, type JwtAuthenticatorOptions } from './jwt.js';

@@ -1,4 +1,5 @@
 import { RingError, describe } from '../errors.js';
+import { descriptorLimit, resolveDescriptorBudget } from '../sessions/descriptors.js';
 import type { RingNode } from '../ring/types.js';
 import type { Dispatcher } from '../sessions/dispatcher.js';
 import type { RouterLike } from '../sessions/options.js';
@@ -34,8 +35,37 @@ export interface GatewayLimits {
   readonly burst?: number;
   /** Senders whose rate is tracked; a new sender while every tracked one is still limited is answered 503. @default 100000 */
   readonly maxSenders?: number;
-  /** Open WebSocket tunnels; more upgrades are answered 503. @default 50000 */
+  /**
+   * Open WebSocket tunnels (each holds two descriptors: the client's and the
+   * hop to the node); more upgrades are answered 503.
+   * @default half the descriptor budget (`(maxDescriptors - reservedDescriptors) / 2`), at most 50000
+   */
   readonly maxTunnels?: number;
+  /**
+   * Upgrades in progress: admitted, not yet answered by the owner
+   * (authentication, connect, the owner's handshake). More wait in a FIFO
+   * queue. Bounding them keeps each upgrade as cheap as on a quiet gateway
+   * during a storm, instead of starting every one and finishing none in time.
+   * @default 256
+   */
+  readonly maxPendingUpgrades?: number;
+  /**
+   * Upgrades in progress to one owner node: a node that stops answering
+   * handshakes holds no more than this many slots, and the other nodes'
+   * users still connect.
+   * @default twice the even share: `2 * maxPendingUpgrades / nodes`, at least 4
+   */
+  readonly maxPendingPerNode?: number;
+  /** `GET /route` requests in progress (authentication and lookup); more wait in their own queue. @default 256 */
+  readonly maxPendingRoutes?: number;
+  /** Upgrades (and, separately, `/route` requests) waiting for a slot; one more is answered 503 with `Retry-After` at once. @default 4096 */
+  readonly maxQueued?: number;
+  /** A request that waited this long for a slot is answered 503 with `Retry-After`. Keep it below the clients' connect timeout. @default 5000 */
+  readonly queueTimeoutMs?: number;
+  /** The process's descriptor limit. @default the soft open-file limit read from `/proc/self/limits`, else 65536 */
+  readonly maxDescriptors?: number;
+  /** Descriptors kept free of tunnels for everything else (store and bus connections, `/send` requests, logs). @default 512 (a quarter of the limit when smaller) */
+  readonly reservedDescriptors?: number;
   /** The owner must answer an upgrade (connect and first bytes of its handshake) within this, or the client gets 502. @default 5000 */
   readonly connectTimeoutMs?: number;
   /** A tunnel silent both ways this long is closed. Keep it above the nodes' ping interval. @default 60000 */
@@ -52,9 +82,14 @@ export interface GatewayLimits {
   readonly maxHeaderBytes?: number;
 }
 
+/** Limits whose defaults are derived from the process (its descriptor limit) or the ring (its size). */
+type DerivedLimit = 'maxDescriptors' | 'reservedDescriptors' | 'maxPendingPerNode';
+
+/** Every limit with its value; `maxPendingPerNode` is 0 for "twice the even share". */
 export type ResolvedLimits = { readonly [K in keyof GatewayLimits]-?: number };
 
-export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
+/** The defaults that do not depend on the process; `maxTunnels` here is its cap (see {@link GatewayLimits.maxTunnels}). */
+export const DEFAULT_LIMITS: Readonly<Omit<ResolvedLimits, DerivedLimit>> = Object.freeze({
   maxBodyBytes: 64 * 1024,
   maxTextLength: 4096,
   maxRecipients: 256,
@@ -63,6 +98,10 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   burst: 40,
   maxSenders: 100_000,
   maxTunnels: 50_000,
+  maxPendingUpgrades: 256,
+  maxPendingRoutes: 256,
+  maxQueued: 4096,
+  queueTimeoutMs: 5000,
   connectTimeoutMs: 5000,
   idleTimeoutMs: 60_000,
   authTimeoutMs: 5000,
@@ -152,16 +191,25 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
   };
 }
 
-/** Checks every limit (a positive integer) and fills in the defaults. */
-export function resolveLimits(limits: GatewayLimits = {}): ResolvedLimits {
+const DERIVED: readonly DerivedLimit[] = ['maxDescriptors', 'reservedDescriptors', 'maxPendingPerNode'];
+
+/** Checks every limit (a positive integer) and fills in the defaults, reading the process's descriptor limit when `maxDescriptors` is not given. */
+export function resolveLimits(limits: GatewayLimits = {}, readLimit: () => number | null = descriptorLimit): ResolvedLimits {
   if (typeof limits !== 'object' || limits === null) throw new RingError('INVALID_OPTION', `limits must be an object, got ${describe(limits)}`);
   const out: Record<string, number> = { ...DEFAULT_LIMITS };
   for (const [name, value] of Object.entries(limits)) {
-    if (!(name in DEFAULT_LIMITS)) throw new RingError('INVALID_OPTION', `unknown limit ${JSON.stringify(name)} (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})`);
+    if (!(name in DEFAULT_LIMITS) && !DERIVED.includes(name as DerivedLimit)) {
+      throw new RingError('INVALID_OPTION', `unknown limit ${JSON.stringify(name)} (known: ${[...Object.keys(DEFAULT_LIMITS), ...DERIVED].join(', ')})`);
+    }
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new RingError('INVALID_OPTION', `limits.${name} must be an integer >= 1, got ${describe(value)}`);
     out[name] = value;
   }
+  const budget = resolveDescriptorBudget({ ...(limits.maxDescriptors !== undefined ? { maxDescriptors: limits.maxDescriptors } : {}), ...(limits.reservedDescriptors !== undefined ? { reservedDescriptors: limits.reservedDescriptors } : {}) }, readLimit);
+  out.maxDescriptors = budget.limit;
+  out.reservedDescriptors = budget.reserved;
+  out.maxPendingPerNode = limits.maxPendingPerNode ?? 0;
+  if (limits.maxTunnels === undefined) out.maxTunnels = Math.max(1, Math.min(DEFAULT_LIMITS.maxTunnels, Math.floor(budget.sockets / 2)));
   return out as ResolvedLimits;
 }
 

@@ -8,60 +8,80 @@
  */
 import { connect as connectTcp } from 'node:net';
 import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { connect as connectTls } from 'node:tls';
+import { isDescriptorExhaustion } from '../sessions/descriptors.js';
+import { refuseUpgrade } from '../sessions/refusal.js';
+import type { ClientHold } from './client-hold.js';
 import type { MemberTarget } from './member-url.js';
+
+export { refuseUpgrade };
 
 /** Headers a client may not set on the hop to the node: they are the gateway's to write. */
 const HOP_HEADERS = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-real-ip']);
+
+/** How a tunnel ended; `abandoned`: the client left before the owner answered. */
+export type TunnelEnd = 'closed' | 'connect-failed' | 'connect-timeout' | 'idle' | 'abandoned' | 'descriptors';
 
 export interface TunnelOptions {
   readonly connectTimeoutMs: number;
   readonly idleTimeoutMs: number;
   /** Extra headers for the node (the gateway's own). */
   readonly headers: Readonly<Record<string, string>>;
-  /** Called once when the tunnel ends, with why. */
-  readonly onEnd: (how: 'closed' | 'connect-failed' | 'connect-timeout' | 'idle') => void;
+  /** Called once when the owner answered (its first bytes) or the attempt ended: the upgrade is no longer in progress. */
+  readonly onSettled: () => void;
+  /** Called once when the tunnel ends, with why, and the connect error when there was one. */
+  readonly onEnd: (how: TunnelEnd, error?: Error) => void;
+  /** Called once when the connection to the owner is closed (its descriptor is free). */
+  readonly onUpstreamClosed: () => void;
+  /** Retry-After (seconds) for a 503 when the gateway is out of descriptors. */
+  readonly retryAfterSeconds: () => number;
 }
 
-/** Answers an upgrade request with a plain HTTP error and closes the socket. */
-export function refuseUpgrade(socket: Duplex, status: number, reason: string, extra: Readonly<Record<string, string>> = {}): void {
-  if (socket.destroyed) return;
-  const body = JSON.stringify({ error: reason });
-  const headers = Object.entries(extra).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${headers}\r\n${body}`);
-  // A client that does not read its answer must not keep the socket: end() then a hard stop.
-  setTimeout(() => socket.destroy(), 1000).unref();
-}
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests',
-  500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable',
-};
-
-/** Opens the tunnel from `socket` (the client's, upgrade pending) to `target`. */
-export function openTunnel(req: IncomingMessage, socket: Duplex, head: Buffer, target: MemberTarget, options: TunnelOptions): void {
+/**
+ * Opens the tunnel from the client's socket (held by `hold` while the
+ * upgrade was in progress) to `target`. A client that leaves before the
+ * owner answered takes the connection to the owner with it at once.
+ */
+export function openTunnel(req: IncomingMessage, hold: ClientHold, target: MemberTarget, options: TunnelOptions): void {
+  const socket = hold.socket;
   let ended = false;
-  const end = (how: Parameters<TunnelOptions['onEnd']>[0]) => {
+  let settled = false;
+  const settle = () => {
+    if (settled) return;
+    settled = true;
+    options.onSettled();
+  };
+  const end = (how: TunnelEnd, error?: Error) => {
+    settle();
     if (ended) return;
     ended = true;
-    options.onEnd(how);
+    options.onEnd(how, error);
   };
-  socket.pause(); // bytes the client sends early wait for the owner
   const upstream = target.tls ? connectTls({ host: target.host, port: target.port, servername: isIp(target.host) ? '' : target.host }) : connectTcp({ host: target.host, port: target.port });
+  upstream.once('close', options.onUpstreamClosed);
   let answered = false;
+  hold.onAbandon(() => {
+    clearTimeout(timer);
+    upstream.destroy();
+    end('abandoned');
+  });
   const timer = setTimeout(() => {
     if (answered) return;
     upstream.destroy();
     end('connect-timeout');
     refuseUpgrade(socket, 502, `the owner did not answer within ${options.connectTimeoutMs} ms`);
   }, options.connectTimeoutMs);
-  upstream.on('error', () => {
+  upstream.on('error', (error: Error) => {
     clearTimeout(timer);
-    if (!answered) {
-      end('connect-failed');
-      refuseUpgrade(socket, 502, 'the owner cannot be reached');
-    } else socket.destroy();
+    if (answered) return void socket.destroy();
+    if (ended) return;
+    // Out of descriptors is this gateway's overload, not the owner's failure: 503, come back later.
+    if (isDescriptorExhaustion(error)) {
+      end('descriptors', error);
+      return refuseUpgrade(socket, 503, 'the gateway is out of connections', { 'retry-after': String(options.retryAfterSeconds()) });
+    }
+    end('connect-failed', error);
+    refuseUpgrade(socket, 502, 'the owner cannot be reached');
   });
   upstream.once(target.tls ? 'secureConnect' : 'connect', () => {
     if (upstream.destroyed) return;
@@ -75,11 +95,14 @@ export function openTunnel(req: IncomingMessage, socket: Duplex, head: Buffer, t
     }
     for (const [name, value] of Object.entries(options.headers)) lines.push(`${name}: ${value}`);
     upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
-    if (head.length > 0) upstream.write(head);
   });
   upstream.once('data', (first: Buffer) => {
+    if (hold.abandoned) return;
     answered = true;
     clearTimeout(timer);
+    settle();
+    const early = hold.release();
+    for (const chunk of early) upstream.write(chunk);
     socket.write(first);
     upstream.pipe(socket);
     socket.pipe(upstream);
@@ -89,6 +112,10 @@ export function openTunnel(req: IncomingMessage, socket: Duplex, head: Buffer, t
       end('idle');
       upstream.destroy();
       socket.destroy();
+    });
+    socket.once('close', () => {
+      upstream.destroy();
+      end('closed');
     });
   });
   upstream.once('close', () => {
@@ -100,11 +127,6 @@ export function openTunnel(req: IncomingMessage, socket: Duplex, head: Buffer, t
       end('connect-failed');
       refuseUpgrade(socket, 502, 'the owner closed the connection before answering');
     }
-  });
-  socket.once('close', () => {
-    clearTimeout(timer);
-    upstream.destroy();
-    end('closed');
   });
 }
 

@@ -60,6 +60,15 @@ const SESSIONS_EXPORTS = [
   'BROADCAST_ADDRESS',
   'nodeAddress',
   'senderAddress',
+  'HandshakeGate',
+  'Admission',
+  'DEFAULT_RESERVED_DESCRIPTORS',
+  'descriptorLimit',
+  'isDescriptorExhaustion',
+  'openDescriptors',
+  'openDescriptorsAsync',
+  'resolveDescriptorBudget',
+  'refuseUpgrade',
 ];
 
 const CLIENT_EXPORTS = ['SessionClient', 'fullJitter', 'CloseCode', 'PROTOCOL_VERSION', 'RingError'];
