@@ -22,6 +22,8 @@ export interface DescriptorStats {
   readonly open: number | null;
   /** Accepts and connects that failed for lack of descriptors (EMFILE, ENFILE). */
   readonly exhausted: number;
+  /** Connections the server closed as soon as it accepted them, past its `maxConnections` (see {@link GatewayHandler.watch}). */
+  readonly dropped: number;
 }
 
 const SAMPLE_MS = 1000;
@@ -37,6 +39,7 @@ export class GatewayAdmission {
   #held = 0;
   #open: number | null = null;
   #exhausted = 0;
+  #dropped = 0;
   #exhaustedReported = 0;
   #warned = false;
   #sampling = false;
@@ -87,11 +90,15 @@ export class GatewayAdmission {
     this.#report(new RingError('OVERLOADED', `${what} failed: out of descriptors (${code}); ${this.#exhausted} so far, the gateway holds ${this.#held} of its budget of ${this.budget.sockets} (limit ${this.budget.limit})`));
   }
 
+  dropped(): void {
+    this.#dropped++;
+  }
+
   stats(): { upgrades: AdmissionStats; routes: AdmissionStats; descriptors: DescriptorStats } {
     return {
       upgrades: this.upgrades.stats(),
       routes: this.routes.stats(),
-      descriptors: { limit: this.budget.limit, reserved: this.budget.reserved, held: this.#held, open: this.#open, exhausted: this.#exhausted },
+      descriptors: { limit: this.budget.limit, reserved: this.budget.reserved, held: this.#held, open: this.#open, exhausted: this.#exhausted, dropped: this.#dropped },
     };
   }
 

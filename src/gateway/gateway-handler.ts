@@ -48,6 +48,13 @@ export interface GatewayHandlerStats {
   readonly descriptors: DescriptorStats;
 }
 
+/** What {@link GatewayHandler.watch} needs of a server (a `node:http`, `node:https` or `node:net` server fits). */
+export interface WatchedServer {
+  maxConnections?: number | null;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'drop', listener: () => void): unknown;
+}
+
 /** The answer to a send: each distinct recipient once, by outcome. */
 export interface SendResult {
   /** The message id the recipients see: `<sender>/<id>` (ids are per sender, so one sender cannot clash with another's). */
@@ -83,6 +90,8 @@ export class GatewayHandler extends EventEmitter<GatewayHandlerEvents> {
   readonly #rate: RateLimiter;
   readonly #members: MemberUrlCache;
   readonly #tunnels = new Set<Duplex>();
+  /** Upgrades admitted and not yet tunnels (queued, authenticating): they count against `maxTunnels` too. */
+  readonly #upgrading = new Set<Duplex>();
   readonly #refused: Record<RefusalReason, number> = {
     unauthenticated: 0, forbidden: 0, 'bad-request': 0, 'too-large': 0, 'rate-limited': 0, overloaded: 0, 'bad-member': 0, unreachable: 0,
     'queue-full': 0, 'queue-timeout': 0, descriptors: 0,
@@ -110,13 +119,24 @@ export class GatewayHandler extends EventEmitter<GatewayHandlerEvents> {
   }
 
   /**
-   * Watches the gateway's `server` for accepts that fail for lack of
-   * descriptors. Node emits them as the server's `error` event, which ends
-   * the process when nobody listens; here they are counted
-   * (`descriptors.exhausted`) and reported as an `error` event, at most one
-   * a second. Other server errors are reported as they are.
+   * Keeps the gateway's `server` inside the descriptor budget and watches
+   * it. Unless the server has a `maxConnections` already, it is set to what
+   * the budget leaves besides the tunnels' hops to the nodes
+   * (`maxDescriptors - reservedDescriptors - maxTunnels`): Node then closes
+   * a connection past it as soon as it is accepted, the cheapest refusal
+   * there is, so the process never reaches its limit (counted as
+   * `descriptors.dropped`). Accepts that fail for lack of descriptors
+   * anyway (Node emits them as the server's `error` event, which ends the
+   * process when nobody listens) are counted (`descriptors.exhausted`) and
+   * reported as an `error` event, at most one a second; other server errors
+   * are reported as they are.
    */
-  watch(server: { on(event: 'error', listener: (error: Error) => void): unknown }): this {
+  watch(server: WatchedServer): this {
+    if (server.maxConnections === undefined || server.maxConnections === null || !Number.isFinite(server.maxConnections)) {
+      const b = this.#admission.budget;
+      server.maxConnections = Math.max(1, b.sockets - this.#o.limits.maxTunnels);
+    }
+    server.on('drop', () => this.#admission.dropped());
     server.on('error', (error: Error) => {
       if (isDescriptorExhaustion(error)) this.#admission.exhausted(error, 'accept');
       else this.#report(error);
@@ -174,7 +194,11 @@ export class GatewayHandler extends EventEmitter<GatewayHandlerEvents> {
       return this.#refuseSocket(socket, error);
     }
     this.#admission.hold(1);
-    socket.once('close', () => this.#admission.free(1));
+    this.#upgrading.add(socket);
+    socket.once('close', () => {
+      this.#admission.free(1);
+      this.#upgrading.delete(socket);
+    });
     const hold = new ClientHold(socket, head);
     const ticket = this.#admission.upgrades.enter(
       owner,
@@ -199,7 +223,7 @@ export class GatewayHandler extends EventEmitter<GatewayHandlerEvents> {
     const claimed = url.searchParams.get('user');
     if (claimed === null || !this.#o.isUserId(claimed)) throw this.#refuse('bad-request', 400, 'user must be a user id');
     const l = this.#o.limits;
-    if (this.#tunnels.size + this.#admission.upgrades.active + this.#admission.upgrades.queued >= l.maxTunnels) {
+    if (this.#tunnels.size + this.#upgrading.size >= l.maxTunnels) {
       throw this.#refuse('overloaded', 503, `too many connections (at most ${l.maxTunnels})`, { 'retry-after': String(this.#admission.upgrades.retryAfterSeconds()) });
     }
     if (!this.#admission.fits(2)) throw this.#refuse('descriptors', 503, 'the gateway is out of connections: try again later', { 'retry-after': String(this.#admission.upgrades.retryAfterSeconds()) });
@@ -215,6 +239,7 @@ export class GatewayHandler extends EventEmitter<GatewayHandlerEvents> {
       if (hold.abandoned) return ticket.release();
       const owner = this.#owner(user);
       const target = this.#target(owner);
+      this.#upgrading.delete(socket);
       this.#tunnels.add(socket);
       this.#admission.hold(1);
       openTunnel(req, hold, target, {

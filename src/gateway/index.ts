@@ -9,7 +9,7 @@
  * tokens with `jose` (an optional peer dependency). Every bound has a
  * documented default: see `docs/gateway.md`.
  */
-export { GatewayHandler, type GatewayHandlerEvents, type GatewayHandlerStats, type RefusalReason, type SendResult } from './gateway-handler.js';
+export { GatewayHandler, type GatewayHandlerEvents, type GatewayHandlerStats, type RefusalReason, type SendResult, type WatchedServer } from './gateway-handler.js';
 export type { DescriptorStats } from './gateway-admission.js';
 export type { AdmissionStats } from '../sessions/admission.js';
 export { DEFAULT_LIMITS, gatewayServerOptions, type GatewayLimits, type GatewayMessage, type GatewayOptions } from './options.js';

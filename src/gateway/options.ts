@@ -38,7 +38,9 @@ export interface GatewayLimits {
   /**
    * Open WebSocket tunnels (each holds two descriptors: the client's and the
    * hop to the node); more upgrades are answered 503.
-   * @default half the descriptor budget (`(maxDescriptors - reservedDescriptors) / 2`), at most 50000
+   * The rest of the budget is room for upgrades being refused and queued:
+   * a refusal holds its descriptor until the client reads its 503.
+   * @default 45% of the descriptor budget (`0.45 * (maxDescriptors - reservedDescriptors)`: 0.9 of it in tunnels), at most 50000
    */
   readonly maxTunnels?: number;
   /**
@@ -191,6 +193,9 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
   };
 }
 
+/** Tunnels hold 2 descriptors each: 0.45 of the budget in tunnels leaves a tenth of it for refusals, queued upgrades and route requests. */
+const TUNNEL_SHARE = 0.45;
+
 const DERIVED: readonly DerivedLimit[] = ['maxDescriptors', 'reservedDescriptors', 'maxPendingPerNode'];
 
 /** Checks every limit (a positive integer) and fills in the defaults, reading the process's descriptor limit when `maxDescriptors` is not given. */
@@ -209,7 +214,7 @@ export function resolveLimits(limits: GatewayLimits = {}, readLimit: () => numbe
   out.maxDescriptors = budget.limit;
   out.reservedDescriptors = budget.reserved;
   out.maxPendingPerNode = limits.maxPendingPerNode ?? 0;
-  if (limits.maxTunnels === undefined) out.maxTunnels = Math.max(1, Math.min(DEFAULT_LIMITS.maxTunnels, Math.floor(budget.sockets / 2)));
+  if (limits.maxTunnels === undefined) out.maxTunnels = Math.max(1, Math.min(DEFAULT_LIMITS.maxTunnels, Math.floor(budget.sockets * TUNNEL_SHARE)));
   return out as ResolvedLimits;
 }
 
