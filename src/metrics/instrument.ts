@@ -4,7 +4,10 @@ import type { RingState } from '../live/contracts.js';
 import type { RingCoordinator } from '../live/coordinator.js';
 import type { RingRouter } from '../live/router.js';
 import type { RingDiff } from '../ring/types.js';
+import type { GatewayHandler } from '../gateway/gateway-handler.js';
 import type { Dispatcher } from '../sessions/dispatcher.js';
+import type { HandshakeGate } from '../sessions/handshake-gate.js';
+import { instrumentAdmission } from './admission-metrics.js';
 import type { DeliveryOutcome } from '../sessions/outcome.js';
 import type { HandoffReport, SessionNode, SessionNodeStats } from '../sessions/session-node.js';
 
@@ -20,6 +23,10 @@ export interface InstrumentOptions {
   readonly sessions?: SessionNode | readonly SessionNode[];
   /** Dispatchers in this process: outcomes by status and reason, delivery latency. */
   readonly dispatcher?: Dispatcher | readonly Dispatcher[];
+  /** Gateway handlers in this process: upgrades and route requests in progress and queued, tunnels, refusals by reason, descriptors. */
+  readonly gateway?: GatewayHandler | readonly GatewayHandler[];
+  /** An app node's handshake gates: handshakes in progress and queued, refusals, open connections, descriptors. */
+  readonly handshakeGate?: HandshakeGate | readonly HandshakeGate[];
   /** Prefix of every metric name. @default 'ringroute_' */
   readonly prefix?: string;
 }
@@ -200,6 +207,8 @@ export function instrument(options: InstrumentOptions): Instrumentation {
       });
     }
   }
+
+  instrumentAdmission({ p, registers, take, onError, cleanups }, list(options.gateway), list(options.handshakeGate));
 
   let closed = false;
   return {
