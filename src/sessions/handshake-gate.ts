@@ -17,6 +17,10 @@ import { Admission, type AdmissionTicket } from './admission.js';
 import { type DescriptorBudget, type DescriptorOptions, isDescriptorExhaustion, resolveDescriptorBudget } from './descriptors.js';
 import { refuseUpgrade } from './refusal.js';
 
+/** Report once when the open connections pass this share of `maxConnections`; again after they fell under the lower one. */
+const NEAR = 0.9;
+const REARM = 0.8;
+
 /** Options of a {@link HandshakeGate}. */
 export interface HandshakeGateOptions extends DescriptorOptions {
   /** Handshakes worked on at once. @default 64 */
@@ -56,7 +60,7 @@ export interface HandshakeGateStats {
 
 /** Events of a {@link HandshakeGate}. */
 export interface HandshakeGateEvents {
-  /** Accepts failing for lack of descriptors (at most one event a second, with the count), and other server errors. */
+  /** Accepts failing for lack of descriptors (at most one event a second, with the count), open connections passing 90% of `maxConnections` (once, until they fall under 80%), and other server errors: `RingError` `OVERLOADED`. */
   error: [error: Error];
 }
 
@@ -90,6 +94,7 @@ export class HandshakeGate extends EventEmitter<HandshakeGateEvents> {
   #connections = 0;
   readonly #counts = { abandoned: 0, timedOut: 0, acceptFailures: 0, connections: 0 };
   #acceptReported = 0;
+  #near = false;
 
   /** @throws RingError `INVALID_OPTION` */
   constructor(options: HandshakeGateOptions = {}) {
@@ -124,6 +129,10 @@ export class HandshakeGate extends EventEmitter<HandshakeGateEvents> {
       return refuseUpgrade(socket, 503, `this node holds ${this.#connections} connections (at most ${this.#maxConnections})`, { 'retry-after': String(this.#admission.retryAfterSeconds()) });
     }
     this.#connections++;
+    if (!this.#near && this.#connections >= this.#maxConnections * NEAR) {
+      this.#near = true;
+      this.emit('error', new RingError('OVERLOADED', `connections near the bound: ${this.#connections} of ${this.#maxConnections} (descriptor limit ${this.#budget.limit}); past it handshakes are answered 503`));
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     let state: 'waiting' | 'running' | 'finished' | 'refused' | 'timed-out' = 'waiting';
     const done = (): void => {
@@ -160,6 +169,7 @@ export class HandshakeGate extends EventEmitter<HandshakeGateEvents> {
     );
     socket.once('close', () => {
       this.#connections--;
+      if (this.#near && this.#connections < this.#maxConnections * REARM) this.#near = false;
       if (state === 'waiting' || state === 'running') this.#counts.abandoned++; // the client left first
       done();
     });

@@ -89,7 +89,10 @@ describe('HandshakeGate', () => {
 
   it('keeps open connections inside maxConnections, and takes new ones when some close', async () => {
     const { gate, url } = await start({ maxConnections: 3 }, 0);
+    const warnings: string[] = [];
+    gate.on('error', (e) => warnings.push(e.message));
     for (let i = 0; i < 3; i++) expect((await open(url)).ok).toBe(true);
+    expect(warnings).toEqual(['connections near the bound: 3 of 3 (descriptor limit 20000); past it handshakes are answered 503'.replace('20000', String(gate.stats().budget.limit))]);
     const over = await open(url);
     expect(over.status).toBe(503);
     expect(gate.stats().refused.connections).toBe(1);
