@@ -1,8 +1,11 @@
 import { EventEmitter } from 'eventemitter3';
 import { RingError, describe } from '../errors.js';
 import { CloseCode, type MoveTarget, PONG_FRAME, PROTOCOL_VERSION, ackFrame, parseCloseReason, parseNodeFrame } from '../sessions/protocol.js';
-import { fullJitter } from './backoff.js';
+import { fullJitter, retryAfterDelay } from './backoff.js';
+import { parseRetryAfter } from './retry-after.js';
 import { SeenIds } from './seen-ids.js';
+import type { SessionClientStats } from './stats.js';
+import { listenForRefusal } from './upgrade-refusal.js';
 
 /** The part of the standard WebSocket that the client uses (browsers' `WebSocket`, and `ws`'s, fit). */
 export interface WebSocketLike {
@@ -35,9 +38,20 @@ export interface SessionClientOptions {
    * the owner's URL has no path, else the owner's URL as is.
    */
   readonly ownerUrl?: (target: MoveTarget, base: string) => string;
-  /** First backoff step after a failure; delays are full jitter in [0, min(maxBackoffMs, base x 2^attempt)). @default 250 */
+  /**
+   * First backoff step after a failure or a lost connection: retry k waits a
+   * uniform [0, min(maxBackoffMs, backoffMs x 2^k)) ("full jitter"). N
+   * clients that lose their node together arrive at about N / window per
+   * second: a node's 25,000 users come back at 25,000/s over 1 s (250 ms
+   * would be 100,000/s), and each round that fails again halves the rate.
+   * @default 1000
+   */
   readonly backoffMs?: number;
-  /** @default 10000 */
+  /**
+   * The longest backoff window, and the cap on a server's `Retry-After`.
+   * Clients that keep failing settle at N / 30 s: 100,000 clients at about
+   * 3,300 attempts/s. @default 30000
+   */
   readonly maxBackoffMs?: number;
   /** Spread of a reconnect after a "moved" close, in ms (uniform in [0, moveJitterMs)). @default 250 */
   readonly moveJitterMs?: number;
@@ -63,6 +77,15 @@ export interface SessionClientEvents {
   move: [target: MoveTarget, code: number];
   /** The connection closed; the client reconnects unless it was closed by {@link SessionClient.close}. */
   disconnect: [code: number, reason: string];
+  /**
+   * The server answered the upgrade with an HTTP status instead of 101 (e.g.
+   * 503 from an overloaded node), with its `Retry-After` in ms (capped at
+   * `maxBackoffMs`) or null. Only under Node's `ws`: browsers do not show
+   * the answer. The next attempt waits at least `retryAfterMs` (plus up to
+   * half as much again, so refused clients do not return together); a
+   * 'disconnect' (1006) follows.
+   */
+  refused: [status: number, retryAfterMs: number | null];
   /** Something went wrong that the client cannot fix by reconnecting (e.g. a protocol version mismatch), or a constructor failure. */
   error: [error: Error];
 }
@@ -73,7 +96,9 @@ const OPEN = 1;
  * A reconnecting client for `ringroute/sessions` nodes, for browsers and
  * Node (no Node-only imports). It follows "moved" and "wrong node" closes
  * straight to the named owner, backs off with full jitter on failures,
- * answers keepalive pings, acknowledges every message and drops repeats by id.
+ * waits out a refusal's `Retry-After` where it can see it (Node's `ws`),
+ * answers keepalive pings, acknowledges every message and drops repeats by
+ * id. {@link SessionClient.stats} counts what happened to its attempts.
  *
  * @example
  * ```ts
@@ -105,7 +130,17 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
   #idle: ReturnType<typeof setTimeout> | undefined;
   #started = false;
   #stopped = false;
-  /** Connections opened so far. */
+  /** The current attempt saw a welcome / a refusal (so its close is no failure). */
+  #welcomed = false;
+  #refused = false;
+  /** A Retry-After the next backoff must honour. */
+  #retryAfterMs: number | null = null;
+  #welcomes = 0;
+  #refusals: Record<string, number> = {};
+  #failures = 0;
+  #redirectsFollowed = 0;
+  #lastRetryAfterMs: number | null = null;
+  /** Connections opened so far (also in {@link SessionClient.stats}). */
   connects = 0;
 
   constructor(options: SessionClientOptions) {
@@ -119,8 +154,8 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
     this.#url = options.url;
     this.#WebSocket = Ctor;
     this.#ownerUrl = options.ownerUrl ?? defaultOwnerUrl;
-    this.#backoffMs = nonNegative(options.backoffMs, 250, 'backoffMs');
-    this.#maxBackoffMs = nonNegative(options.maxBackoffMs, 10_000, 'maxBackoffMs');
+    this.#backoffMs = nonNegative(options.backoffMs, 1000, 'backoffMs');
+    this.#maxBackoffMs = nonNegative(options.maxBackoffMs, 30_000, 'maxBackoffMs');
     this.#moveJitterMs = nonNegative(options.moveJitterMs, 250, 'moveJitterMs');
     this.#maxRedirects = nonNegative(options.maxRedirects, 5, 'maxRedirects');
     this.#idleTimeoutMs = nonNegative(options.idleTimeoutMs, 60_000, 'idleTimeoutMs');
@@ -128,12 +163,25 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
     const window = nonNegative(options.dedupeWindow, 4096, 'dedupeWindow');
     if (!Number.isInteger(window) || window < 1) throw new RingError('INVALID_OPTION', `dedupeWindow must be an integer >= 1, got ${describe(window)}`);
     this.#seen = new SeenIds(window);
+    if (options.random !== undefined && typeof options.random !== 'function') throw new RingError('INVALID_OPTION', `random must be a function returning [0, 1), got ${describe(options.random)}`);
     this.#random = options.random ?? Math.random;
   }
 
   /** The node that welcomed the current connection, or null while (re)connecting. */
   get node(): string | null {
     return this.#node;
+  }
+
+  /** What happened to this client's connection attempts so far (a fresh object each call). */
+  stats(): SessionClientStats {
+    return {
+      connects: this.connects,
+      welcomes: this.#welcomes,
+      refusals: { ...this.#refusals },
+      failures: this.#failures,
+      redirects: this.#redirectsFollowed,
+      lastRetryAfterMs: this.#lastRetryAfterMs,
+    };
   }
 
   /** Connects (once; later calls do nothing). */
@@ -194,6 +242,11 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
     }
     this.connects++;
     this.#ws = ws;
+    this.#welcomed = false;
+    this.#refused = false;
+    listenForRefusal(ws, (status, header) => {
+      if (this.#ws === ws) this.#onRefused(status, header);
+    });
     this.#timer = setTimeout(() => {
       if (this.#ws === ws && ws.readyState !== OPEN) this.#drop(ws, 4000, 'connect timeout');
     }, this.#connectTimeoutMs);
@@ -225,6 +278,8 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
           return this.close();
         }
         this.#node = frame.node;
+        this.#welcomed = true;
+        this.#welcomes++;
         this.#attempt = 0;
         this.#redirects = 0;
         this.emit('welcome', frame.node);
@@ -235,14 +290,26 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
     }
   }
 
+  #onRefused(status: number, header: string | readonly string[] | undefined): void {
+    const retryAfterMs = parseRetryAfter(header, Date.now(), this.#maxBackoffMs);
+    this.#refused = true;
+    this.#refusals[status] = (this.#refusals[status] ?? 0) + 1;
+    this.#lastRetryAfterMs = retryAfterMs;
+    this.#retryAfterMs = retryAfterMs;
+    this.emit('refused', status, retryAfterMs);
+  }
+
   #closed(code: number, reason: string): void {
     clearTimeout(this.#timer);
     clearTimeout(this.#idle);
     this.#ws = null;
     this.#node = null;
-    this.emit('disconnect', code, reason);
     const redirect = code === CloseCode.MOVED || code === CloseCode.WRONG_NODE || code === CloseCode.SHUTDOWN;
     const target = redirect ? (this.#target ?? parseCloseReason(reason)) : null;
+    // Counted before the events, so a listener's stats() already includes this close.
+    const follows = target !== null && target.url !== '' && this.#redirects < this.#maxRedirects;
+    if (!this.#welcomed && !this.#refused && !follows) this.#failures++;
+    this.emit('disconnect', code, reason);
     if (target !== null) this.emit('move', target, code);
     this.#retry(target !== null && target.url !== '' ? target : null, code);
   }
@@ -259,13 +326,18 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
         return this.#retry(null);
       }
       this.#redirects++;
+      this.#redirectsFollowed++;
       // A moved client spreads its reconnect; one sent away at attach goes at once.
       const delay = code === CloseCode.WRONG_NODE ? 0 : this.#random() * this.#moveJitterMs;
       this.#timer = setTimeout(() => this.#connect(url), delay);
       return;
     }
     this.#redirects = 0;
-    const delay = fullJitter(this.#attempt++, this.#backoffMs, this.#maxBackoffMs, this.#random);
+    const backoff = fullJitter(this.#attempt++, this.#backoffMs, this.#maxBackoffMs, this.#random);
+    const retryAfter = this.#retryAfterMs;
+    this.#retryAfterMs = null;
+    // The larger of the two: a Retry-After of 0 must not turn off the backoff.
+    const delay = retryAfter === null ? backoff : Math.max(backoff, retryAfterDelay(retryAfter, this.#random));
     this.#timer = setTimeout(() => this.#home(), delay);
   }
 

@@ -10,21 +10,8 @@ import { RingError } from '../errors.js';
 import { Admission, type AdmissionStats } from '../sessions/admission.js';
 import { type DescriptorBudget, openDescriptorsAsync } from '../sessions/descriptors.js';
 import type { ResolvedLimits } from './options.js';
+import type { DescriptorStats } from './stats.js';
 
-/** The gateway's descriptors, from {@link GatewayHandlerStats.descriptors}. */
-export interface DescriptorStats {
-  /** The process's limit, and what is kept free of the gateway's sockets. */
-  readonly limit: number;
-  readonly reserved: number;
-  /** Descriptors the gateway's upgrades, tunnels and route requests hold now. */
-  readonly held: number;
-  /** Descriptors the whole process had open at the last sample (taken each second while the gateway holds over a quarter of its budget), or null. */
-  readonly open: number | null;
-  /** Accepts and connects that failed for lack of descriptors (EMFILE, ENFILE). */
-  readonly exhausted: number;
-  /** Connections the server closed as soon as it accepted them, past its `maxConnections` (see {@link GatewayHandler.watch}). */
-  readonly dropped: number;
-}
 
 const SAMPLE_MS = 1000;
 /** Warn when the process's descriptors pass this share of its limit; warn again after they fell under the lower share. */

@@ -12,41 +12,18 @@ import { type GatewayMessage, type GatewayOptions, type ResolvedGatewayOptions, 
 import { RateLimiter } from './rate-limiter.js';
 import { openTunnel, refuseUpgrade } from './upgrade-proxy.js';
 import { ClientHold } from './client-hold.js';
-import { type DescriptorStats, GatewayAdmission } from './gateway-admission.js';
-import type { AdmissionStats, AdmissionTicket } from '../sessions/admission.js';
-import { isDescriptorExhaustion } from '../sessions/descriptors.js';
+import { GatewayAdmission } from './gateway-admission.js';
+import type { GatewayHandlerStats, RefusalReason } from './stats.js';
 
-/** Why a request or upgrade was refused (the keys of {@link GatewayHandlerStats.refused}). */
-export type RefusalReason =
-  | 'unauthenticated' | 'forbidden' | 'bad-request' | 'too-large' | 'rate-limited' | 'overloaded' | 'bad-member' | 'unreachable'
-  /** Admission: the wait queue was full, or the request waited past `queueTimeoutMs` (503 with `Retry-After`). */
-  | 'queue-full' | 'queue-timeout'
-  /** The descriptor budget was spent, or a connect failed for lack of descriptors (503 with `Retry-After`). */
-  | 'descriptors';
+export type { GatewayHandlerStats, RefusalReason } from './stats.js';
+import type { AdmissionTicket } from '../sessions/admission.js';
+import { isDescriptorExhaustion } from '../sessions/descriptors.js';
 
 export interface GatewayHandlerEvents {
   /** Background failures: a member with a bad URL, an `authenticate` hook that threw, a failed send. */
   error: (error: Error) => void;
 }
 
-export interface GatewayHandlerStats {
-  /** Open WebSocket tunnels. */
-  readonly tunnels: number;
-  /** Recipients whose outcome is pending. */
-  readonly inFlight: number;
-  /** Senders whose rate is tracked. */
-  readonly senders: number;
-  /** Requests and upgrades refused, by reason. */
-  readonly refused: Readonly<Record<RefusalReason, number>>;
-  /** Upgrades whose client left (FIN or reset) before the owner answered: their slot and their hop to the owner were freed at once. */
-  readonly abandoned: number;
-  /** Upgrades in progress and waiting (`active`, `queued`), granted so far (`waited`: after queueing), refusals of the queue. */
-  readonly upgrades: AdmissionStats;
-  /** The same for `GET /route`. */
-  readonly routes: AdmissionStats;
-  /** The descriptor budget and what is held of it. */
-  readonly descriptors: DescriptorStats;
-}
 
 /** What {@link GatewayHandler.watch} needs of a server (a `node:http`, `node:https` or `node:net` server fits). */
 export interface WatchedServer {

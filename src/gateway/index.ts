@@ -10,7 +10,7 @@
  * documented default: see `docs/gateway.md`.
  */
 export { GatewayHandler, type GatewayHandlerEvents, type GatewayHandlerStats, type RefusalReason, type SendResult, type WatchedServer } from './gateway-handler.js';
-export type { DescriptorStats } from './gateway-admission.js';
+export type { DescriptorStats } from './stats.js';
 export type { AdmissionStats } from '../sessions/admission.js';
 export { DEFAULT_LIMITS, gatewayServerOptions, type GatewayLimits, type GatewayMessage, type GatewayOptions } from './options.js';
 export { AuthenticationError, requestToken, type Authenticate } from './authenticate.js';

@@ -5,9 +5,16 @@
  * limit. Gauges are read at scrape time; counters follow the parts' stats.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { GatewayHandler } from '../gateway/gateway-handler.js';
+import type { GatewayHandlerStats } from '../gateway/stats.js';
 import type { HandshakeGate } from '../sessions/handshake-gate.js';
 import { descriptorLimit, openDescriptors } from '../sessions/descriptors.js';
+
+/** What the metrics read of a gateway: a `GatewayHandler` fits (structural, so ringroute/metrics needs no Node types). */
+export interface GatewayLike {
+  stats(): GatewayHandlerStats;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  off(event: 'error', listener: (error: Error) => void): unknown;
+}
 
 export interface AdmissionMetricsContext {
   readonly p: string;
@@ -18,7 +25,7 @@ export interface AdmissionMetricsContext {
 }
 
 /** Registers the gateway, handshake-gate and descriptor metrics for the parts given (nothing when both lists are empty). */
-export function instrumentAdmission(ctx: AdmissionMetricsContext, gateways: readonly GatewayHandler[], gates: readonly HandshakeGate[]): void {
+export function instrumentAdmission(ctx: AdmissionMetricsContext, gateways: readonly GatewayLike[], gates: readonly HandshakeGate[]): void {
   if (gateways.length === 0 && gates.length === 0) return;
   const { p, registers, take } = ctx;
   const seen = new Map<string, number>();

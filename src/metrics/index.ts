@@ -10,6 +10,7 @@
  * Names and meanings: docs/metrics.md.
  */
 export { instrument, reasonOf, type InstrumentOptions, type Instrumentation } from './instrument.js';
+export type { GatewayLike } from './admission-metrics.js';
 export { StatusBoard, type GatewayStatus, type NodeStatus, type StatusBoardEvents, type StatusBoardOptions, type StatusEvent, type StatusSnapshot } from './status-board.js';
 export { statusHandler, type IncomingMessage, type ServerResponse, type StatusHandlerOptions, type StatusRequestHandler } from './status-handler.js';
 export { ringArcs } from './ring-arcs.js';

@@ -4,10 +4,9 @@ import type { RingState } from '../live/contracts.js';
 import type { RingCoordinator } from '../live/coordinator.js';
 import type { RingRouter } from '../live/router.js';
 import type { RingDiff } from '../ring/types.js';
-import type { GatewayHandler } from '../gateway/gateway-handler.js';
 import type { Dispatcher } from '../sessions/dispatcher.js';
 import type { HandshakeGate } from '../sessions/handshake-gate.js';
-import { instrumentAdmission } from './admission-metrics.js';
+import { type GatewayLike, instrumentAdmission } from './admission-metrics.js';
 import type { DeliveryOutcome } from '../sessions/outcome.js';
 import type { HandoffReport, SessionNode, SessionNodeStats } from '../sessions/session-node.js';
 
@@ -24,7 +23,7 @@ export interface InstrumentOptions {
   /** Dispatchers in this process: outcomes by status and reason, delivery latency. */
   readonly dispatcher?: Dispatcher | readonly Dispatcher[];
   /** Gateway handlers in this process: upgrades and route requests in progress and queued, tunnels, refusals by reason, descriptors. */
-  readonly gateway?: GatewayHandler | readonly GatewayHandler[];
+  readonly gateway?: GatewayLike | readonly GatewayLike[];
   /** An app node's handshake gates: handshakes in progress and queued, refusals, open connections, descriptors. */
   readonly handshakeGate?: HandshakeGate | readonly HandshakeGate[];
   /** Prefix of every metric name. @default 'ringroute_' */

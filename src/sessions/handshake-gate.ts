@@ -10,12 +10,20 @@
  * connections inside its descriptor budget.
  */
 import { EventEmitter } from 'eventemitter3';
-import type { Server } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { RingError, describe } from '../errors.js';
 import { Admission, type AdmissionTicket } from './admission.js';
 import { type DescriptorBudget, type DescriptorOptions, isDescriptorExhaustion, resolveDescriptorBudget } from './descriptors.js';
-import { refuseUpgrade } from './refusal.js';
+import { type RefusableSocket, refuseUpgrade } from './refusal.js';
+
+/** What the gate needs of an upgrade's socket (a `node:net` socket fits). */
+export interface GatedSocket extends RefusableSocket {
+  once(event: 'close', listener: () => void): unknown;
+}
+
+/** What {@link HandshakeGate.watch} needs of a server (a `node:http` or `node:net` server fits). */
+export interface ErrorSource {
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
 
 /** Report once when the open connections pass this share of `maxConnections`; again after they fell under the lower one. */
 const NEAR = 0.9;
@@ -122,7 +130,7 @@ export class HandshakeGate extends EventEmitter<HandshakeGateEvents> {
    * closes, and after `timeoutMs` (the socket is then destroyed). A socket
    * that cannot be admitted is answered `503` with `Retry-After` and closed.
    */
-  admit(socket: Duplex, handshake: (done: () => void) => void): void {
+  admit(socket: GatedSocket, handshake: (done: () => void) => void): void {
     if (socket.destroyed) return;
     if (this.#connections >= this.#maxConnections) {
       this.#counts.connections++;
@@ -181,7 +189,7 @@ export class HandshakeGate extends EventEmitter<HandshakeGateEvents> {
    * listener): they are counted and reported as an `error` event, at most
    * one a second. Other server errors are reported too.
    */
-  watch(server: Server): this {
+  watch(server: ErrorSource): this {
     server.on('error', (error: Error) => {
       if (!isDescriptorExhaustion(error)) return void this.emit('error', error);
       this.#counts.acceptFailures++;

@@ -17,7 +17,7 @@ export { Dispatcher, type DispatchMode, type DispatcherEvents, type DispatcherOp
 export type { DeliveryOutcome, FailReason, UnknownReason } from './outcome.js';
 export { BROADCAST_ADDRESS, nodeAddress, senderAddress } from './wire.js';
 export { HashIndex } from './hash-index.js';
-export { HandshakeGate, type HandshakeGateEvents, type HandshakeGateOptions, type HandshakeGateStats, type HandshakeRefusal } from './handshake-gate.js';
+export { HandshakeGate, type ErrorSource, type GatedSocket, type HandshakeGateEvents, type HandshakeGateOptions, type HandshakeGateStats, type HandshakeRefusal } from './handshake-gate.js';
 export { Admission, type AdmissionOptions, type AdmissionRefusal, type AdmissionStats, type AdmissionTicket } from './admission.js';
 export {
   DEFAULT_RESERVED_DESCRIPTORS,
@@ -29,7 +29,7 @@ export {
   type DescriptorBudget,
   type DescriptorOptions,
 } from './descriptors.js';
-export { refuseUpgrade } from './refusal.js';
+export { refuseUpgrade, type RefusableSocket } from './refusal.js';
 export {
   CloseCode,
   MAX_CLIENT_FRAME,

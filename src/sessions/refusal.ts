@@ -4,7 +4,12 @@
  * destroyed a moment later if the client does not read its answer (a
  * refusal must never hold a descriptor for long).
  */
-import type { Duplex } from 'node:stream';
+/** What a refusal needs of a socket (a `node:net` socket or any `Duplex` fits); structural, so the types need no Node typings. */
+export interface RefusableSocket {
+  readonly destroyed: boolean;
+  end(data: string): unknown;
+  destroy(): unknown;
+}
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests',
@@ -15,11 +20,26 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
 export const REFUSAL_LINGER_MS = 1000;
 
 /** Answers an upgrade request with `status` and a JSON `{ error }` body, and closes the socket. Does nothing on a destroyed socket. */
-export function refuseUpgrade(socket: Duplex, status: number, reason: string, extra: Readonly<Record<string, string>> = {}): void {
+export function refuseUpgrade(socket: RefusableSocket, status: number, reason: string, extra: Readonly<Record<string, string>> = {}): void {
   if (socket.destroyed) return;
   const body = `{"error":${JSON.stringify(reason)}}`;
   let headers = '';
   for (const name in extra) headers += `${name}: ${extra[name]}\r\n`;
-  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${headers}\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${utf8Length(body)}\r\n${headers}\r\n${body}`);
   setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
+}
+
+/** Bytes of `text` in UTF-8 (no Buffer in the public types' world). */
+function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }
