@@ -71,7 +71,7 @@ const SESSIONS_EXPORTS = [
   'refuseUpgrade',
 ];
 
-const CLIENT_EXPORTS = ['SessionClient', 'fullJitter', 'CloseCode', 'PROTOCOL_VERSION', 'RingError'];
+const CLIENT_EXPORTS = ['SessionClient', 'fullJitter', 'retryAfterDelay', 'parseRetryAfter', 'CloseCode', 'PROTOCOL_VERSION', 'RingError'];
 
 const METRICS_EXPORTS = ['instrument', 'reasonOf', 'StatusBoard', 'statusHandler', 'ringArcs'];
 const GATEWAY_EXPORTS = ['GatewayHandler', 'createJwtAuthenticator', 'gatewayServerOptions', 'DEFAULT_LIMITS', 'AuthenticationError', 'requestToken', 'checkMemberUrl', 'RateLimiter'];
