@@ -80,10 +80,11 @@ export interface SessionClientEvents {
   /**
    * The server answered the upgrade with an HTTP status instead of 101 (e.g.
    * 503 from an overloaded node), with its `Retry-After` in ms (capped at
-   * `maxBackoffMs`) or null. Only under Node's `ws`: browsers do not show
-   * the answer. The next attempt waits at least `retryAfterMs` (plus up to
-   * half as much again, so refused clients do not return together); a
-   * 'disconnect' (1006) follows.
+   * `maxBackoffMs`) or null. Only under Node's `ws`: browsers, and Node's
+   * built-in `WebSocket` (the browser API), do not show the answer. The
+   * next attempt waits at least `retryAfterMs` (plus up to half as much
+   * again, so refused clients do not return together); a 'disconnect'
+   * (1006) follows.
    */
   refused: [status: number, retryAfterMs: number | null];
   /** Something went wrong that the client cannot fix by reconnecting (e.g. a protocol version mismatch), or a constructor failure. */
@@ -149,8 +150,10 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
     if (typeof options !== 'object' || options === null || (typeof url !== 'function' && (typeof url !== 'string' || !/^wss?:\/\//i.test(url)))) {
       throw new RingError('INVALID_OPTION', `SessionClient needs { url } with a ws:// or wss:// URL (or a function returning one), got ${describe(url)}`);
     }
+    if (options.WebSocket !== undefined && typeof options.WebSocket !== 'function') throw new RingError('INVALID_OPTION', `WebSocket must be a WebSocket constructor, got ${describe(options.WebSocket)}`);
     const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (typeof Ctor !== 'function') throw new RingError('INVALID_OPTION', 'no WebSocket: pass options.WebSocket (e.g. WebSocket from the ws package on Node < 22)');
+    if (options.ownerUrl !== undefined && typeof options.ownerUrl !== 'function') throw new RingError('INVALID_OPTION', `ownerUrl must be a function (target, base) => url, got ${describe(options.ownerUrl)}`);
     this.#url = options.url;
     this.#WebSocket = Ctor;
     this.#ownerUrl = options.ownerUrl ?? defaultOwnerUrl;
@@ -158,6 +161,7 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
     this.#maxBackoffMs = nonNegative(options.maxBackoffMs, 30_000, 'maxBackoffMs');
     this.#moveJitterMs = nonNegative(options.moveJitterMs, 250, 'moveJitterMs');
     this.#maxRedirects = nonNegative(options.maxRedirects, 5, 'maxRedirects');
+    if (!Number.isInteger(this.#maxRedirects)) throw new RingError('INVALID_OPTION', `maxRedirects must be an integer >= 0, got ${describe(this.#maxRedirects)}`);
     this.#idleTimeoutMs = nonNegative(options.idleTimeoutMs, 60_000, 'idleTimeoutMs');
     this.#connectTimeoutMs = nonNegative(options.connectTimeoutMs, 10_000, 'connectTimeoutMs');
     const window = nonNegative(options.dedupeWindow, 4096, 'dedupeWindow');

@@ -26,7 +26,10 @@ interface EmitterLike {
  * otherwise emit 'error' "Unexpected server response" and close). So the
  * socket is closed here: `close()` while CONNECTING aborts the request and
  * emits exactly one 'error' (the caller's `onerror` takes it) and then one
- * 'close' (1006), as a refusal without a listener would.
+ * 'close' (1006), as a refusal without a listener would; `terminate()` does
+ * the same. `req.destroy()` would not do: `ws` hears no error from a request
+ * destroyed after its response, so the socket would stay CONNECTING, with no
+ * close, until the client's connect timeout (checked against ws 8.23).
  */
 export function listenForRefusal(ws: object, onRefused: (status: number, retryAfter: string | readonly string[] | undefined) => void): boolean {
   const emitter = ws as EmitterLike;

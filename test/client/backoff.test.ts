@@ -17,6 +17,63 @@ describe('fullJitter', () => {
   });
 });
 
+/** mulberry32: a seeded PRNG, so the distribution tests draw the same numbers every run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/** How many of `delays` fall in each `bucketMs` slice of [0, spanMs). */
+function histogram(delays: number[], bucketMs: number, spanMs: number): number[] {
+  const counts = new Array<number>(Math.ceil(spanMs / bucketMs)).fill(0);
+  for (const d of delays) counts[Math.floor(d / bucketMs)]!++;
+  return counts;
+}
+
+describe('backoff distribution (the arithmetic in docs/sessions.md)', () => {
+  it('spreads the 25,000 users of a dead node evenly over the first 1 s window: about 25,000/s', () => {
+    const random = seeded(19);
+    const delays = Array.from({ length: 25_000 }, () => fullJitter(0, 1000, 30_000, random));
+    expect(Math.min(...delays)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...delays)).toBeLessThan(1000);
+    // 100 ms slices: 2,500 each (25,000/s); binomial sd is about 47, so 10% is over 5 sd.
+    for (const [i, n] of histogram(delays, 100, 1000).entries()) {
+      expect(n, `slice ${i}`).toBeGreaterThan(2250);
+      expect(n, `slice ${i}`).toBeLessThan(2750);
+    }
+  });
+
+  it('halves the rate with each round that fails again, down to N / 30 s', () => {
+    const random = seeded(7);
+    for (const [attempt, windowMs] of [[1, 2000], [3, 8000], [5, 30_000], [9, 30_000]] as const) {
+      const delays = Array.from({ length: 100_000 }, () => fullJitter(attempt, 1000, 30_000, random));
+      expect(Math.max(...delays)).toBeLessThan(windowMs);
+      // The busiest second carries about 100,000 / window-in-seconds arrivals (3,333/s at the cap).
+      const perSecond = Math.max(...histogram(delays, 1000, windowMs));
+      expect(perSecond, `attempt ${attempt}`).toBeLessThan((100_000 / (windowMs / 1000)) * 1.1);
+      expect(perSecond, `attempt ${attempt}`).toBeGreaterThan((100_000 / (windowMs / 1000)) * 0.95);
+    }
+  });
+
+  it('brings 100,000 clients refused with Retry-After 10 back over 10 to 15 s, none early, about 20,000/s', () => {
+    const random = seeded(42);
+    const delays = Array.from({ length: 100_000 }, () => retryAfterDelay(10_000, random));
+    expect(Math.min(...delays)).toBeGreaterThanOrEqual(10_000);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(15_000);
+    const seconds = histogram(delays, 1000, 15_001).slice(10, 15);
+    for (const [i, n] of seconds.entries()) {
+      expect(n, `second ${10 + i}`).toBeGreaterThan(19_000);
+      expect(n, `second ${10 + i}`).toBeLessThan(21_000);
+    }
+  });
+});
+
 describe('parseRetryAfter', () => {
   const now = Date.UTC(2026, 11, 5, 12, 0, 0);
   it('reads delta-seconds', () => {
@@ -86,6 +143,8 @@ describe('SessionClient with a browser-like WebSocket (no Retry-After to see)', 
     const client = new SessionClient({ url: 'wss://example.test/ws', WebSocket: fake.WebSocket, random: () => 0.999 });
     const refused: unknown[] = [];
     client.on('refused', (...args) => refused.push(args));
+    const disconnects: number[] = [];
+    client.on('disconnect', (code) => disconnects.push(code));
     client.start();
     await vi.advanceTimersByTimeAsync(0);
     // 0.999 of each window; from attempt 5 on the window is the 30 s cap.
@@ -99,6 +158,7 @@ describe('SessionClient with a browser-like WebSocket (no Retry-After to see)', 
     await vi.advanceTimersByTimeAsync(0);
     expect(client.node).toBe('b');
     expect(refused).toEqual([]);
+    expect(disconnects).toEqual(new Array(8).fill(1006));
     expect(client.stats()).toEqual({ connects: 9, welcomes: 1, refusals: {}, failures: 8, redirects: 0, lastRetryAfterMs: null });
     client.close();
   });
@@ -124,6 +184,10 @@ describe('SessionClient options', () => {
     ['maxBackoffMs', { maxBackoffMs: '30000' }],
     ['moveJitterMs', { moveJitterMs: Infinity }],
     ['random', { random: 0.5 }],
+    ['maxRedirects', { maxRedirects: 1.5 }],
+    ['connectTimeoutMs', { connectTimeoutMs: -1 }],
+    ['ownerUrl', { ownerUrl: 'ws://owner' }],
+    ['WebSocket', { WebSocket: {} }],
   ])('rejects a bad %s with RingError INVALID_OPTION naming it', (name, bad) => {
     const make = () => new SessionClient({ url: 'ws://x', WebSocket, ...(bad as object) });
     expect(make).toThrow(RingError);
