@@ -9,7 +9,12 @@
  * attacker skipping the gateway) must carry a valid token whose `sub` is the
  * `user` parameter, checked here again with `ringroute/gateway`'s JWT
  * verifier; the SessionNode then refuses users this node does not own
- * (close 4002, naming the owner). `/stats` and `/admin/strategy` live on a
+ * (close 4002, naming the owner). Every upgrade first passes a
+ * `HandshakeGate` (`ringroute/sessions`): at most 64 handshakes (token check,
+ * `ws` upgrade, attach) at once, a bounded queue, and the node's open
+ * connections kept inside its descriptor budget; the rest are answered 503
+ * with `Retry-After` before any expensive work, and counted in `/stats`.
+ * `/stats` and `/admin/strategy` live on a
  * separate admin port, behind the admin token; `GET /healthz` is open on
  * both ports.
  */
@@ -17,10 +22,11 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { Duplex } from 'node:stream';
 import { type Membership, type MembershipAdapter, type RingNode, RingRouter, type RingStore, type Transport } from 'ringroute';
 import { type Authenticate, createJwtAuthenticator, gatewayServerOptions } from 'ringroute/gateway';
-import { MAX_CLIENT_FRAME, SessionNode } from 'ringroute/sessions';
+import { HandshakeGate, type HandshakeGateStats, MAX_CLIENT_FRAME, SessionNode } from 'ringroute/sessions';
 import { WebSocketServer } from 'ws';
 import { isAdmin } from './auth.js';
 import { HttpError, handleJson, readJson, sendJson } from './http.js';
+import { type ProcessFigures, processFigures } from './process-stats.js';
 import { STRATEGIES, type Strategy, type TrafficKind, isUserId } from './protocol.js';
 import { CountingTransport } from './transport.js';
 
@@ -45,6 +51,8 @@ export interface AppNodeOptions {
   readonly adminPort?: number;
   /** @default 500 */
   readonly resyncMs?: number;
+  /** Pace of the "moved" closes a ring change causes (SessionNode's `maxClosesPerSecond`). @default 1000 */
+  readonly maxClosesPerSecond?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -66,6 +74,12 @@ export interface NodeStats {
   readonly failed: number;
   /** Sessions closed because their client stopped reading or acknowledging (4003). */
   readonly slowConsumers: number;
+  /** The handshake gate: in progress, queued, refused (503) by reason, abandoned, accepts that failed for lack of descriptors. */
+  readonly handshakes: Omit<HandshakeGateStats, 'budget'>;
+  /** Upgrades refused before the gate's work: bad request (400), no valid token (401), token of another user (403). */
+  readonly refused: { readonly 400: number; readonly 401: number; readonly 403: number; readonly 500: number };
+  /** The node's process (shared with the other parts in memory mode). */
+  readonly process: ProcessFigures;
 }
 
 /**
@@ -85,6 +99,11 @@ export class AppNode {
   // Client frames over MAX_CLIENT_FRAME are a protocol error anyway: refuse them before buffering.
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME * 4 });
   #authenticate: Authenticate | null = null;
+  // A handshake waits at most 1.5 s for a slot, then gets 503 with Retry-After: shorter than the gateways'
+  // 2 s connect timeout (scenario.ts), so a proxied user is told to come back later by the node rather
+  // than 502 "the owner did not answer" by its gateway (a failure, retried with no Retry-After).
+  readonly #gate = new HandshakeGate({ queueTimeoutMs: 1500 });
+  readonly #refused = { 400: 0, 401: 0, 403: 0, 500: 0 };
   readonly #transport: CountingTransport;
   #router!: RingRouter;
   #node!: SessionNode;
@@ -103,21 +122,34 @@ export class AppNode {
     }));
     this.#admin = createServer(gatewayServerOptions(), handleJson((req, res) => this.#http(req.method ?? '', req.url ?? '', req, res)));
     this.#server.on('clientError', (_error, socket) => socket.destroy());
+    this.#gate.watch(this.#server); // accepts failing for lack of descriptors are counted, not fatal
+    this.#gate.on('error', (error) => this.#log(`handshakes: ${error.message}`));
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy());
-      this.#upgrade(req, socket, head).catch(() => refuse(socket, 500));
+      // Admitted before the token check: that and ws's upgrade are the expensive part a storm must queue for.
+      this.#gate.admit(socket, (done) => {
+        this.#upgrade(req, socket, head, done).catch(() => {
+          this.#refuse(socket, 500);
+          done();
+        });
+      });
     });
   }
 
-  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  /** The handshake proper; calls `done` (the gate's slot) once it ended, however it ended. */
+  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, done: () => void): Promise<void> {
+    const refuse = (status: 400 | 401 | 403): void => {
+      this.#refuse(socket, status);
+      done();
+    };
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://node');
     } catch {
-      return refuse(socket, 400);
+      return refuse(400);
     }
     const user = url.searchParams.get('user');
-    if (url.pathname !== '/ws' || !isUserId(user)) return refuse(socket, 400);
+    if (url.pathname !== '/ws' || !isUserId(user)) return refuse(400);
     if (this.#authenticate !== null) {
       let sub: string | null | undefined = null;
       try {
@@ -125,17 +157,23 @@ export class AppNode {
       } catch {
         sub = null;
       }
-      if (sub === null || sub === undefined) return refuse(socket, 401);
-      if (sub !== user) return refuse(socket, 403);
+      if (sub === null || sub === undefined) return refuse(401);
+      if (sub !== user) return refuse(403);
     }
-    if (socket.destroyed) return;
+    if (socket.destroyed) return done();
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      done();
       ws.on('error', () => undefined); // 'close' follows
       const session = this.#node.attach(user, ws); // null: not ours, closed with 4002 naming the owner
       if (session === null) return;
       ws.on('message', (data) => session.receive(data));
       ws.on('close', () => session.detach());
     });
+  }
+
+  #refuse(socket: Duplex, status: 400 | 401 | 403 | 500): void {
+    this.#refused[status]++;
+    refuse(socket, status);
   }
 
   /** Listens, follows the ring, starts the session node, then joins membership. */
@@ -153,7 +191,10 @@ export class AppNode {
     node.#adminUrl = `http://${host}:${adminAddress.port}`;
     node.#router = await RingRouter.start({ store: options.store, resyncMs: options.resyncMs ?? 500 });
     node.#router.on('error', (error) => node.#log(`ring error: ${error.message}`));
-    node.#node = await SessionNode.start({ id: node.id, router: node.#router, transport: node.#transport, strategy: options.strategy ?? 'selective', maxInFlightPerSession: MAX_UNACKED_PER_SESSION });
+    node.#node = await SessionNode.start({
+      id: node.id, router: node.#router, transport: node.#transport, strategy: options.strategy ?? 'selective', maxInFlightPerSession: MAX_UNACKED_PER_SESSION,
+      ...(options.maxClosesPerSecond !== undefined ? { maxClosesPerSecond: options.maxClosesPerSecond } : {}),
+    });
     node.#node.on('error', (error) => node.#log(`sessions: ${error.message}`));
     node.#member = await options.membership.join(node.#self());
     return node;
@@ -184,6 +225,9 @@ export class AppNode {
       forwarded: s.forwarded,
       failed: s.failed,
       slowConsumers: s.slowConsumers,
+      handshakes: (({ budget: _, ...rest }) => rest)(this.#gate.stats()),
+      refused: { ...this.#refused },
+      process: processFigures(),
     };
   }
 
@@ -216,6 +260,7 @@ export class AppNode {
   }
 
   async #shutdown(): Promise<void> {
+    this.#gate.close();
     await this.#node.close();
     await this.#o.transport.close();
     await this.#router.close();

@@ -8,14 +8,28 @@
  * `ws://gateway/ws?user=ID&token=JWT`) or in two steps as in the article
  * (`route`: `GET /route?user=ID` with `Authorization: Bearer JWT`, then
  * straight to the node with the same token, which the node checks again).
+ *
+ * The scenario runs its users in processes of their own (user-process.ts,
+ * remote-pool.ts); a `localAddress` binds a user's sockets to one loopback
+ * source address, so that many users do not run out of ephemeral ports.
  */
 import { type Agent } from 'node:http';
-import { SessionClient, type WebSocketConstructor } from 'ringroute/client';
+import { SessionClient, type SessionClientStats, type WebSocketConstructor } from 'ringroute/client';
 import { WebSocket } from 'ws';
 import { requestJson } from './http.js';
 import type { ChatPayload } from './protocol.js';
 
 export type Via = 'proxy' | 'route';
+
+/**
+ * The gateway of user i (an index into the gateways): the users of each kind
+ * spread evenly over the gateways, so each holds its share of the proxied
+ * users' tunnels (with `mixed`, i mod 2 picks the kind, so i mod gateways
+ * would give every proxied user the same gateway when there are two).
+ */
+export function gatewayOf(i: number, via: Via | 'mixed', gateways: number): number {
+  return (via === 'mixed' ? Math.floor(i / 2) : i) % gateways;
+}
 
 /** A message as a user sees it. */
 export interface MessageFrame {
@@ -35,7 +49,26 @@ export interface UserOptions {
   readonly onMessage: (user: string, frame: MessageFrame) => void;
   /** The user's token (null for an insecure cluster). */
   readonly token: (user: string) => Promise<string | null>;
+  /** For `GET /route`: give it the same `localAddress` as the user's. */
   readonly agent?: Agent;
+  /** Source address of the user's WebSockets (e.g. `127.0.0.2`): each one has about 28,000 ephemeral ports. @default the system's choice */
+  readonly localAddress?: string;
+  /** SessionClient's backoff. @default 200 */
+  readonly backoffMs?: number;
+  /** @default 2000 */
+  readonly maxBackoffMs?: number;
+  /** Called when the user's node (or null, while reconnecting) or its move count changes. */
+  readonly onChange?: (user: User) => void;
+}
+
+/** `ws`'s WebSocket bound to `localAddress`, with no compression (the nodes do not offer it). */
+function boundWebSocket(localAddress: string | undefined): WebSocketConstructor {
+  const options = { perMessageDeflate: false, ...(localAddress !== undefined ? { localAddress } : {}) };
+  return class extends WebSocket {
+    constructor(url: string) {
+      super(url, options);
+    }
+  } as unknown as WebSocketConstructor;
 }
 
 export class User {
@@ -63,12 +96,20 @@ export class User {
     };
     this.#client = new SessionClient({
       url: options.via === 'proxy' ? viaGateway : route,
-      WebSocket: WebSocket as unknown as WebSocketConstructor,
-      backoffMs: 200,
-      maxBackoffMs: 2000,
+      WebSocket: boundWebSocket(options.localAddress),
+      backoffMs: options.backoffMs ?? 200,
+      maxBackoffMs: options.maxBackoffMs ?? 2000,
     });
     this.#client.on('error', () => undefined); // failed /route requests: the client backs off and retries
-    this.#client.on('move', () => this.moves++);
+    this.#client.on('move', () => {
+      this.moves++;
+      options.onChange?.(this);
+    });
+    if (options.onChange !== undefined) {
+      const changed = options.onChange;
+      this.#client.on('welcome', () => changed(this));
+      this.#client.on('disconnect', () => changed(this));
+    }
     this.#client.on('message', (data, messageId) => {
       const payload = JSON.parse(data) as ChatPayload;
       options.onMessage(id, { id: messageId, from: payload.from, to: id, text: payload.text, ...(payload.group !== undefined ? { group: payload.group } : {}) });
@@ -85,51 +126,16 @@ export class User {
     return this.#client.connects;
   }
 
+  /** The client's counters: welcomes, refusals by HTTP status, failures, redirects. */
+  stats(): SessionClientStats {
+    return this.#client.stats();
+  }
+
   start(): void {
     this.#client.start();
   }
 
   stop(): void {
     this.#client.close();
-  }
-}
-
-/** N users, spread over the gateways. */
-export class UserPool {
-  readonly users: User[];
-
-  constructor(count: number, options: { gateways: readonly string[]; via: Via | 'mixed'; onMessage: UserOptions['onMessage']; token: UserOptions['token']; agent?: Agent }) {
-    this.users = Array.from({ length: count }, (_, i) => {
-      const via: Via = options.via === 'mixed' ? (i % 2 === 0 ? 'proxy' : 'route') : options.via;
-      const gateway = options.gateways[i % options.gateways.length]!;
-      return new User(`user-${i}`, { gateway, via, onMessage: options.onMessage, token: options.token, ...(options.agent ? { agent: options.agent } : {}) });
-    });
-  }
-
-  /** Connects everyone, a batch at a time so the servers' accept queues never overflow. */
-  async start(batch = 200): Promise<void> {
-    for (let i = 0; i < this.users.length; i += batch) {
-      for (const user of this.users.slice(i, i + batch)) user.start();
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
-  /** Users currently welcomed by a node. */
-  settled(): number {
-    return this.users.reduce((n, user) => n + (user.node !== null ? 1 : 0), 0);
-  }
-
-  /** Waits until each of `users` is connected to a node other than `not`. */
-  async waitSettled(timeoutMs: number, users: readonly User[] = this.users, not?: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    const away = (user: User) => user.node === null || user.node === not;
-    while (users.some(away)) {
-      if (Date.now() > deadline) throw new Error(`${users.filter(away).length} users still not connected after ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
-  stop(): void {
-    for (const user of this.users) user.stop();
   }
 }

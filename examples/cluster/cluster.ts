@@ -53,6 +53,8 @@ export interface ClusterSettings {
   readonly insecure?: boolean;
   /** Limits of the gateways. */
   readonly limits?: GatewayLimits;
+  /** Pace of each node's "moved" closes after a ring change. @default SessionNode's (1000) */
+  readonly closesPerSecond?: number;
   /** Fixed ports of the first gateway (public, admin); any free port otherwise. */
   readonly ports?: { readonly gateway?: number; readonly admin?: number };
   readonly log?: (line: string) => void;
@@ -123,7 +125,7 @@ export async function startMemoryCluster(settings: ClusterSettings): Promise<Clu
     nodeAdmins: adminUrls,
     async startNode(id, strategy) {
       const a = adapters();
-      const node = await AppNode.start({ id, ...a, ...credentials(settings), strategy, ...log });
+      const node = await AppNode.start({ id, ...a, ...credentials(settings), strategy, ...log, ...(settings.closesPerSecond !== undefined ? { maxClosesPerSecond: settings.closesPerSecond } : {}) });
       nodes.set(id, { node, adapters: a });
       urls.set(id, node.url);
       adminUrls.set(id, node.adminUrl);

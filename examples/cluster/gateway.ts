@@ -21,6 +21,7 @@ import { type MembershipAdapter, RingCoordinator, RingRouter, type RingStore, ty
 import { type GatewayHandlerStats, type GatewayLimits, GatewayHandler, type SendResult, createJwtAuthenticator, gatewayServerOptions } from 'ringroute/gateway';
 import { Dispatcher, type SendOptions } from 'ringroute/sessions';
 import { isAdmin } from './auth.js';
+import { type ProcessFigures, processFigures } from './process-stats.js';
 import { HttpError, handleJson, readJson, sendJson } from './http.js';
 import { DEFAULT_GRACE_MS, MODES, type Mode, type TrafficKind } from './protocol.js';
 
@@ -78,6 +79,8 @@ export interface GatewayStats {
   readonly gateway: GatewayHandlerStats;
   /** Heap in use, in bytes. */
   readonly heapUsed: number;
+  /** The gateway's process (shared with the other parts in memory mode). */
+  readonly process: ProcessFigures;
 }
 
 /** The answer to a send (from `ringroute/gateway`). */
@@ -146,6 +149,8 @@ export class Gateway {
       ...(options.limits ? { limits: options.limits } : {}),
     });
     gateway.#handler.on('error', (error) => log(`gateway: ${error.message}`));
+    // Keeps the public server inside the descriptor budget (maxConnections) and counts accepts that fail with EMFILE.
+    gateway.#handler.watch(gateway.#server);
     const host = options.host ?? '127.0.0.1';
     const adminHost = options.adminHost ?? '127.0.0.1';
     const port = await listen(gateway.#server, options.port ?? 0, host);
@@ -196,6 +201,7 @@ export class Gateway {
       groupOwners: { ...this.#groupOwners },
       gateway: this.#handler.stats(),
       heapUsed: process.memoryUsage().heapUsed,
+      process: processFigures(),
     };
   }
 

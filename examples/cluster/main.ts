@@ -15,6 +15,7 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MIN_SECRET_LENGTH } from './auth.js';
+import { planProcesses } from './capacity.js';
 import { formatReport, passed } from './report.js';
 import { clientPauseOutage } from './redis-outage.js';
 import { redisUrlProblem } from './redis-url.js';
@@ -38,12 +39,17 @@ const HELP = `Usage: npm start -- [options]          the scripted scenario, with
                       printed by serve)
 
   --redis URL         run on Redis, one OS process per gateway and app node
+                      (and as many gateways as the users' descriptors need)
   --outage-ms N       with --redis: pause Redis for N ms (CLIENT PAUSE ALL)
                       with hash traffic running, and report what the
                       senders were told about the messages sent meanwhile
   --json FILE         also write the report as JSON
-  --users N           simulated users (default 2000)
+  --users N           simulated users (default 2000), in processes of their
+                      own; in memory mode at most what one process's
+                      descriptor limit holds (ulimit -n)
   --nodes N           app nodes at the start; one more joins (default 3)
+  --connect-rate N    users started per second (default 1000); the nodes
+                      close moved sessions at N / nodes each
   --rate N            one-to-one messages per second (default 250)
   --group-rate N      group messages per second (default 25)
   --group-size N      members per group (default 8)
@@ -80,6 +86,7 @@ function readArgs() {
         json: { type: 'string' },
         users: { type: 'string' },
         nodes: { type: 'string' },
+        'connect-rate': { type: 'string' },
         rate: { type: 'string' },
         'group-rate': { type: 'string' },
         'group-size': { type: 'string' },
@@ -140,7 +147,7 @@ const adminToken = process.env.RINGROUTE_ADMIN_TOKEN;
 if (adminToken !== undefined && adminToken.length < 16) usage('RINGROUTE_ADMIN_TOKEN must be at least 16 characters');
 
 if (serving) {
-  const scenarioOnly = ['json', 'outage-ms', 'users', 'rate', 'group-rate', 'group-size', 'steady-ms', 'grace-ms', 'ttl-ms', 'via'] as const;
+  const scenarioOnly = ['json', 'outage-ms', 'users', 'connect-rate', 'rate', 'group-rate', 'group-size', 'steady-ms', 'grace-ms', 'ttl-ms', 'via'] as const;
   const extra = scenarioOnly.find((name) => values[name] !== undefined);
   if (extra !== undefined) usage(`--${extra} is an option of the scenario, not of serve`);
   try {
@@ -167,6 +174,7 @@ const started = Date.now();
 const numbers = {
   users: int('users', values.users, 2, MAX.users),
   nodes: int('nodes', values.nodes, 2, MAX.nodes),
+  connectRate: int('connect-rate', values['connect-rate'], 1, MAX.rate),
   oneToOneRate: int('rate', values.rate, 0, MAX.rate),
   groupRate: int('group-rate', values['group-rate'], 0, MAX.rate),
   groupSize: int('group-size', values['group-size'], 2, MAX.groupSize),
@@ -176,6 +184,9 @@ const numbers = {
 };
 const outageMs = int('outage-ms', values['outage-ms'], 1000, 60_000);
 if (outageMs !== undefined && values.redis === undefined) usage('--outage-ms needs --redis: it pauses the Redis the cluster runs on');
+// Before anything starts: a run this machine's descriptor limit cannot hold is refused in one line.
+const plan = planProcesses({ users: numbers.users ?? 2000, nodes: numbers.nodes ?? 3, via: via ?? 'mixed', redis: values.redis !== undefined });
+if (typeof plan === 'string') usage(plan);
 const options: ScenarioOptions = {
   // Only the options given: the scenario has the defaults.
   ...(Object.fromEntries(Object.entries(numbers).filter(([, v]) => v !== undefined)) as Partial<Record<keyof typeof numbers, number>>),

@@ -13,6 +13,7 @@ import { AppNode } from './app-node.js';
 import { Gateway } from './gateway.js';
 import type { GatewayLimits } from 'ringroute/gateway';
 import type { Mode, Strategy } from './protocol.js';
+import { startProcessSampler } from './process-stats.js';
 import { redisOptions } from './redis-url.js';
 
 export interface ProcessConfig {
@@ -26,6 +27,8 @@ export interface ProcessConfig {
   readonly heartbeatMs: number;
   readonly insecure?: boolean;
   readonly limits?: GatewayLimits;
+  /** Nodes: pace of the "moved" closes. */
+  readonly closesPerSecond?: number;
   readonly port?: number;
   readonly adminPort?: number;
   /** Stop without waiting for sessions to move (the whole cluster is shutting down). */
@@ -39,6 +42,7 @@ const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const report = (message: ProcessReport): void => void process.send?.(message);
 
 async function main(): Promise<void> {
+  startProcessSampler(); // peak descriptors from the start, not from the first /stats
   const redisUrl = process.env.RINGROUTE_REDIS_URL ?? '';
   const redis = new Redis(redisUrl, redisOptions(redisUrl));
   redis.on('error', (error: Error) => log(`[${config.id}] redis: ${error.message}`));
@@ -53,7 +57,7 @@ async function main(): Promise<void> {
   };
   const part =
     config.role === 'node'
-      ? await AppNode.start({ id: config.id, ...adapters, ...auth, strategy: config.strategy })
+      ? await AppNode.start({ id: config.id, ...adapters, ...auth, strategy: config.strategy, ...(config.closesPerSecond !== undefined ? { maxClosesPerSecond: config.closesPerSecond } : {}) })
       : await Gateway.start({
           id: config.id, ...adapters, ...auth, mode: config.mode, graceMs: config.graceMs, ...(config.limits ? { limits: config.limits } : {}),
           ...(config.port !== undefined ? { port: config.port } : {}), ...(config.adminPort !== undefined ? { adminPort: config.adminPort } : {}),

@@ -35,6 +35,7 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
       role, id, prefix, strategy, mode: settings.mode,
       graceMs: settings.graceMs, ttlMs: settings.ttlMs, heartbeatMs: settings.heartbeatMs,
       ...(settings.insecure === true ? { insecure: true } : {}), ...(settings.limits ? { limits: settings.limits } : {}),
+      ...(settings.closesPerSecond !== undefined ? { closesPerSecond: settings.closesPerSecond } : {}),
     };
     // Secrets go in the environment, never on the command line (readable by every local user in ps).
     const env = { ...process.env, RINGROUTE_SECRET: settings.secret, RINGROUTE_ADMIN_TOKEN: settings.adminToken, RINGROUTE_REDIS_URL: settings.redisUrl };
@@ -141,7 +142,12 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
     },
   };
   try {
-    for (let i = 1; i <= settings.gateways; i++) gateways.push(await spawnPart('gateway', `gw-${i}`, settings.strategy));
+    // Started together (tsx takes a second or two each); the array keeps gw-1, gw-2, ... in order.
+    // Each gateway listens on a port of its own and the user processes spread the users over them
+    // (client.ts gatewayOf): a shared port (SO_REUSEPORT, or a balancer in front) would spread
+    // them too, but Node has no portable reusePort before 22, and a balancer would itself hold two
+    // descriptors per proxied user, the very budget the gateways are multiplied for (capacity.ts).
+    gateways.push(...(await Promise.all(Array.from({ length: settings.gateways }, (_, i) => spawnPart('gateway', `gw-${i + 1}`, settings.strategy)))));
     handle.gateways.push(...gateways.map((g) => g.url));
     handle.admins.push(...gateways.map((g) => g.adminUrl));
     await Promise.all(settings.nodes.map((id) => handle.startNode(id, settings.strategy)));

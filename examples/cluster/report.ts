@@ -8,6 +8,7 @@
  * Printed as a table, written as JSON.
  */
 import type { AttackReport } from './attacks.js';
+import type { ScaleFigures } from './scale.js';
 import { type Mode, MODES, STRATEGIES, type Strategy, type TrafficKind } from './protocol.js';
 import type { MessageRecord } from './traffic.js';
 
@@ -58,6 +59,10 @@ export interface StrategyFigures {
   readonly expectedShare: number;
   /** Sessions on the new node once everyone reconnected. */
   readonly sessionsOnNewNode: number;
+  /** From the join to no close pending and every session back on a node. */
+  readonly handoverMs: number;
+  /** The pace each node was given for these closes. */
+  readonly closesPerSecond: number;
 }
 
 export interface FailoverFigures {
@@ -91,6 +96,8 @@ export interface Report {
   readonly attacks?: AttackReport;
   /** The backend outage (absent when none was staged). */
   readonly outage?: OutageFigures;
+  /** Connects, refusals and what each process cost. */
+  readonly scale: ScaleFigures;
 }
 
 /** A staged outage of the shared backend (Redis) with hash traffic running. */
@@ -227,6 +234,10 @@ export function formatReport(report: Report): string {
     return [s, `${f.fromNodes} -> ${f.toNodes}`, f.sessionsMoved, f.sessionsTotal, `${(f.share * 100).toFixed(1)}%`, `${(f.expectedShare * 100).toFixed(1)}%`, f.sessionsOnNewNode].map(String);
   });
   lines.push(...table(['node joins', 'nodes', 'sessions moved', 'of', 'share', '1/(N+1)', 'on new node'], srows));
+  lines.push(wrap(`handover (ring change to every session back): ${STRATEGIES.map((s) => {
+    const f = report.strategies[s];
+    return `${s} ${(f.handoverMs / 1000).toFixed(1)} s (${f.handoverMs > 0 ? Math.round(f.sessionsMoved / (f.handoverMs / 1000)) : 0} closes/s; paced at ${f.closesPerSecond}/s per node)`;
+  }).join(', ')}`, '  '));
   const fo = report.failover;
   lines.push('');
   lines.push(wrap(`failover: ${fo.node} killed with ${fo.usersAffected} users; rings updated after ${fo.ringUpdatedMs} ms, all its users back after ${fo.failoverMs} ms`, '  '));
@@ -252,8 +263,29 @@ export function formatReport(report: Report): string {
     lines.push(wrap(`outage: ${o.label} for ${(o.ms / 1000).toFixed(1)} s with hash traffic running; ${f.messages} messages, ${f.sent} recipients: delivered ${f.delivered}, failed ${f.failed}, unknown ${f.unknown}, lost ${f.lost}, told failed but received ${f.failedButReceived}; sessions moved ${o.sessionsMoved}; rings agreed ${o.recoveredMs} ms after it ended`, '  '));
   }
   lines.push('');
+  lines.push(...formatScale(report.scale));
+  lines.push('');
   lines.push(formatVerdict(report));
   return lines.join('\n');
+}
+
+/** Connects, refusals and the processes' costs, as lines of at most {@link MAX_WIDTH}. */
+export function formatScale(scale: ScaleFigures): string[] {
+  const lines: string[] = [];
+  const c = scale.connect;
+  lines.push(wrap(`connect: ${c.users} users in ${(c.ms / 1000).toFixed(1)} s (allowed ${(c.budgetMs / 1000).toFixed(0)} s), started at ${c.ratePerSecond}/s: ${c.perSecond} connected/s, peak ${c.peakPerSecond}/s; attempts per user ${c.attemptsPerUser} (${c.attempts}), over the whole run ${c.attemptsPerUserWholeRun}`, '  '));
+  const kinds = (r: Record<string, number>) => (Object.keys(r).length === 0 ? 'none' : Object.entries(r).map(([k, n]) => `${k} ${n}`).join(', '));
+  const r = scale.refusals;
+  lines.push(wrap(`refused: gateways ${kinds(r.gateways)}; nodes ${kinds(r.nodes)}; clients saw ${kinds(r.clients)}, and ${r.clientFailures} failed attempts`, '  '));
+  const m = scale.memoryPerSession;
+  const g = scale.gatewayCpuPer1000Connects;
+  if (m !== null) lines.push(wrap(`memory per session: ${(m.bytes / 1024).toFixed(1)} KiB resident, ${(m.heapBytes / 1024).toFixed(1)} KiB heap (${m.sessions} sessions, ${m.where})`, '  '));
+  if (g !== null) lines.push(wrap(`gateway CPU per 1,000 users connected: ${g.seconds} s (${g.where})`, '  '));
+  lines.push('');
+  const rows = scale.parts.map((p) => [p.part, p.pid, p.cpuSeconds.toFixed(1), p.rssMiB, p.peakRssMiB, p.peakDescriptors ?? '?'].map(String));
+  const name = Math.max(4, MAX_WIDTH - 46);
+  lines.push(...table(['process', 'pid', 'CPU s', 'RSS MiB', 'peak MiB', 'peak fds'], rows.map((row) => [row[0]!.length > name ? `${row[0]!.slice(0, name - 3)}...` : row[0]!, ...row.slice(1)])));
+  return lines;
 }
 
 /**

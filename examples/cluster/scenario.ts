@@ -10,13 +10,17 @@
 import { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { NodeStats } from './app-node.js';
-import { UserPool, type Via } from './client.js';
+import { planProcesses } from './capacity.js';
+import type { Via } from './client.js';
 import { type ClusterHandle, type ClusterSettings, startMemoryCluster } from './cluster.js';
 import type { GatewayStats } from './gateway.js';
 import { requestJson } from './http.js';
 import { DEFAULT_GRACE_MS, type Mode, type Strategy } from './protocol.js';
 import { startRedisCluster } from './redis-cluster.js';
 import { type GatewayAgreement, type Report, type StrategyFigures, type WindowFigures, countOutcomes, failureReasons, summarize } from './report.js';
+import { RemotePool } from './remote-pool.js';
+import { type PartSample, connectFigures, refusalFigures, scaleFigures } from './scale.js';
+import { startProcessSampler } from './process-stats.js';
 import { Traffic } from './traffic.js';
 import { TokenSigner, randomSecret } from './auth.js';
 import { type AttackReport, runAttacks } from './attacks.js';
@@ -26,8 +30,14 @@ export interface ScenarioOptions {
   readonly users?: number;
   /** App nodes at the start (one more joins). @default 3 */
   readonly nodes?: number;
-  /** @default 2 */
+  /** At least this many gateways; on Redis as many more as the proxied users' descriptors need (capacity.ts). @default 2 */
   readonly gateways?: number;
+  /**
+   * Users started per second, over all user processes: the pace of the
+   * first connects, and (divided among the nodes) of the closes a ring
+   * change causes. @default 1000
+   */
+  readonly connectRate?: number;
   /** Run on Redis (one process per gateway and node) instead of in memory. */
   readonly redisUrl?: string;
   /** @default 250 */
@@ -74,14 +84,26 @@ export interface OutagePlan {
   end(): void | Promise<void>;
 }
 
-const SETTLE_TIMEOUT_MS = 30_000;
+/**
+ * Time allowed for every user to connect, or reconnect after a change: 30 s,
+ * plus a second per 500 users, plus the time the paced start itself takes
+ * (`users / connectRate`), which a slow `--connect-rate` makes long.
+ */
+export function settleTimeoutMs(users: number, connectRate: number): number {
+  return Math.round(30_000 + users * 2 + (users / connectRate) * 1000);
+}
 
 export async function runScenario(options: ScenarioOptions = {}): Promise<Report> {
   const ttlMs = options.ttlMs ?? 2000;
   const o = {
-    users: 2000, nodes: 3, gateways: 2, oneToOneRate: 250, groupRate: 25, groupSize: 8, steadyMs: 2000,
+    users: 2000, nodes: 3, gateways: 2, connectRate: 1000, oneToOneRate: 250, groupRate: 25, groupSize: 8, steadyMs: 2000,
     graceMs: DEFAULT_GRACE_MS, ttlMs, heartbeatMs: Math.max(10, Math.min(500, Math.floor(ttlMs / 4))), via: 'mixed' as const, ...options,
   };
+  // Refused before anything starts: a run the machine's descriptor limit cannot hold.
+  const plan = planProcesses({ users: o.users, nodes: o.nodes, via: o.via, redis: o.redisUrl !== undefined, gateways: o.gateways });
+  if (typeof plan === 'string') throw new Error(plan);
+  const SETTLE_TIMEOUT_MS = settleTimeoutMs(o.users, o.connectRate);
+  startProcessSampler(); // this process's peak descriptors (in memory mode the whole cluster's) from the start
   const groups = o.groups ?? Math.max(1, Math.floor(o.users / 20));
   const progress = o.progress ?? (() => undefined);
   const started = performance.now();
@@ -90,7 +112,9 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
   const victim = initial[1] ?? initial[0]!;
   const secret = o.secret ?? randomSecret();
   const settings: ClusterSettings = {
-    gateways: o.gateways, nodes: initial, strategy: 'reconnect-all', mode: 'broadcast',
+    gateways: plan.gateways, nodes: initial, strategy: 'reconnect-all', mode: 'broadcast',
+    // A ring change makes every node close its moved sessions at this pace: together no faster than users first connect.
+    closesPerSecond: closesPerSecond(o.connectRate, o.nodes),
     graceMs: o.graceMs, ttlMs: o.ttlMs, heartbeatMs: o.heartbeatMs, secret, adminToken: randomSecret(), ...(o.log ? { log: o.log } : {}),
     // Tighter than the library's defaults (10 s, 5 s) so the slowloris and frozen-node attacks end quickly.
     limits: { headersTimeoutMs: 3000, connectTimeoutMs: 2000 },
@@ -102,25 +126,40 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
     if (t === undefined) tokens.set(user, (t = signer.sign(user)));
     return t;
   };
-  progress(`starting ${o.nodes} nodes and ${o.gateways} gateways (${o.redisUrl ? `Redis ${o.redisUrl}, one process each` : 'in memory'})`);
+  progress(`starting ${o.nodes} nodes and ${plan.gateways} gateways (${o.redisUrl ? `Redis ${o.redisUrl}, one process each` : 'in memory'}), ${plan.userProcesses} user processes`);
   const cluster = o.redisUrl ? await startRedisCluster({ ...settings, redisUrl: o.redisUrl }) : await startMemoryCluster(settings);
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  const admin = new Admin(cluster, agent, settings.adminToken);
+  const admin = new Admin(cluster, agent, settings.adminToken, SETTLE_TIMEOUT_MS);
   // During a staged outage sends pile up unanswered: room for all of them, so none is skipped.
   const outageRoom = o.outage === undefined ? 0 : Math.ceil(((o.oneToOneRate + o.groupRate) * (o.outage.ms + o.graceMs)) / 1000);
   const traffic = new Traffic({
     users: o.users, gateways: cluster.gateways, oneToOneRate: o.oneToOneRate, groupRate: o.groupRate, groups, groupSize: o.groupSize, agent, token,
     maxOutstanding: 2000 + outageRoom,
   });
-  const pool = new UserPool(o.users, { gateways: cluster.gateways, via: o.via, onMessage: traffic.onMessage, agent, token });
+  // Refused clients wait out Retry-After up to maxBackoffMs: longer for a bigger crowd, so retries do not come back as a storm.
+  const maxBackoffMs = Math.round(Math.min(30_000, Math.max(2000, ((o.users / o.connectRate) * 1000) / 4)));
+  const pool = new RemotePool(o.users, {
+    gateways: cluster.gateways, via: o.via, onMessage: traffic.onMessage, usersPerProcess: plan.usersPerProcess, ratePerSecond: o.connectRate,
+    backoffMs: 200, maxBackoffMs, secret, ...(o.log ? { log: o.log } : {}),
+  });
   let attacks: AttackReport | undefined;
   let outage: { sessionsMoved: number; recoveredMs: number } | undefined;
   const agreements: GatewayAgreement[] = [];
   try {
     agreements.push(await admin.waitRing(initial, 'start'));
-    progress(`connecting ${o.users} users`);
+    const idle = await admin.sample();
+    progress(`connecting ${o.users} users from ${pool.processes} processes, ${o.connectRate} a second`);
     await pool.start();
-    await pool.waitSettled(SETTLE_TIMEOUT_MS);
+    const ticker = setInterval(() => progress(`  ${pool.settled()} of ${o.users} connected`), 5000);
+    try {
+      await pool.waitSettled(SETTLE_TIMEOUT_MS);
+    } finally {
+      clearInterval(ticker);
+    }
+    await pool.flush();
+    const connected = await admin.sample();
+    const connect = connectFigures(pool, o.connectRate, SETTLE_TIMEOUT_MS);
+    progress(`${o.users} users connected in ${(connect.ms / 1000).toFixed(1)} s (${connect.perSecond}/s, peak ${connect.peakPerSecond}/s), ${connect.attemptsPerUser} attempts per user`);
 
     const steady = async (mode: Mode): Promise<WindowFigures> => {
       progress(`${mode}: steady traffic for ${o.steadyMs} ms`);
@@ -142,8 +181,13 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
       progress(`${extra} joins, strategy ${strategy}`);
       const before = await admin.nodeStats();
       await cluster.startNode(extra, strategy);
+      const joined = performance.now();
       agreements.push(await admin.waitRing([...initial, extra], `${extra} joined (${strategy})`));
-      await admin.waitHandedOver(o.users); // the nodes close the moved sessions paced, after the ring change
+      // The nodes close the moved sessions paced, after the ring change; on a timeout, say what the users saw.
+      await admin.waitHandedOver(o.users).catch(async (error: Error) => {
+        throw new Error(`${error.message}; users: ${await pool.describe()}`);
+      });
+      const handoverMs = Math.round(performance.now() - joined);
       await pool.waitSettled(SETTLE_TIMEOUT_MS);
       const after = await admin.nodeStats();
       const sessionsTotal = sum(before, (s) => s.sessions);
@@ -153,6 +197,7 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
         share: sessionsTotal > 0 ? Math.round((sessionsMoved / sessionsTotal) * 1000) / 1000 : 0,
         expectedShare: Math.round((1 / (initial.length + 1)) * 1000) / 1000,
         sessionsOnNewNode: after.find((s) => s.id === extra)?.sessions ?? 0,
+        handoverMs, closesPerSecond: settings.closesPerSecond ?? 1000,
       };
     };
 
@@ -215,6 +260,9 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
     traffic.stop();
     progress('draining: waiting for every send to have its outcome');
     await traffic.drain();
+    await pool.flush(); // every receipt the users saw is recorded before the ground truth is read
+    const end = await admin.sample();
+    const users = await pool.stats();
 
     const records = [...traffic.records.values()];
     const modes = {
@@ -238,6 +286,10 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
         misrouted: traffic.misrouted, skipped: traffic.skipped,
       },
       failureReasons: failureReasons(records),
+      scale: scaleFigures({
+        connect, users, idle, connected, end, killed: admin.lastSeen, memory: cluster.kind === 'memory',
+        refusals: refusalFigures(admin.lastSeen.values(), users),
+      }),
       ...(attacks !== undefined ? { attacks } : {}),
       ...(outage !== undefined && o.outage !== undefined
         ? { outage: { label: o.outage.label, ms: o.outage.ms, outcomes: countOutcomes(records.filter((r) => r.phase === 'outage')), ...outage } }
@@ -245,7 +297,7 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
     };
   } finally {
     traffic.stop();
-    pool.stop();
+    await pool.stop();
     agent.destroy();
     progress('stopping the cluster');
     await cluster.close();
@@ -254,18 +306,32 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
 
 /** The scenario's view of the cluster, all over HTTP. */
 class Admin {
+  /** The latest stats seen of every part, also of those gone since (a killed node's last figures). */
+  readonly lastSeen = new Map<string, PartSample>();
+
   constructor(
     readonly cluster: ClusterHandle,
     readonly agent: Agent,
     readonly token: string,
+    readonly settleMs: number,
   ) {}
 
   async nodeStats(): Promise<NodeStats[]> {
-    return Promise.all([...this.cluster.nodeAdmins.values()].map((url) => this.#get<NodeStats>(`${url}/stats`)));
+    const nodes = await Promise.all([...this.cluster.nodeAdmins.values()].map((url) => this.#get<NodeStats>(`${url}/stats`)));
+    for (const n of nodes) this.lastSeen.set(n.id, { kind: 'node', stats: n });
+    return nodes;
   }
 
   async gatewayStats(): Promise<GatewayStats[]> {
-    return Promise.all(this.cluster.admins.map((url) => this.#get<GatewayStats>(`${url}/stats`)));
+    const gateways = await Promise.all(this.cluster.admins.map((url) => this.#get<GatewayStats>(`${url}/stats`)));
+    for (const g of gateways) this.lastSeen.set(g.id, { kind: 'gateway', stats: g });
+    return gateways;
+  }
+
+  /** Every part's stats now. */
+  async sample(): Promise<PartSample[]> {
+    const [gateways, nodes] = await Promise.all([this.gatewayStats(), this.nodeStats()]);
+    return [...gateways.map((stats) => ({ kind: 'gateway' as const, stats })), ...nodes.map((stats) => ({ kind: 'node' as const, stats }))];
   }
 
   async setMode(mode: Mode): Promise<void> {
@@ -280,11 +346,11 @@ class Admin {
 
   /** Waits until no node has a paced close pending and the nodes hold one session per user again. */
   async waitHandedOver(users: number): Promise<void> {
-    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+    const deadline = Date.now() + this.settleMs;
     for (;;) {
       const nodes = await this.nodeStats();
       if (nodes.every((n) => n.pendingCloses === 0) && sum(nodes, (n) => n.sessions) === users) return;
-      if (Date.now() > deadline) throw new Error(`sessions not handed over after ${SETTLE_TIMEOUT_MS} ms: ${JSON.stringify(nodes.map((n) => [n.id, n.sessions, n.pendingCloses]))}`);
+      if (Date.now() > deadline) throw new Error(`sessions not handed over after ${this.settleMs} ms: ${JSON.stringify(nodes.map((n) => [n.id, n.sessions, n.pendingCloses]))}`);
       await sleep(20);
     }
   }
@@ -292,7 +358,7 @@ class Admin {
   /** Waits until every gateway routes over exactly `ids` and every live node has caught up with that version. */
   async waitRing(ids: readonly string[], after: string): Promise<GatewayAgreement> {
     const want = [...ids].sort().join(',');
-    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+    const deadline = Date.now() + this.settleMs;
     for (;;) {
       const gateways = await this.gatewayStats();
       const nodes = await this.nodeStats();
@@ -313,6 +379,11 @@ class Admin {
   #get<T>(url: string): Promise<T> {
     return requestJson<T>('GET', url, undefined, { agent: this.agent, timeoutMs: 10_000, token: this.token });
   }
+}
+
+/** Each node's pace of "moved" closes: all of them together at `connectRate`, at least 50 a second each. */
+function closesPerSecond(connectRate: number, nodes: number): number {
+  return Math.max(50, Math.round(connectRate / nodes));
 }
 
 function sum<T>(items: readonly T[], f: (item: T) => number): number {

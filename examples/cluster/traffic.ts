@@ -95,15 +95,15 @@ export class Traffic {
     return this.#outstanding;
   }
 
-  /** Give this to the users: it records receipts. */
-  readonly onMessage = (user: string, frame: MessageFrame): void => {
+  /** Give this to the users: it records receipts, at `at` on this process's `performance.now()` clock (users in another process tell when they received it). */
+  readonly onMessage = (user: string, frame: MessageFrame, at: number = performance.now()): void => {
     const recipient = this.records.get(frame.id)?.recipients.get(user);
     if (recipient === undefined || frame.to !== user) {
       this.misrouted++;
       return;
     }
     recipient.copies++;
-    recipient.receivedAt ??= performance.now();
+    recipient.receivedAt ??= at;
   };
 
   /** Starts sending at the configured rates, tagging messages with `mode` and whether the window is steady. */

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KindFigures, Report } from '../../examples/cluster/report.js';
 import { MAX_WIDTH, formatReport, formatVerdict } from '../../examples/cluster/report.js';
+import type { PartFigures, ScaleFigures } from '../../examples/cluster/scale.js';
 import { runMain } from './run-main.js';
 
 describe('npm start -- (examples/cluster/main.ts)', () => {
@@ -29,6 +30,20 @@ describe('npm start -- (examples/cluster/main.ts)', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/^cluster example: [^\n]+ \("npm start -- --help" lists the options\)\n$/);
     expect(result.stderr).toMatch(message);
+  });
+
+  it('refuses, in memory mode, more users than one process\'s descriptors hold, naming the limit and --redis', async () => {
+    // 100,000 users at 2 descriptors each (mixed) cannot fit under any usual ulimit -n; refused before anything starts.
+    const result = await runMain(['--users', '100000']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^cluster example: --users 100000 does not fit in memory mode: [^\n]*limited to \d+ descriptors \(ulimit -n\)[^\n]*--redis URL[^\n]*\n$/);
+  });
+
+  it('refuses, on Redis, a node count whose share of the users would not fit a node', async () => {
+    const result = await runMain(['--redis', 'redis://127.0.0.1:1', '--users', '100000', '--nodes', '2']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^cluster example: --users 100000 over --nodes 2 gives each node 50000 sessions, [^\n]*use at least --nodes \d+ [^\n]*\n$/);
   });
 
   it('prints the help and exits 0', async () => {
@@ -56,13 +71,14 @@ function sampleReport(overrides: { lost?: number; agree?: boolean; unknown?: num
       hash: { oneToOne: kind(162500, 1, 1, 1), group: kind(16200, 7, 2.813, 2.813) },
     },
     strategies: {
-      'reconnect-all': { fromNodes: 12, toNodes: 13, sessionsMoved: 100000, sessionsTotal: 100000, share: 1, expectedShare: 0.077, sessionsOnNewNode: 7700 },
-      selective: { fromNodes: 12, toNodes: 13, sessionsMoved: 7700, sessionsTotal: 100000, share: 0.077, expectedShare: 0.077, sessionsOnNewNode: 7700 },
+      'reconnect-all': { fromNodes: 12, toNodes: 13, sessionsMoved: 100000, sessionsTotal: 100000, share: 1, expectedShare: 0.077, sessionsOnNewNode: 7700, handoverMs: 123456, closesPerSecond: 1250 },
+      selective: { fromNodes: 12, toNodes: 13, sessionsMoved: 7700, sessionsTotal: 100000, share: 0.077, expectedShare: 0.077, sessionsOnNewNode: 7700, handoverMs: 6160, closesPerSecond: 1250 },
     },
     failover: { node: 'node-2', usersAffected: 8333, ringUpdatedMs: 1884, failoverMs: 3871 },
     gateways: ['start', 'node-13 joined (reconnect-all)', 'node-13 left', 'node-13 joined (selective)', 'node-2 killed'].map((after) => ({ after, gateways, agree: overrides.agree ?? true })),
     totals: { sent: 999999, delivered: 999999 - (overrides.unknown ?? 0), failed: 0, unknown: overrides.unknown ?? 0, lost: overrides.lost ?? 0, failedButReceived: overrides.failedButReceived ?? 0, duplicates: 12345, misrouted: 0, skipped: 3 },
     failureReasons: { 'user did not reconnect within the grace period': 12, 'node unreachable': 3 },
+    scale: sampleScale(),
     ...(overrides.outage === true
       ? {
           outage: {
@@ -74,7 +90,46 @@ function sampleReport(overrides: { lost?: number; agree?: boolean; unknown?: num
   };
 }
 
+/** Scale figures of a 100,000-user Redis run: 7 gateways, 12 nodes, 7 user processes. */
+function sampleScale(): ScaleFigures {
+  const part = (name: string, kind: PartFigures['kind'], pid: number): PartFigures => ({ part: name, kind, pid, cpuSeconds: 1234.5, rssMiB: 12345, peakRssMiB: 12345, peakDescriptors: 19999 });
+  return {
+    connect: { users: 100000, ratePerSecond: 1000, budgetMs: 230000, ms: 123456, perSecond: 810, peakPerSecond: 1234, attempts: 123456, attemptsPerUser: 1.235, attemptsPerUserWholeRun: 2.5 },
+    refusals: {
+      gateways: { 'queue-full': 1234, 'queue-timeout': 56, descriptors: 7 },
+      nodes: { '503 queue-full': 890, 'accept failed (descriptors)': 3, 401: 4, 403: 1 },
+      clients: { 503: 2124 },
+      clientFailures: 12,
+    },
+    parts: [
+      part('scenario', 'scenario', 1000),
+      ...Array.from({ length: 7 }, (_, i) => part(`gw-${i + 1}`, 'gateway', 2000 + i)),
+      ...Array.from({ length: 13 }, (_, i) => part(`node-${i + 1}`, 'node', 3000 + i)),
+      ...Array.from({ length: 7 }, (_, i) => part(`users-${i + 1}`, 'users', 4000 + i)),
+    ],
+    memoryPerSession: { bytes: 12345, heapBytes: 6789, sessions: 100000, where: 'node processes' },
+    gatewayCpuPer1000Connects: { seconds: 0.321, where: 'gateway processes' },
+  };
+}
+
 describe('the cluster report', () => {
+  it('shows connects per second, attempts per user, refusals by kind and every process, within 80 columns', () => {
+    const report = sampleReport();
+    const lines = formatReport(report).split('\n');
+    for (const line of lines.slice(0, -1)) expect(line.length, line).toBeLessThanOrEqual(MAX_WIDTH);
+    const text = lines.join(' ').replace(/\s+/g, ' ');
+    expect(text).toMatch(/connect: 100000 users in 123\.5 s \(allowed 230 s\), started at 1000\/s: 810 connected\/s, peak 1234\/s; attempts per user 1\.235/);
+    expect(text).toMatch(/refused: gateways queue-full 1234, queue-timeout 56, descriptors 7; nodes .*503 queue-full 890, accept failed \(descriptors\) 3; clients saw 503 2124, and 12 failed attempts/);
+    expect(text).toMatch(/memory per session: 12\.1 KiB resident, 6\.6 KiB heap \(100000 sessions, node processes\)/);
+    expect(text).toMatch(/gateway CPU per 1,000 users connected: 0\.321 s/);
+    for (const name of ['scenario', 'gw-7', 'node-13', 'users-7']) expect(text).toMatch(new RegExp(` ${name} \\d+ 1234\\.5 12345 12345 19999`));
+    // The JSON report carries the same figures.
+    const json = JSON.parse(JSON.stringify(report)) as Report;
+    expect(json.scale.connect.attemptsPerUser).toBe(1.235);
+    expect(json.scale.parts).toHaveLength(28);
+  });
+
+
   it('fits every line in 80 columns (the verdict in 100), even with large figures and long ids', () => {
     const lines = formatReport(sampleReport()).split('\n');
     for (const line of lines.slice(0, -1)) expect(line.length, line).toBeLessThanOrEqual(MAX_WIDTH);

@@ -22,11 +22,14 @@ export interface MainRun {
 /**
  * Resolves when the process exits; rejects (after SIGKILL) when it has not
  * within `timeoutMs`. `onStderr` sees all of stderr so far at every chunk
- * and may signal the child.
+ * and may signal the child. `openFiles` runs it under `ulimit -n` of that
+ * (through sh), as on a machine with that descriptor limit.
  */
-export function runMain(args: readonly string[], timeoutMs = 30_000, onStderr?: (text: string, child: ChildProcess) => void): Promise<MainRun> {
+export function runMain(args: readonly string[], timeoutMs = 30_000, onStderr?: (text: string, child: ChildProcess) => void, openFiles?: number): Promise<MainRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+    const argv = [process.execPath, '--import', TSX, MAIN, ...args];
+    const [file, ...rest] = openFiles === undefined ? argv : ['/bin/sh', '-c', `ulimit -n ${openFiles} && exec "$@"`, 'sh', ...argv];
+    const child = spawn(file!, rest, {
       cwd: ROOT,
       env: { ...process.env, TSX_TSCONFIG_PATH: SOURCE_TSCONFIG },
       stdio: ['ignore', 'pipe', 'pipe'],

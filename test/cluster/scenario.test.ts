@@ -72,10 +72,30 @@ function expectSound(report: Report, nodes: number, withAttacks = true): void {
 }
 
 describe('cluster example on the memory adapters', () => {
+  const previousTsconfig = process.env.TSX_TSCONFIG_PATH;
+  // The users' processes run the library's source, like this test does.
+  beforeAll(() => void (process.env.TSX_TSCONFIG_PATH = fileURLToPath(new URL('./tsconfig.source.json', import.meta.url))));
+  afterAll(() => {
+    if (previousTsconfig === undefined) delete process.env.TSX_TSCONFIG_PATH;
+    else process.env.TSX_TSCONFIG_PATH = previousTsconfig;
+  });
+
   it('loses nothing across both modes, both strategies and a node failure', { timeout: 120_000 }, async () => {
     const report = await runScenario({ users: 200, nodes: 3, ...SMALL });
     expectSound(report, 3);
     expect(report.adapters).toBe('memory');
+    // The users ran in a process of their own; the cluster's parts share the scenario's, reported once.
+    const { connect, parts, refusals } = report.scale;
+    expect(connect.users).toBe(200);
+    expect(connect.attempts).toBeGreaterThanOrEqual(200);
+    expect(connect.attemptsPerUser).toBe(Math.round((connect.attempts / 200) * 1000) / 1000);
+    expect(connect.peakPerSecond).toBeGreaterThan(0);
+    expect(parts.map((p) => p.kind)).toEqual(['scenario', 'users']);
+    expect(parts[0]!.part).toMatch(/^scenario \+ 2 gateways, 4 nodes$/);
+    expect(parts[1]!.pid).not.toBe(process.pid);
+    for (const p of parts) expect(p.cpuSeconds, p.part).toBeGreaterThan(0);
+    expect(refusals.gateways['unauthenticated']).toBeGreaterThan(0); // the attack phase's
+    expect(report.scale.memoryPerSession?.sessions).toBe(200);
   });
 });
 
