@@ -30,7 +30,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findBinary, freePort } from '../examples/proxy-gateway/proxy.js';
+import { findBinary, freePort, stopProcess } from '../examples/proxy-gateway/proxy.js';
 import { HashRing, type RingNode } from '../src/index.js';
 import { haproxyPlacement, renderHaproxyBackend } from '../src/proxy/haproxy/index.js';
 import { nginxPlacement, renderNginxUpstream } from '../src/proxy/nginx/index.js';
@@ -99,15 +99,7 @@ export async function startProxy(kind: ProxyKind, members: readonly RingNode[], 
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    await Promise.all(
-      children.filter(alive).map(async (child) => {
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
-      }),
-    );
+    await Promise.all(children.map((child) => stopProcess(child)));
     rmSync(dir, { recursive: true, force: true });
   };
   const killNow = (): void => {

@@ -49,6 +49,16 @@ export function findBinary(name: string): string | null {
   return null;
 }
 
+/** Stops `child`: SIGTERM, then SIGKILL after `graceMs`; resolves once it exited (at once if it already has). */
+export async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
 /** A free TCP port on 127.0.0.1 (free when asked; the caller binds it right away). */
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -184,13 +194,7 @@ async function startOnce(kind: GatewayKind, router: RingRouter, onError: (error:
     if (stopped) return;
     stopped = true;
     await sync?.close().catch(() => undefined);
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopProcess(child);
     rmSync(dir, { recursive: true, force: true });
   };
   try {

@@ -147,7 +147,8 @@ export function parseNodeFrame(text: string): NodeFrame | null {
   }
 }
 
-function utf8Length(text: string): number {
+/** Bytes of `text` in UTF-8, without Buffer (this module also runs in browsers). */
+export function utf8Length(text: string): number {
   let n = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

@@ -4,6 +4,8 @@
  * destroyed a moment later if the client does not read its answer (a
  * refusal must never hold a descriptor for long).
  */
+import { utf8Length } from './protocol.js';
+
 /** What a refusal needs of a socket (a `node:net` socket or any `Duplex` fits); structural, so the types need no Node typings. */
 export interface RefusableSocket {
   readonly destroyed: boolean;
@@ -29,17 +31,3 @@ export function refuseUpgrade(socket: RefusableSocket, status: number, reason: s
   setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
 }
 
-/** Bytes of `text` in UTF-8 (no Buffer in the public types' world). */
-function utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
-}
