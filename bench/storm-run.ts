@@ -65,7 +65,7 @@ export interface StormOptions {
   readonly handshakeTimeoutMs?: number;
   /** Users' first backoff window after a failure. @default 1000 (SessionClient's default) */
   readonly backoffMs?: number;
-  /** Users' largest backoff window, and cap on Retry-After. @default 10000 */
+  /** Users' largest backoff window, and cap on Retry-After: SessionClient's default. @default 30000 */
   readonly maxBackoffMs?: number;
   /** Most users in one process. @default 15000 */
   readonly usersPerProcess?: number;
@@ -183,7 +183,7 @@ export async function runStorm(options: StormOptions = {}): Promise<StormReport>
   const secret = randomBytes(32).toString('hex');
   const settings = {
     nodes: nodeCount, procs: procsSettings, gatewayLimits: limits, auth, clusterScheduling: scheduling, spreadMs, binMs, holdMs, warmup,
-    handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000, backoffMs: options.backoffMs ?? 1000, maxBackoffMs: options.maxBackoffMs ?? 10_000, usersPerProcess, fdSampleMs,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000, backoffMs: options.backoffMs ?? 1000, maxBackoffMs: options.maxBackoffMs ?? 30_000, usersPerProcess, fdSampleMs,
   };
   const rows: StormRow[] = [];
   const skipped: string[] = [];

@@ -14,7 +14,7 @@
  * `ws` upgrade, attach) at once, a bounded queue, and the node's open
  * connections kept inside its descriptor budget; the rest are answered 503
  * with `Retry-After` before any expensive work, and counted in `/stats`.
- * `/stats` and `/admin/strategy` live on a
+ * `/stats`, `/admin/strategy` and `/admin/pace` live on a
  * separate admin port, behind the admin token; `GET /healthz` is open on
  * both ports.
  */
@@ -39,7 +39,7 @@ export interface AppNodeOptions {
   readonly secret?: string;
   /** Local demo only: trust `?user=` without a token. */
   readonly insecure?: boolean;
-  /** Bearer token of `/stats` and `/admin/strategy`. */
+  /** Bearer token of `/stats`, `/admin/strategy` and `/admin/pace`. */
   readonly adminToken: string;
   /** @default 'selective' */
   readonly strategy?: Strategy;
@@ -47,7 +47,7 @@ export interface AppNodeOptions {
   readonly host?: string;
   /** @default 0 (any free port) */
   readonly port?: number;
-  /** Admin port (`/stats`, `/admin/strategy`), on `host`. @default 0 (any free port) */
+  /** Admin port (`/stats`, `/admin/strategy`, `/admin/pace`), on `host`. @default 0 (any free port) */
   readonly adminPort?: number;
   /** @default 500 */
   readonly resyncMs?: number;
@@ -61,6 +61,8 @@ export interface NodeStats {
   readonly id: string;
   readonly version: number;
   readonly strategy: Strategy;
+  /** Pace of the "moved" closes (`POST /admin/pace` changes it). */
+  readonly closesPerSecond: number;
   readonly sessions: number;
   readonly held: number;
   /** Deliveries this node received (node visits), by traffic kind. */
@@ -205,7 +207,7 @@ export class AppNode {
     return this.#url;
   }
 
-  /** `http://host:port` of the admin port: `GET /stats`, `POST /admin/strategy` (admin token). */
+  /** `http://host:port` of the admin port: `GET /stats`, `POST /admin/strategy`, `POST /admin/pace` (admin token). */
   get adminUrl(): string {
     return this.#adminUrl;
   }
@@ -216,6 +218,7 @@ export class AppNode {
       id: this.id,
       version: this.#router.version,
       strategy: this.#node.strategy,
+      closesPerSecond: this.#node.maxClosesPerSecond,
       sessions: s.sessions,
       held: s.held,
       visits: { ...this.#transport.visits },
@@ -283,6 +286,14 @@ export class AppNode {
       if (!STRATEGIES.includes(strategy as Strategy)) throw new HttpError(400, `strategy must be one of ${STRATEGIES.join(', ')}`);
       this.#node.strategy = strategy as Strategy;
       return sendJson(res, 200, { strategy });
+    }
+    if (method === 'POST' && path === '/admin/pace') {
+      const { closesPerSecond } = await readJson(req);
+      if (typeof closesPerSecond !== 'number' || !Number.isFinite(closesPerSecond) || closesPerSecond <= 0 || closesPerSecond > 1_000_000) {
+        throw new HttpError(400, 'closesPerSecond must be a number in (0, 1000000]');
+      }
+      this.#node.maxClosesPerSecond = closesPerSecond;
+      return sendJson(res, 200, { closesPerSecond });
     }
     throw new HttpError(404, 'not found');
   }

@@ -49,7 +49,8 @@ const HELP = `Usage: npm start -- [options]          the scripted scenario, with
                       descriptor limit holds (ulimit -n)
   --nodes N           app nodes at the start; one more joins (default 3)
   --connect-rate N    users started per second (default 1000); the nodes
-                      close moved sessions at N / nodes each
+                      close moved sessions at N / nodes each, or slower:
+                      at most 80% of the rate the users really connected
   --rate N            one-to-one messages per second (default 250)
   --group-rate N      group messages per second (default 25)
   --group-size N      members per group (default 8)
@@ -57,7 +58,8 @@ const HELP = `Usage: npm start -- [options]          the scripted scenario, with
   --grace-ms N        how long a message waits for a moving user
                       (default 10000)
   --ttl-ms N          membership ttl: how soon a dead node expires
-                      (default 2000)
+                      (default 2000; users / 10 past 20,000 users, at
+                      most 10000, as a loaded machine's heartbeats lag)
   --via MODE          proxy | route | mixed: how users connect (default mixed)
   --port P            serve: the gateway's public port (default 8080)
   --admin-port Q      serve: the gateway's admin port (default 8081);

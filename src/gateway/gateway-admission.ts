@@ -9,6 +9,7 @@
 import { RingError } from '../errors.js';
 import { Admission, type AdmissionStats } from '../sessions/admission.js';
 import { type DescriptorBudget, openDescriptorsAsync } from '../sessions/descriptors.js';
+import { CapacityWait } from './capacity-wait.js';
 import type { ResolvedLimits } from './options.js';
 import type { DescriptorStats } from './stats.js';
 
@@ -22,6 +23,8 @@ export class GatewayAdmission {
   readonly upgrades: Admission;
   readonly routes: Admission;
   readonly budget: DescriptorBudget;
+  /** `Retry-After` when the gateway is full (tunnels or descriptors): from how fast its tunnels close. */
+  readonly capacity = new CapacityWait();
   readonly #report: (error: Error) => void;
   #held = 0;
   #open: number | null = null;

@@ -201,9 +201,9 @@ export class GatewayHandler extends EventEmitter<GatewayHandlerEvents> {
     if (claimed === null || !this.#o.isUserId(claimed)) throw this.#refuse('bad-request', 400, 'user must be a user id');
     const l = this.#o.limits;
     if (this.#tunnels.size + this.#upgrading.size >= l.maxTunnels) {
-      throw this.#refuse('overloaded', 503, `too many connections (at most ${l.maxTunnels})`, { 'retry-after': String(this.#admission.upgrades.retryAfterSeconds()) });
+      throw this.#refuse('overloaded', 503, `too many connections (at most ${l.maxTunnels})`, { 'retry-after': String(this.#admission.capacity.refuse()) });
     }
-    if (!this.#admission.fits(2)) throw this.#refuse('descriptors', 503, 'the gateway is out of connections: try again later', { 'retry-after': String(this.#admission.upgrades.retryAfterSeconds()) });
+    if (!this.#admission.fits(2)) throw this.#refuse('descriptors', 503, 'the gateway is out of connections: try again later', { 'retry-after': String(this.#admission.capacity.refuse()) });
     // The slot's group: the claimed user's owner (checked again after authentication).
     return { owner: this.#owner(claimed).id, claimed };
   }
@@ -225,9 +225,10 @@ export class GatewayHandler extends EventEmitter<GatewayHandlerEvents> {
         headers: { 'x-forwarded-for': req.socket.remoteAddress ?? '', 'x-ringroute-node': owner.id },
         onSettled: () => ticket.release(),
         onUpstreamClosed: () => this.#admission.free(1),
-        retryAfterSeconds: () => this.#admission.upgrades.retryAfterSeconds(),
+        retryAfterSeconds: () => this.#admission.capacity.refuse(),
         onEnd: (how, error) => {
           this.#tunnels.delete(socket);
+          this.#admission.capacity.closed();
           if (how === 'connect-failed' || how === 'connect-timeout') this.#refused.unreachable++;
           else if (how === 'abandoned') this.#abandoned++;
           else if (how === 'descriptors') {
@@ -254,7 +255,7 @@ export class GatewayHandler extends EventEmitter<GatewayHandlerEvents> {
   #admitRoute(req: IncomingMessage, res: ServerResponse): Promise<void> {
     return new Promise((resolve, reject) => {
       if (!this.#admission.fits(1)) {
-        return reject(this.#refuse('descriptors', 503, 'the gateway is out of connections: try again later', { 'retry-after': String(this.#admission.routes.retryAfterSeconds()) }));
+        return reject(this.#refuse('descriptors', 503, 'the gateway is out of connections: try again later', { 'retry-after': String(this.#admission.capacity.refuse()) }));
       }
       this.#admission.hold(1);
       const ticket = this.#admission.routes.enter(

@@ -11,27 +11,38 @@
  */
 export class Pacer {
   readonly #queue = new Set<string>();
-  readonly #rate: number;
+  #rate = 0;
   readonly #jitter: number;
   readonly #run: (key: string) => void;
   readonly #random: () => number;
-  readonly #tickMs: number;
-  readonly #batch: number;
-  readonly #cap: number;
+  #tickMs = 0;
+  #batch = 0;
+  #cap = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #last = 0;
   #budget = 0;
   #idle = true;
 
   constructor(ratePerSecond: number, jitter: number, run: (key: string) => void, random: () => number = Math.random) {
-    this.#rate = ratePerSecond;
     this.#jitter = jitter;
     this.#run = run;
     this.#random = random;
+    this.rate = ratePerSecond;
+  }
+
+  /** Jobs a second. */
+  get rate(): number {
+    return this.#rate;
+  }
+
+  /** Changes the pace from the next tick on (jobs already run stay run; the budget saved up is kept within the new cap). */
+  set rate(ratePerSecond: number) {
+    this.#rate = ratePerSecond;
     // About 100 ticks a second at high rates, one job per tick at low ones.
     this.#tickMs = Math.min(1000, Math.max(10, 1000 / ratePerSecond));
     this.#batch = Math.max(1, (ratePerSecond * this.#tickMs) / 1000);
     this.#cap = Math.max(this.#batch, ratePerSecond / 10);
+    this.#budget = Math.min(this.#budget, this.#cap);
   }
 
   /** Jobs waiting. */

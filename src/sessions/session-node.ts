@@ -161,6 +161,24 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
     this.#strategy = strategy;
   }
 
+  /** Pace of the closes a ring change causes (the `maxClosesPerSecond` option, or what was set since). */
+  get maxClosesPerSecond(): number {
+    return this.#pacer.rate;
+  }
+
+  /**
+   * Changes the pace of the closes a ring change causes, from the next batch
+   * on, e.g. to what the cluster measured it can reconnect a second, so a
+   * handoff never outruns the gateways and nodes taking the users back.
+   * @throws RingError `INVALID_OPTION` for anything but a positive finite number; the pace is unchanged.
+   */
+  set maxClosesPerSecond(perSecond: number) {
+    if (typeof perSecond !== 'number' || !Number.isFinite(perSecond) || perSecond <= 0) {
+      throw new RingError('INVALID_OPTION', `maxClosesPerSecond must be a positive number, got ${describe(perSecond)}`);
+    }
+    this.#pacer.rate = perSecond;
+  }
+
   /** Attached sessions. */
   get size(): number {
     return this.#table.sessions;
@@ -299,8 +317,8 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
       this.#handoff.keys += entries.length;
       log(this.#o.logger, {
         level: 'info', source: 'session-node', event: 'handoff',
-        message: `${this.id}: ring change moves ${entries.length} keys (${this.#strategy}); closing them at ${this.#o.maxClosesPerSecond}/s, about ${Math.ceil((this.#pacer.size / this.#o.maxClosesPerSecond) * 1000)} ms`,
-        fields: { node: this.id, keys: entries.length, queued: this.#pacer.size, perSecond: this.#o.maxClosesPerSecond, strategy: this.#strategy },
+        message: `${this.id}: ring change moves ${entries.length} keys (${this.#strategy}); closing them at ${this.#pacer.rate}/s, about ${Math.ceil((this.#pacer.size / this.#pacer.rate) * 1000)} ms`,
+        fields: { node: this.id, keys: entries.length, queued: this.#pacer.size, perSecond: this.#pacer.rate, strategy: this.#strategy },
       });
     }
     this.#courier.sweepHeld(Date.now()); // held messages of keys that moved away follow them now

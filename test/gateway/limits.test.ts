@@ -142,12 +142,20 @@ describe('GatewayHandler limits', () => {
     await waitFor(() => gateway.handler.stats().tunnels === 0);
   });
 
-  it('refuses upgrades past maxTunnels with 503', async () => {
+  it('refuses upgrades past maxTunnels with 503 and a Retry-After from how fast tunnels close', async () => {
     await setUp({ maxTunnels: 1 });
     const a = await connect(`${gateway.ws}/ws?user=alice&key=alice&token=${await sign('alice')}`);
     expect(a.frame).toMatchObject({ t: 'welcome' });
-    expect((await connect(`${gateway.ws}/ws?user=bob&key=bob&token=${await sign('bob')}`)).status).toBe(503);
+    const bob = `${gateway.ws}/ws?user=bob&key=bob&token=${await sign('bob')}`;
+    // Nothing closes: the wait is long, and grows with the refusals, up to 30 s.
+    const first = await connect(bob);
+    expect(first).toMatchObject({ status: 503, retryAfter: 10 });
+    expect((await connect(bob)).retryAfter).toBe(20);
+    expect((await connect(bob)).retryAfter).toBe(30);
+    expect((await connect(bob)).retryAfter).toBe(30);
     a.ws!.close();
+    await waitFor(() => gateway.handler.stats().tunnels === 0);
+    expect((await connect(bob)).frame).toMatchObject({ t: 'welcome' });
   });
 });
 

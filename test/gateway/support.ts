@@ -88,12 +88,13 @@ export function http(method: string, url: string, options: { token?: string; bod
   });
 }
 
-/** Opens a WebSocket; resolves with the first frame, or the HTTP status of a refused upgrade. */
-export function connect(url: string, headers: Record<string, string> = {}): Promise<{ ws?: WebSocket; status?: number; frame?: Record<string, unknown> }> {
+/** Opens a WebSocket; resolves with the first frame, or the HTTP status (and `Retry-After`) of a refused upgrade. */
+export function connect(url: string, headers: Record<string, string> = {}): Promise<{ ws?: WebSocket; status?: number; retryAfter?: number; frame?: Record<string, unknown> }> {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, { headers });
     ws.once('unexpected-response', (_req, res) => {
-      resolve({ status: res.statusCode ?? 0 });
+      const retryAfter = res.headers['retry-after'];
+      resolve({ status: res.statusCode ?? 0, ...(retryAfter !== undefined ? { retryAfter: Number(retryAfter) } : {}) });
       ws.terminate();
     });
     ws.once('message', (data) => resolve({ ws, frame: JSON.parse(String(data)) as Record<string, unknown> }));

@@ -68,6 +68,23 @@ describe('SessionNode handoff on a ring change', () => {
     expect(moves.length).toBeGreaterThan(0);
   });
 
+  it('takes a new pace at run time, and refuses a bad one leaving the pace unchanged', async () => {
+    const { moves } = await connected(240, { maxClosesPerSecond: 5000, jitter: 0 });
+    const nodes = ['a', 'b', 'c'].map((id) => cluster.nodes.get(id)!.node);
+    for (const node of nodes) node.maxClosesPerSecond = 40;
+    for (const bad of [0, -1, Number.NaN, Infinity, '10' as unknown as number]) {
+      expect(() => (nodes[0]!.maxClosesPerSecond = bad)).toThrow(/maxClosesPerSecond must be a positive number/);
+    }
+    expect(nodes.map((n) => n.maxClosesPerSecond)).toEqual([40, 40, 40]);
+    await cluster.setRing(['a', 'b', 'c', 'd']);
+    await sleep(500);
+    // 40 a second each for half a second: about 20 per node (one batch at once), never the 5000/s of the start.
+    const closed = nodes.map((n) => n.stats().moved);
+    for (const n of closed) expect(n).toBeLessThanOrEqual(24);
+    expect(closed.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(moves.length).toBeGreaterThan(0);
+  }, 20_000);
+
   it('loses no message sent while sessions move: each gets delivered', async () => {
     const { clients } = await connected(150, { maxClosesPerSecond: 300 });
     const received = new Map<string, string[]>();

@@ -31,4 +31,21 @@ describe('Pacer', () => {
     expect(ran.length).toBe(count);
     expect(pacer.size).toBe(0);
   });
+
+  it('changes its pace while keys wait: slower from the next batch on', async () => {
+    const ran: number[] = [];
+    const pacer = new Pacer(1000, 0, () => ran.push(performance.now()));
+    for (let i = 0; i < 400; i++) pacer.add(`k${i}`);
+    await waitFor(() => ran.length >= 50, { timeoutMs: 2000 });
+    pacer.rate = 50;
+    expect(pacer.rate).toBe(50);
+    const at = ran.length;
+    const since = performance.now();
+    await sleep(600);
+    // 50/s for 600 ms is 30, plus the batch saved up (at most one tenth of a second's worth, or one).
+    expect(ran.length - at).toBeLessThanOrEqual(30 + 5 + 2);
+    expect(ran.length - at).toBeGreaterThanOrEqual(15);
+    expect(ran.at(-1)! - since).toBeLessThanOrEqual(650);
+    pacer.stop();
+  });
 });
