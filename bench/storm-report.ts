@@ -29,6 +29,8 @@ export interface StormRow {
   readonly peakPerSecond: number;
   readonly binMs: number;
   readonly noCollapse: ConnectCurve['noCollapse'];
+  /** The same with each user's real first attempt as its arrival (the users' processes start late on a busy machine). */
+  readonly noCollapseStarted: ConnectCurve['noCollapse'];
   readonly connectsPerBin: readonly number[];
   /** How late the users' first attempts started after their arrival times (the load generator falling behind), ms. */
   readonly arrivalLagMs: { readonly p50: number; readonly p99: number; readonly max: number };
@@ -69,7 +71,7 @@ export function table(r: StormReport): string {
   const lines = [
     `${r.date}, ${r.machine.cpu}, ${r.machine.nproc} cores, Node ${r.machine.node}, ${r.machine.descriptorLimit} descriptors per process`,
     '',
-    '| gateway | N | procs | connected | 50% (s) | 90% (s) | 99% (s) | 100% (s) | peak /s | no collapse | attempts/user (max) | failed attempts | gateway CPU (s) | CPU ms / 1k | peak fds (one proc / all) | up at end (dropped) | load |',
+    '| gateway | N | procs | connected | 50% (s) | 90% (s) | 99% (s) | 100% (s) | peak /s | no collapse (arrived / started) | attempts/user (max) | failed attempts | gateway CPU (s) | CPU ms / 1k | peak fds (one proc / all) | up at end (dropped) | load |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|',
   ];
   for (const row of r.rows) lines.push(tableRow(row, s));
@@ -79,6 +81,7 @@ export function table(r: StormReport): string {
 
 function tableRow(row: StormRow, s: (ms: number | null) => string): string {
   const refusals = Object.entries(row.refusals).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${v}`).join(', ') || '0';
-  const collapse = row.noCollapse.minRatio === null ? 'no backlog' : row.noCollapse.minRatio.toFixed(2);
+  const ratio = (c: StormRow['noCollapse']): string => (c.minRatio === null ? 'no backlog' : c.minRatio.toFixed(2));
+  const collapse = `${ratio(row.noCollapse)} / ${ratio(row.noCollapseStarted)}`;
   return `| ${row.gateway}${row.auth === 'jwt' ? ' (JWT)' : ''} | ${row.n} | ${row.procs} | ${row.connected}${row.timedOut ? ' (bound)' : ''} | ${s(row.msTo.p50)} | ${s(row.msTo.p90)} | ${s(row.msTo.p99)} | ${s(row.msTo.p100)} | ${row.peakPerSecond} | ${collapse} | ${row.attempts.perUser} (${row.attempts.max}) | ${refusals} | ${row.gatewayCpuSeconds} | ${row.cpuMsPer1000 ?? '—'} | ${row.peakDescriptors.perProcess} / ${row.peakDescriptors.total} | ${row.upAtEnd} (${row.dropped}) | ${row.load.before}→${row.load.after} |`;
 }

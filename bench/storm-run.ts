@@ -352,6 +352,9 @@ async function runOne(c: RunContext): Promise<StormRow> {
     const refusals: Record<string, number> = {};
     for (const r of reports) for (const [kind, count] of Object.entries(r.refusals)) refusals[kind] = (refusals[kind] ?? 0) + count;
     const curve = connectCurve(arrivals, connects, n, endAt, c.binMs);
+    // The same with each user's real first attempt as its arrival: on a busy machine the users' own processes start
+    // late, and users not yet trying are no backlog at the gateway.
+    const started = connectCurve(reports.flatMap((r) => r.started), connects, n, endAt, c.binMs);
     const firstArrival = arrivals.reduce((m, a) => Math.min(m, a), Infinity);
     const totalAttempts = attempts.reduce((a, b) => a + b, 0);
     return {
@@ -367,6 +370,7 @@ async function runOne(c: RunContext): Promise<StormRow> {
       peakPerSecond: curve.peakPerSecond,
       binMs: c.binMs,
       noCollapse: curve.noCollapse,
+      noCollapseStarted: started.noCollapse,
       connectsPerBin: curve.perBin,
       arrivalLagMs: { p50: Math.round(quantile(lags, 0.5)), p99: Math.round(quantile(lags, 0.99)), max: Math.round(quantile(lags, 1)) },
       attempts: { total: totalAttempts, perUser: Math.round((totalAttempts / n) * 100) / 100, p99: quantile(attempts, 0.99), max: attempts.reduce((m, a) => Math.max(m, a), 0) },

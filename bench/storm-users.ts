@@ -48,6 +48,8 @@ export interface UsersReport {
   readonly connects: number[];
   /** Per user that arrived: how late its first attempt started (this process's own lag). */
   readonly lags: number[];
+  /** When each user's first attempt really began (users that never started are left out): the backlog the gateway saw. */
+  readonly started: number[];
   readonly attempts: number[];
   readonly refusals: Record<string, number>;
   /** Sessions that closed after their welcome. */
@@ -189,9 +191,14 @@ function report(): UsersReport {
   const connects: number[] = [];
   for (const t of connectedAt) if (t > 0) connects.push(t);
   const lags: number[] = [];
-  for (let i = 0; i < n; i++) if (startedAt[i]! > 0) lags.push(startedAt[i]! - arrival[i]!);
+  const started: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (startedAt[i]! <= 0) continue;
+    lags.push(startedAt[i]! - arrival[i]!);
+    started.push(startedAt[i]!);
+  }
   const cpu = process.cpuUsage();
-  return { arrivals: Array.from(arrival), connects, lags, attempts: Array.from(attempts), refusals, dropped, up, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  return { arrivals: Array.from(arrival), connects, lags, started, attempts: Array.from(attempts), refusals, dropped, up, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 process.on('message', (message: { type: string; startAt?: number }) => {

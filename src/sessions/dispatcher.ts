@@ -31,6 +31,14 @@ export interface DispatcherOptions {
   readonly maxInFlight?: number;
   /** Publishes that take longer count as "maybe sent". @default 2000 */
   readonly publishTimeoutMs?: number;
+  /**
+   * The nodes' `ackTimeoutMs`. In `broadcast`, a node's `failed` (it owns the
+   * user and held the message to its deadline) is final only this long after
+   * the deadline: another node may have had the user's session (a paced
+   * move, a reconnect) and written the message, and its answer comes once
+   * the client acknowledges it or its ack times out. @default 10000
+   */
+  readonly ackTimeoutMs?: number;
   /** How long a finished (id, recipient) is remembered, so sending it again returns the same outcome. @default 60000 */
   readonly dedupeWindowMs?: number;
   /** Most finished outcomes remembered (the oldest are forgotten first). @default 100000 */
@@ -100,6 +108,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   readonly #retryMs: number;
   readonly #maxInFlight: number;
   readonly #publishTimeoutMs: number;
+  readonly #ackTimeoutMs: number;
   readonly #address: string;
   readonly #pending = new Map<string, Pending>();
   readonly #recent: RecentOutcomes;
@@ -130,6 +139,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     this.#retryMs = positive(options.retryMs, 2000, 'retryMs');
     this.#maxInFlight = count(options.maxInFlight, 10_000, 'maxInFlight');
     this.#publishTimeoutMs = positive(options.publishTimeoutMs, 2000, 'publishTimeoutMs');
+    this.#ackTimeoutMs = positive(options.ackTimeoutMs, 10_000, 'ackTimeoutMs');
     this.#recent = new RecentOutcomes(positive(options.dedupeWindowMs, 60_000, 'dedupeWindowMs'), count(options.dedupeMax, 100_000, 'dedupeMax'));
     this.#address = senderAddress(options.id);
   }
@@ -290,6 +300,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const retry: Pending[] = [];
     for (const p of this.#pending.values()) {
       if (now >= p.deadline + this.#publishTimeoutMs) {
+        // In broadcast a node that wrote it answers after its client's ack (or ack timeout): wait for that before failing.
+        if (this.#mode === 'broadcast' && p.refused.size > 0 && now < p.deadline + this.#publishTimeoutMs + this.#ackTimeoutMs) continue;
         // Failed only when no node that may have it is left: in broadcast, when some node answered failed and none better.
         const maybe = this.#mode === 'broadcast' ? p.reached.size > 0 && p.refused.size === 0 : [...p.reached].some((n) => !p.refused.has(n));
         this.#finish(p, maybe ? { status: 'unknown', key: p.key, reason: 'no-outcome' } : { status: 'failed', key: p.key, reason: p.lastFail });

@@ -46,6 +46,7 @@ describe('runStorm', () => {
       expect(row.noCollapse.bins).toBeGreaterThanOrEqual(0);
       if (row.noCollapse.minRatio !== null) expect(row.noCollapse.minRatio).toBeGreaterThanOrEqual(0);
       expect(row.noCollapse.minRatio === null || row.noCollapse.minRatio <= 1).toBe(true);
+      expect(row.noCollapseStarted.minRatio === null || (row.noCollapseStarted.minRatio >= 0 && row.noCollapseStarted.minRatio <= 1)).toBe(true);
       expect(row.attempts.total).toBeGreaterThanOrEqual(N);
       expect(typeof row.refusals).toBe('object');
       expect(row.gatewayCpuSeconds).toBeGreaterThanOrEqual(0);

@@ -59,6 +59,43 @@ describe('Dispatcher.sendGroup', () => {
   });
 });
 
+describe('Dispatcher in broadcast mode, nodes answering late', () => {
+  it("waits past the deadline for a node that wrote the message before taking another node's failed as final", async () => {
+    cluster = new TestCluster();
+    const transport = new MemoryTransport();
+    const current = await cluster.store.read();
+    await cluster.store.compareAndSet(current?.version ?? 0, [{ id: 'a', meta: { url: 'ws://127.0.0.1:1' } }, { id: 'b', meta: { url: 'ws://127.0.0.1:2' } }]);
+    const router = await cluster.router();
+    await waitFor(() => router.ring.size === 2);
+    const dispatcher = await Dispatcher.start({ id: 'late', router, transport, mode: 'broadcast', ttlMs: 200, publishTimeoutMs: 100, ackTimeoutMs: 1000, retryMs: 10_000 });
+    const answer = (node: string, id: string, outcome: object) => void transport.publish('sender:late', JSON.stringify({ t: 'o', id, node, outcome }));
+    // Node a owns the user and held the message to its deadline; node b had the user's session, wrote it, and
+    // answers once the client acknowledged it, well after the deadline.
+    await transport.listen('all', (text) => {
+      const { id, keys } = JSON.parse(text) as { id: string; keys: string[] };
+      setTimeout(() => answer('a', id, { status: 'failed', key: keys[0], reason: 'expired' }), 200);
+      setTimeout(() => answer('b', id, { status: 'delivered', key: keys[0], node: 'b' }), 800);
+    });
+    const started = performance.now();
+    expect(await dispatcher.send('moving-user', 'hi')).toMatchObject({ status: 'delivered', key: 'moving-user' });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(700);
+    // With no late answer, the failed stands once the ack timeout passed too.
+    await transport.close();
+    const quiet = new MemoryTransport();
+    const alone = await Dispatcher.start({ id: 'alone', router, transport: quiet, mode: 'broadcast', ttlMs: 200, publishTimeoutMs: 100, ackTimeoutMs: 500, retryMs: 10_000 });
+    await quiet.listen('all', (text) => {
+      const { id, keys } = JSON.parse(text) as { id: string; keys: string[] };
+      setTimeout(() => void quiet.publish('sender:alone', JSON.stringify({ t: 'o', id, node: 'a', outcome: { status: 'failed', key: keys[0], reason: 'expired' } })), 200);
+    });
+    const t0 = performance.now();
+    expect(await alone.send('gone-user', 'hi')).toMatchObject({ status: 'failed', reason: 'expired' });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(200 + 100 + 500 - 60);
+    await dispatcher.close();
+    await alone.close();
+    await quiet.close();
+  });
+});
+
 describe('Dispatcher.send', () => {
   it('is idempotent per id: in flight or finished, the same outcome and one delivery', async () => {
     const { got } = await threeNodes(1);
