@@ -61,8 +61,12 @@ export interface StrategyFigures {
   readonly sessionsOnNewNode: number;
   /** From the join to no close pending and every session back on a node. */
   readonly handoverMs: number;
-  /** The pace each node was given for these closes. */
+  /** From the join to the last paced close (no close pending on any node). */
+  readonly closesMs: number;
+  /** The pace each node was given for these closes, at best. */
   readonly closesPerSecond: number;
+  /** The lowest pace set while users were slow to come back (the closes slow down rather than queue users at the gates). */
+  readonly slowestClosesPerSecond: number;
 }
 
 export interface FailoverFigures {
@@ -236,7 +240,8 @@ export function formatReport(report: Report): string {
   lines.push(...table(['node joins', 'nodes', 'sessions moved', 'of', 'share', '1/(N+1)', 'on new node'], srows));
   lines.push(wrap(`handover (ring change to every session back): ${STRATEGIES.map((s) => {
     const f = report.strategies[s];
-    return `${s} ${(f.handoverMs / 1000).toFixed(1)} s (${f.handoverMs > 0 ? Math.round(f.sessionsMoved / (f.handoverMs / 1000)) : 0} closes/s; paced at ${f.closesPerSecond}/s per node)`;
+    const closesRate = f.closesMs > 0 ? Math.round(f.sessionsMoved / (f.closesMs / 1000)) : 0;
+    return `${s} ${(f.handoverMs / 1000).toFixed(1)} s (closes done after ${(f.closesMs / 1000).toFixed(1)} s, ${closesRate}/s; paced at ${f.slowestClosesPerSecond < f.closesPerSecond ? `${f.slowestClosesPerSecond} to ` : ''}${f.closesPerSecond}/s per node)`;
   }).join(', ')}`, '  '));
   const fo = report.failover;
   lines.push('');

@@ -15,6 +15,7 @@ import type { Via } from './client.js';
 import { type ClusterHandle, type ClusterSettings, startMemoryCluster } from './cluster.js';
 import type { GatewayStats } from './gateway.js';
 import { requestJson } from './http.js';
+import { PaceController } from './pace.js';
 import { DEFAULT_GRACE_MS, type Mode, type Strategy } from './protocol.js';
 import { startRedisCluster } from './redis-cluster.js';
 import { type GatewayAgreement, type Report, type StrategyFigures, type WindowFigures, countOutcomes, failureReasons, summarize } from './report.js';
@@ -194,11 +195,15 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
       agreements.push(await admin.waitRing([...initial, extra], `${extra} joined (${strategy})`));
       // The nodes close the moved sessions paced, after the ring change; on a timeout, say what the users saw.
       // reconnect-all closes every session; selective about 1 / (nodes + 1) of them: the pace sets the time it takes.
+      // The closes slow down while users are slow to come back (down to a tenth of the pace: the time allowed assumes that).
       const closing = strategy === 'reconnect-all' ? o.users : Math.ceil((o.users * 2) / (initial.length + 1));
-      await admin.waitHandedOver(o.users, SETTLE_TIMEOUT_MS + Math.ceil((closing / (pace * initial.length)) * 1000)).catch(async (error: Error) => {
+      const controller = new PaceController(pace, Math.max(200, 2 * connect.perSecond), { waiting: () => o.users - pool.settled(), setPace: (p) => admin.setPace(p) });
+      controller.start();
+      const closed = await admin.waitHandedOver(o.users, SETTLE_TIMEOUT_MS + Math.ceil((closing / (Math.max(1, pace / 10) * initial.length)) * 1000)).catch(async (error: Error) => {
         throw new Error(`${error.message}; users: ${await pool.describe()}`);
-      });
+      }).finally(() => controller.stop());
       const handoverMs = Math.round(performance.now() - joined);
+      const closesMs = Math.round(closed - joined);
       await pool.waitSettled(SETTLE_TIMEOUT_MS);
       const after = await admin.nodeStats();
       const sessionsTotal = sum(before, (s) => s.sessions);
@@ -208,7 +213,7 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
         share: sessionsTotal > 0 ? Math.round((sessionsMoved / sessionsTotal) * 1000) / 1000 : 0,
         expectedShare: Math.round((1 / (initial.length + 1)) * 1000) / 1000,
         sessionsOnNewNode: after.find((s) => s.id === extra)?.sessions ?? 0,
-        handoverMs, closesPerSecond: pace,
+        handoverMs, closesMs, closesPerSecond: pace, slowestClosesPerSecond: controller.slowest,
       };
     };
 
@@ -362,13 +367,17 @@ class Admin {
     );
   }
 
-  /** Waits until no node has a paced close pending and the nodes hold one session per user again. */
-  async waitHandedOver(users: number, timeoutMs: number): Promise<void> {
+  /** Waits until no node has a paced close pending and the nodes hold one session per user again; resolves to when the closes were first seen done (`performance.now()`). */
+  async waitHandedOver(users: number, timeoutMs: number): Promise<number> {
     const start = Date.now();
     const deadline = start + timeoutMs;
+    let closed: number | undefined;
     for (;;) {
       const nodes = await this.nodeStats();
-      if (nodes.every((n) => n.pendingCloses === 0) && sum(nodes, (n) => n.sessions) === users) return;
+      const none = nodes.every((n) => n.pendingCloses === 0);
+      if (none) closed ??= performance.now();
+      else closed = undefined; // a close was queued again (a user came back to a node that no longer owns it)
+      if (none && sum(nodes, (n) => n.sessions) === users) return closed!;
       if (Date.now() > deadline) throw new Error(`sessions not handed over after ${timeoutMs} ms: ${JSON.stringify(nodes.map((n) => [n.id, n.sessions, n.pendingCloses]))}`);
       // Often at first (the figure is the handover's time), then less: a long handoff is not slowed by polling.
       await sleep(Math.min(250, 20 + (Date.now() - start) / 20));

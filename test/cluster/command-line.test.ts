@@ -71,8 +71,8 @@ function sampleReport(overrides: { lost?: number; agree?: boolean; unknown?: num
       hash: { oneToOne: kind(162500, 1, 1, 1), group: kind(16200, 7, 2.813, 2.813) },
     },
     strategies: {
-      'reconnect-all': { fromNodes: 12, toNodes: 13, sessionsMoved: 100000, sessionsTotal: 100000, share: 1, expectedShare: 0.077, sessionsOnNewNode: 7700, handoverMs: 123456, closesPerSecond: 1250 },
-      selective: { fromNodes: 12, toNodes: 13, sessionsMoved: 7700, sessionsTotal: 100000, share: 0.077, expectedShare: 0.077, sessionsOnNewNode: 7700, handoverMs: 6160, closesPerSecond: 1250 },
+      'reconnect-all': { fromNodes: 12, toNodes: 13, sessionsMoved: 100000, sessionsTotal: 100000, share: 1, expectedShare: 0.077, sessionsOnNewNode: 7700, handoverMs: 123456, closesMs: 80000, closesPerSecond: 1250, slowestClosesPerSecond: 400 },
+      selective: { fromNodes: 12, toNodes: 13, sessionsMoved: 7700, sessionsTotal: 100000, share: 0.077, expectedShare: 0.077, sessionsOnNewNode: 7700, handoverMs: 6160, closesMs: 5000, closesPerSecond: 1250, slowestClosesPerSecond: 1250 },
     },
     failover: { node: 'node-2', usersAffected: 8333, ringUpdatedMs: 1884, failoverMs: 3871 },
     gateways: ['start', 'node-13 joined (reconnect-all)', 'node-13 left', 'node-13 joined (selective)', 'node-2 killed'].map((after) => ({ after, gateways, agree: overrides.agree ?? true })),
