@@ -25,9 +25,9 @@ function onExit(): void {
 }
 
 /** Forks `file` (relative to bench/) with `--import tsx` and its config as JSON in argv[2]. */
-export function spawnChild(file: string, config: unknown): ChildProcess {
+export function spawnChild(file: string, config: unknown, execArgv: readonly string[] = []): ChildProcess {
   onExit();
-  const child = fork(here(file), [JSON.stringify(config)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(here(file), [JSON.stringify(config)], { execArgv: ['--import', 'tsx', ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(child);
   child.setMaxListeners(100);
   child.once('exit', () => children.delete(child));

@@ -24,6 +24,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RingNode } from '../src/index.js';
 import { type GatewayLimits, GatewayHandler, createJwtAuthenticator, gatewayServerOptions } from '../src/gateway/index.js';
+import { startBareProxy } from './storm-bare.js';
 import { staticRouter } from './storm-ring.js';
 
 /** What the storm passes to its gateway process. */
@@ -36,6 +37,8 @@ export interface GatewayProcessConfig {
   readonly secret: string;
   /** node:cluster scheduling: 'rr' (the primary accepts and hands connections round robin) or 'none' (the workers accept from the shared socket). */
   readonly scheduling: 'rr' | 'none';
+  /** Run the bare `node:net` proxy (bench/storm-bare.ts) instead of ringroute's gateway: the floor under it. */
+  readonly bare?: boolean;
 }
 
 type Stats = Record<string, unknown>;
@@ -68,6 +71,14 @@ if (config.procs > 1 && cluster.isPrimary) {
   });
   process.on('disconnect', () => process.exit(0));
   process.send!({ type: 'ready', port, pids: [process.pid, ...workers.map((w) => w.process.pid!)] });
+} else if (config.bare === true) {
+  const { port } = await startBareProxy(await staticRouter(config.members, 'default'));
+  process.on('message', (message: { type: string }) => {
+    if (message.type === 'stats') process.send!({ type: 'stats', stats: {} });
+    if (message.type === 'stop') process.exit(0);
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send!({ type: 'ready', port, pids: [process.pid] });
 } else {
   const router = await staticRouter(config.members, 'default');
   const auth = config.auth === 'jwt' ? { authenticate: await createJwtAuthenticator({ secret: config.secret }) } : { insecure: true };

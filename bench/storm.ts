@@ -69,7 +69,7 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type { GatewayLimits } from '../src/gateway/index.js';
 import { table } from './storm-report.js';
-import { GATEWAYS, type GatewayKind, type ProcsSetting, runStorm } from './storm-run.js';
+import { ALL_GATEWAYS, GATEWAYS, type GatewayKind, type ProcsSetting, runStorm } from './storm-run.js';
 
 const t0 = performance.now();
 const log = (line: string): void => void process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1)}s] ${line}\n`);
@@ -91,7 +91,7 @@ function positiveInteger(text: string, name: string): number {
 
 const ns = list('n', '5000,20000').map((s) => positiveInteger(s, 'n'));
 const gateways = list('gateways', GATEWAYS.join(',')).map((g) => {
-  if (!GATEWAYS.includes(g as GatewayKind)) throw new Error(`--gateways takes ${GATEWAYS.join(', ')}; got ${JSON.stringify(g)}`);
+  if (!ALL_GATEWAYS.includes(g as GatewayKind)) throw new Error(`--gateways takes ${ALL_GATEWAYS.join(', ')}; got ${JSON.stringify(g)}`);
   return g as GatewayKind;
 });
 const procs: ProcsSetting[] = list('procs', '1').map((p) => (p === 'auto' ? 'auto' : positiveInteger(p, 'procs')));

@@ -33,6 +33,10 @@ export interface AttackReport {
   readonly results: AttackResult[];
   /** `GET /healthz` on the first gateway during the phase. */
   readonly healthz: HealthFigures;
+  /** The same over {@link BASELINE_MS} just before the phase, with the same legitimate traffic and no attack. */
+  readonly baseline: HealthFigures;
+  /** The phase's p99 must stay within this: {@link HEALTHZ_P99_LIMIT_MS}, or twice the baseline's p99 on a machine already that slow. */
+  readonly healthzLimitMs: number;
   readonly durationMs: number;
 }
 
@@ -42,6 +46,12 @@ export interface AttackOptions {
   readonly adminToken: string;
   readonly progress?: (line: string) => void;
 }
+
+/** `/healthz` must answer within this at p99 during the attack phase (or twice its p99 just before, on a slower machine). */
+export const HEALTHZ_P99_LIMIT_MS = 100;
+
+/** `/healthz` is probed this long before the attacks, for the baseline their p99 is held to. */
+export const BASELINE_MS = 3000;
 
 /** Whose identity the attacker goes after: a legitimate user of the pool. */
 const VICTIM = 'user-1';
@@ -55,6 +65,12 @@ export async function runAttacks(options: AttackOptions): Promise<AttackReport> 
   const ws = gw.replace(/^http/, 'ws');
   const admin = cluster.admins[0]!;
   const mallory = await signer.sign(ATTACKER);
+  // How fast /healthz answers on this machine, now, without attacks: a 2-core machine running 100,000 users is slower
+  // than 100 ms at p99 before any attack, and the attacks must not make it worse than twice that.
+  const quiet = startHealthProbe(gw);
+  await new Promise((resolve) => setTimeout(resolve, BASELINE_MS));
+  const baseline = await quiet.stop();
+  const healthzLimitMs = Math.max(HEALTHZ_P99_LIMIT_MS, 2 * baseline.p99Ms);
   const health = startHealthProbe(gw);
   let since = performance.now();
   const record = (name: string, tried: string, answer: string, refused: boolean) => {
@@ -167,7 +183,7 @@ export async function runAttacks(options: AttackOptions): Promise<AttackReport> 
     await router.close();
     healthz = await health.stop();
   }
-  return { results, healthz, durationMs: Math.round(performance.now() - started) };
+  return { results, healthz, baseline, healthzLimitMs, durationMs: Math.round(performance.now() - started) };
 }
 
 /** Opens a WebSocket; answers `"<status>"` for a refused upgrade, `closed <code>` for a close before any message, `open` otherwise. */

@@ -176,7 +176,8 @@ describe('the cluster report', () => {
   it('lists every attack within 80 columns, and says FAILED when one got through or /healthz was slow', () => {
     const attack = (name: string, refused: boolean) => ({ name, tried: `a long description of what ${name} tried against the cluster`, answer: '2928 x 429, 72 accepted (at most 101 allowed) and waiting for their ttl', refused, healthzMaxMs: 12.5 });
     const healthz = { samples: 753, failures: 0, p50Ms: 0.8, p99Ms: 32, maxMs: 67.8 };
-    const ok = { ...sampleReport(), attacks: { results: [attack('ws-no-token', true), attack('flood-offline', true)], healthz, durationMs: 5500 } };
+    const baseline = { samples: 120, failures: 0, p50Ms: 0.7, p99Ms: 20, maxMs: 30 };
+    const ok = { ...sampleReport(), attacks: { results: [attack('ws-no-token', true), attack('flood-offline', true)], healthz, baseline, healthzLimitMs: 100, durationMs: 5500 } };
     const lines = formatReport(ok).split('\n');
     for (const line of lines.slice(0, -1)) expect(line.length, line).toBeLessThanOrEqual(MAX_WIDTH);
     expect(lines.join('\n')).toMatch(/refused {2}ws-no-token: /);
@@ -186,5 +187,9 @@ describe('the cluster report', () => {
     expect(formatReport(through)).toMatch(/NOT REFUSED {2}ws-no-token/);
     expect(formatVerdict(through)).toMatch(/^verdict: FAILED: /);
     expect(formatVerdict({ ...ok, attacks: { ...ok.attacks, healthz: { ...healthz, p99Ms: 150 } } })).toMatch(/^verdict: FAILED: /);
+    // On a machine already slow before the attacks, the limit is twice its p99 then: 150 ms passes under a 90 ms baseline.
+    const slow = { ...ok, attacks: { ...ok.attacks, healthz: { ...healthz, p99Ms: 150 }, baseline: { ...baseline, p99Ms: 90 }, healthzLimitMs: 180 } };
+    expect(formatVerdict(slow)).toMatch(/^verdict: ok: /);
+    expect(formatReport(slow).replace(/\s+/g, ' ')).toMatch(/p99 150 ms \(limit 180: 100, or twice the p99 of 90 ms in the 3 s before the attacks\)/);
   });
 });
