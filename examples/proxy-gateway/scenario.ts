@@ -83,9 +83,9 @@ export async function probe(port: number, keys: readonly string[], concurrency =
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const out = new Array<string>(keys.length);
   let next = 0;
-  const one = (key: string): Promise<string> =>
+  const one = (key: string, fresh: boolean): Promise<string> =>
     new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: `/?user=${key}`, agent, timeout: 10_000 }, (res) => {
+      const req = request({ host: '127.0.0.1', port, path: `/?user=${key}`, agent: fresh ? false : agent, timeout: 10_000 }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (body += chunk));
@@ -101,10 +101,11 @@ export async function probe(port: number, keys: readonly string[], concurrency =
         while (next < keys.length) {
           const i = next++;
           // A keep-alive connection the proxy closed as it was reused (a reload ends old workers'
-          // idle connections) fails with "socket hang up": the GET is idempotent, ask again.
+          // idle connections) fails with "socket hang up": the GET is idempotent, ask again on a new
+          // connection (another pooled one may belong to the same old worker).
           for (let attempt = 1; ; attempt++) {
             try {
-              out[i] = await one(keys[i]!);
+              out[i] = await one(keys[i]!, attempt > 1);
               break;
             } catch (error) {
               if (attempt >= 3 || /HTTP \d/.test((error as Error).message)) throw error;
