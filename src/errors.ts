@@ -20,7 +20,14 @@ export type RingErrorCode =
   /** A call on an adapter, router or coordinator after its `close()`. */
   | 'CLOSED'
   /** A bounded queue or table is full (e.g. a `Dispatcher`'s in-flight messages); retry later. */
-  | 'OVERLOADED';
+  | 'OVERLOADED'
+  /**
+   * The store holds a different ring under the (epoch, version) a router was
+   * serving: a write the router had read was lost (e.g. by a Redis fail-over)
+   * and another took its version. Reported on the router's `error` event as
+   * it adopts the store's ring.
+   */
+  | 'CONFLICT';
 
 /**
  * The error class of ringroute. A call that throws a `RingError` leaves the

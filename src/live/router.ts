@@ -82,6 +82,7 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
   #ring: HashRing;
   #epoch = '';
   #version = 0;
+  #conflicts = 0;
   #unwatch: (() => void) | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -154,6 +155,17 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
   }
 
   /** Epoch of the ring in use ('' before any ring was read). */
+  /**
+   * Times the store held other nodes than this router served under the same
+   * (epoch, version) (a write it had read was lost, e.g. by a Redis
+   * fail-over); each was repaired by adopting the store's ring and reported
+   * as `RingError` `CONFLICT`. Two routers serve different rings under one
+   * version for at most `resyncMs` plus a read after the store settles.
+   */
+  get conflicts(): number {
+    return this.#conflicts;
+  }
+
   get epoch(): string {
     return this.#epoch;
   }
@@ -248,7 +260,11 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
   #adopt(state: RingState, byPush: boolean): void {
     if (this.#closed) return;
     const newEpoch = state.epoch !== this.#epoch;
-    if (!newEpoch && state.version <= this.#version) return;
+    if (!newEpoch && state.version < this.#version) return;
+    // The version in use, read again: the same nodes, unless the write this router had read was lost (a fail-over
+    // to a replica that never got it) and another write took its version. The store is the truth: adopt it.
+    const conflict = !newEpoch && state.version === this.#version;
+    if (conflict && sameNodes(this.#ring.nodes(), state.nodes)) return;
     let next: HashRing;
     let diff: RingDiff;
     try {
@@ -267,7 +283,11 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
     this.#ring = next;
     this.#epoch = state.epoch;
     this.#version = state.version;
-    if (newEpoch || !byPush) this.emit('resync', state);
+    if (conflict) {
+      this.#conflicts++;
+      this.#fail(new RingError('CONFLICT', `the store holds other nodes under ring ${state.epoch} version ${state.version} than this router served (a lost write, e.g. a fail-over): adopted the store's (${diff.added.length} added, ${diff.removed.length} removed, ${(diff.movedFraction * 100).toFixed(1)}% of keys moved)`));
+    }
+    if (newEpoch || conflict || !byPush) this.emit('resync', state);
     this.emit('change', diff, state);
   }
 
@@ -298,6 +318,29 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
     log(this.#logger, { level: 'warn', source: 'router', event: skipped ? 'skip' : 'error', message: `${String((error as Error)?.message ?? error)}; serving version ${this.#version}`, fields: { epoch: this.#epoch, serving: this.#version } });
     this.emit('error', error instanceof Error ? error : new Error(String(error)));
   }
+}
+
+/** Whether `stored` (a state's nodes, not checked yet) holds exactly `served` (sorted by id): ids, weights and meta. */
+function sameNodes(served: readonly RingNode[], stored: unknown): boolean {
+  if (!Array.isArray(stored) || stored.length !== served.length) return false;
+  const byId = new Map<string, unknown>();
+  for (const node of stored as unknown[]) {
+    if (node === null || typeof node !== 'object') return false;
+    byId.set((node as RingNode).id, node);
+  }
+  for (const node of served) {
+    const other = byId.get(node.id) as RingNode | undefined;
+    if (other === undefined || (other.weight ?? 1) !== (node.weight ?? 1) || !sameMeta(node.meta, other.meta)) return false;
+  }
+  return true;
+}
+
+function sameMeta(a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined): boolean {
+  const ka = a === undefined ? [] : Object.keys(a);
+  const kb = b === undefined || b === null || typeof b !== 'object' ? [] : Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) if (a![k] !== b![k]) return false;
+  return true;
 }
 
 function checkState(state: RingState): void {

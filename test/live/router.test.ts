@@ -155,6 +155,40 @@ describe('RingRouter', () => {
     await router.close();
   });
 
+  it('repairs a lost write: other nodes under the version in use are adopted from the store and reported as CONFLICT', async () => {
+    const store = new ScriptedStore();
+    store.state = { epoch: E, version: 2, nodes: [{ id: 'a', meta: { url: 'ws://a', zone: '1' } }, { id: 'b', weight: 2 }, { id: 'c' }] };
+    const router = await RingRouter.start({ store, resyncMs: 50 });
+    const errors: RingError[] = [];
+    const changes: string[][] = [];
+    router.on('error', (e) => errors.push(e as RingError));
+    router.on('change', (diff) => changes.push([...diff.added, ...diff.removed]));
+    // The same nodes read again, meta keys in another order and the default weight spelled out: nothing to do.
+    store.state = { epoch: E, version: 2, nodes: [{ id: 'c', weight: 1 }, { id: 'b', weight: 2 }, { id: 'a', meta: { zone: '1', url: 'ws://a' } }] };
+    await sleep(200);
+    expect(errors).toEqual([]);
+    expect(router.conflicts).toBe(0);
+    // A fail-over lost version 2 = {a, b, c}; the coordinator wrote {a, b, d} as version 2 again. A push of it is
+    // not new by its version; the next resync reads it and the router adopts the store's nodes.
+    store.state = { epoch: E, version: 2, nodes: [{ id: 'a', meta: { url: 'ws://a', zone: '1' } }, { id: 'b', weight: 2 }, { id: 'd' }] };
+    store.push(store.state);
+    await waitFor(() => router.conflicts === 1, { timeoutMs: 1000, what: 'the conflict repaired by a resync' });
+    expect(router.ring.nodes().map((n) => n.id)).toEqual(['a', 'b', 'd']);
+    expect(router.version).toBe(2);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(RingError);
+    expect(errors[0]!.code).toBe('CONFLICT');
+    expect(errors[0]!.message).toMatch(/other nodes under ring epoch-1 version 2/);
+    expect(changes).toEqual([['d', 'c']]);
+    // Only a weight or a meta value differing is a conflict too; once repaired, nothing more happens.
+    store.state = { epoch: E, version: 2, nodes: [{ id: 'a', meta: { url: 'ws://a2', zone: '1' } }, { id: 'b', weight: 2 }, { id: 'd' }] };
+    await waitFor(() => router.conflicts === 2, { timeoutMs: 1000 });
+    await sleep(200);
+    expect(router.conflicts).toBe(2);
+    expect(router.ring.nodes()[0]!.meta).toEqual({ url: 'ws://a2', zone: '1' });
+    await router.close();
+  });
+
   it('runs at most one read at a time however many pushes and resyncs come in', async () => {
     const store = new ScriptedStore();
     store.state = { epoch: E, version: 1, nodes: nodes('a') };

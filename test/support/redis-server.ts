@@ -224,6 +224,18 @@ export class RedisServer {
     });
   }
 
+  /** Kills the process at once (SIGKILL), as a crash would: no shutdown, no waiting for replicas. */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    if (child === null) return;
+    this.#child = null;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+
   /** Freezes the process (SIGSTOP), as a fork for a snapshot or a VM stall would: connections stay open, nothing is answered. */
   pause(): void {
     if (this.#child === null) throw new Error('redis-server is not running');
