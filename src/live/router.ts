@@ -154,7 +154,6 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
     return this.#version;
   }
 
-  /** Epoch of the ring in use ('' before any ring was read). */
   /**
    * Times the store held other nodes than this router served under the same
    * (epoch, version) (a write it had read was lost, e.g. by a Redis
@@ -166,6 +165,7 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
     return this.#conflicts;
   }
 
+  /** Epoch of the ring in use ('' before any ring was read). */
   get epoch(): string {
     return this.#epoch;
   }
