@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PaceController } from '../../examples/cluster/pace.js';
+import { defaultTtlMs, handoffPace, settleTimeoutMs } from '../../examples/cluster/scenario.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -42,5 +43,23 @@ describe('PaceController (the example handoff pace)', () => {
     expect(calls).toBe(3);
     expect(c.pace).toBe(16); // 35, 24, 16
     await c.stop().catch(() => undefined);
+  });
+});
+
+describe('the example scenario\'s sizing', () => {
+  it('paces the handoff at 80% of the measured connect rate over the nodes, never above the configured pace nor below 1', () => {
+    expect(handoffPace(125, 876, 8)).toBe(87); // 100,000 users: 0.8 x 876 / 8
+    expect(handoffPace(250, 5000, 4)).toBe(250); // the cluster keeps up: the configured pace stands
+    expect(handoffPace(50, 0, 4)).toBe(1);
+  });
+
+  it('gives big runs a longer membership ttl, and every run time to connect that grows with its users', () => {
+    expect(defaultTtlMs(2000)).toBe(2000);
+    expect(defaultTtlMs(20_000)).toBe(2000);
+    expect(defaultTtlMs(50_000)).toBe(5000);
+    expect(defaultTtlMs(100_000)).toBe(10_000);
+    expect(defaultTtlMs(1_000_000)).toBe(10_000);
+    expect(settleTimeoutMs(20_000, 1000)).toBe(130_000);
+    expect(settleTimeoutMs(100_000, 1000)).toBe(530_000);
   });
 });
