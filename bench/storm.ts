@@ -61,7 +61,8 @@
  *
  * Options: --n=LIST --gateways=LIST --nodes=K --procs=LIST (numbers or
  * auto; default 1) --gateway-limits=JSON --auth=insecure|jwt
- * --cluster-scheduling=none|rr --users-per-process=K --json=FILE. The
+ * --cluster-scheduling=none|rr --users-per-process=K --bin-ms=K (the rate's
+ * bins, default 250) --json=FILE. The
  * table is printed as markdown; --json writes every figure, with the
  * connects per bin, the users' start lag and the gateway's own counters.
  */
@@ -113,7 +114,12 @@ log(`storm: N = ${ns.join(', ')}; ${gateways.join(', ')}; ${nodes} nodes; gatewa
 const scheduling = option('cluster-scheduling') ?? 'none';
 if (scheduling !== 'rr' && scheduling !== 'none') throw new Error(`--cluster-scheduling takes none or rr, got ${JSON.stringify(scheduling)}`);
 const usersPerProcess = option('users-per-process');
-const report = await runStorm({ n: ns, gateways, nodes, procs, gatewayLimits, auth, clusterScheduling: scheduling, progress: log, ...(usersPerProcess === undefined ? {} : { usersPerProcess: positiveInteger(usersPerProcess, 'users-per-process') }) });
+const binMs = option('bin-ms');
+const report = await runStorm({
+  n: ns, gateways, nodes, procs, gatewayLimits, auth, clusterScheduling: scheduling, progress: log,
+  ...(usersPerProcess === undefined ? {} : { usersPerProcess: positiveInteger(usersPerProcess, 'users-per-process') }),
+  ...(binMs === undefined ? {} : { binMs: positiveInteger(binMs, 'bin-ms') }),
+});
 console.log(table(report));
 if (json !== undefined) {
   writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
