@@ -22,10 +22,18 @@
 import cluster, { type Worker } from 'node:cluster';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RingNode } from '../src/index.js';
-import { type GatewayLimits, GatewayHandler, createJwtAuthenticator, gatewayServerOptions } from '../src/gateway/index.js';
-import { startBareProxy } from './storm-bare.js';
-import { staticRouter } from './storm-ring.js';
+// The built package, as users run it (`npm run bench:storm` builds first): run from src under tsx, every
+// per-instance arrow function paid for esbuild's keepNames wrapper, some 5% of the gateway's CPU.
+import { type GatewayLimits, GatewayHandler, createJwtAuthenticator, gatewayServerOptions } from '../dist/gateway.js';
+import { MemoryRingStore, type RingNode, RingRouter } from '../dist/index.js';
+import { startBareProxy, startHttpBareProxy } from './storm-bare.js';
+
+/** The run's static ring on the built package (RingRouter's default placement, as bench/storm-ring.ts's `staticRouter`). */
+async function staticRouter(members: readonly RingNode[]): Promise<RingRouter> {
+  const store = new MemoryRingStore();
+  await store.compareAndSet(0, members);
+  return RingRouter.start({ store, resyncMs: 3_600_000 });
+}
 
 /** What the storm passes to its gateway process. */
 export interface GatewayProcessConfig {
@@ -37,8 +45,8 @@ export interface GatewayProcessConfig {
   readonly secret: string;
   /** node:cluster scheduling: 'rr' (the primary accepts and hands connections round robin) or 'none' (the workers accept from the shared socket). */
   readonly scheduling: 'rr' | 'none';
-  /** Run the bare `node:net` proxy (bench/storm-bare.ts) instead of ringroute's gateway: the floor under it. */
-  readonly bare?: boolean;
+  /** Run a bare proxy (bench/storm-bare.ts) instead of ringroute's gateway: `net` the floor under it, `http` the same behind Node's HTTP parser. */
+  readonly bare?: 'net' | 'http';
 }
 
 type Stats = Record<string, unknown>;
@@ -71,8 +79,9 @@ if (config.procs > 1 && cluster.isPrimary) {
   });
   process.on('disconnect', () => process.exit(0));
   process.send!({ type: 'ready', port, pids: [process.pid, ...workers.map((w) => w.process.pid!)] });
-} else if (config.bare === true) {
-  const { port } = await startBareProxy(await staticRouter(config.members, 'default'));
+} else if (config.bare !== undefined) {
+  const router = await staticRouter(config.members);
+  const { port } = config.bare === 'http' ? await startHttpBareProxy(router) : await startBareProxy(router);
   process.on('message', (message: { type: string }) => {
     if (message.type === 'stats') process.send!({ type: 'stats', stats: {} });
     if (message.type === 'stop') process.exit(0);
@@ -80,7 +89,7 @@ if (config.procs > 1 && cluster.isPrimary) {
   process.on('disconnect', () => process.exit(0));
   process.send!({ type: 'ready', port, pids: [process.pid] });
 } else {
-  const router = await staticRouter(config.members, 'default');
+  const router = await staticRouter(config.members);
   const auth = config.auth === 'jwt' ? { authenticate: await createJwtAuthenticator({ secret: config.secret }) } : { insecure: true };
   const gateway = new GatewayHandler({ router, dispatcher: { sendGroup: async () => [] }, limits: config.limits, ...auth });
   const errors: Record<string, number> = {};

@@ -20,11 +20,11 @@ import { childrenOf, connectCurve, cpuSeconds, descriptors, quantile } from './s
 import type { UsersConfig, UsersReport } from './storm-users.js';
 
 export type { StormReport, StormRow } from './storm-report.js';
-export type GatewayKind = 'ringroute' | 'node-bare' | ProxyKind;
+export type GatewayKind = 'ringroute' | 'node-bare' | 'node-http-bare' | ProxyKind;
 /** The issue's comparison, run by default. */
 export const GATEWAYS: readonly GatewayKind[] = ['ringroute', 'nginx', 'haproxy'];
-/** Every kind `--gateways` takes: `node-bare` is the floor under ringroute's gateway (bench/storm-bare.ts). */
-export const ALL_GATEWAYS: readonly GatewayKind[] = [...GATEWAYS, 'node-bare'];
+/** Every kind `--gateways` takes: `node-bare` is the floor under ringroute's gateway, `node-http-bare` the same behind `node:http` (bench/storm-bare.ts). */
+export const ALL_GATEWAYS: readonly GatewayKind[] = [...GATEWAYS, 'node-bare', 'node-http-bare'];
 
 /** Gateway processes (workers) per run: a number, or `auto`: enough for N to fit ({@link autoProcs}). */
 export type ProcsSetting = number | 'auto';
@@ -191,7 +191,7 @@ export async function runStorm(options: StormOptions = {}): Promise<StormReport>
   const rows: StormRow[] = [];
   const skipped: string[] = [];
   const available = gateways.filter((g) => {
-    if (g === 'ringroute' || g === 'node-bare' || findBinary(g) !== null) return true;
+    if (g === 'ringroute' || g === 'node-bare' || g === 'node-http-bare' || findBinary(g) !== null) return true;
     const reason = `${g}: no ${g} binary on PATH or in /usr/sbin`;
     if (options.missingProxy === 'fail') throw new Error(reason);
     skipped.push(reason);
@@ -256,8 +256,9 @@ async function runOne(c: RunContext): Promise<StormRow> {
   let gatewayPids: () => number[];
   let gatewayChild: ChildProcess | null = null;
   let proxy: StormProxy | null = null;
-  if (gateway === 'ringroute' || gateway === 'node-bare') {
-    const config: GatewayProcessConfig = { members: c.members, procs, limits: c.limits, auth: c.auth, secret: c.secret, scheduling: c.scheduling, bare: gateway === 'node-bare' };
+  if (gateway === 'ringroute' || gateway === 'node-bare' || gateway === 'node-http-bare') {
+    const bare = gateway === 'node-bare' ? { bare: 'net' as const } : gateway === 'node-http-bare' ? { bare: 'http' as const } : {};
+    const config: GatewayProcessConfig = { members: c.members, procs, limits: c.limits, auth: c.auth, secret: c.secret, scheduling: c.scheduling, ...bare };
     // STORM_GATEWAY_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles ringroute's gateway alone.
     gatewayChild = spawnChild('./storm-gateway.ts', config, (process.env.STORM_GATEWAY_NODE_OPTIONS ?? '').split(' ').filter((a) => a !== ''));
     const ready = await ask<{ port: number; pids: number[] }>(gatewayChild, 'ready', 'ready', false);
