@@ -27,10 +27,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findBinary, freePort, stopProcess } from '../examples/proxy-gateway/proxy.js';
+import { findBinary, freePort, reachable, stopProcess } from '../examples/proxy-gateway/proxy.js';
 import { HashRing, type RingNode } from '../src/index.js';
 import { haproxyPlacement, renderHaproxyBackend } from '../src/proxy/haproxy/index.js';
 import { nginxPlacement, renderNginxUpstream } from '../src/proxy/nginx/index.js';
@@ -107,7 +106,7 @@ export async function startProxy(kind: ProxyKind, members: readonly RingNode[], 
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await until(async () => (await reachable(port)) && (kind === 'haproxy' || childrenOf(children[0]!.pid!).length >= procs), children, 10_000, `${kind} to listen`);
+    await until(async () => (await reachable({ port })) && (kind === 'haproxy' || childrenOf(children[0]!.pid!).length >= procs), children, 10_000, `${kind} to listen`);
   } catch (error) {
     await stop();
     throw new Error(`${(error as Error).message}: ${log().slice(-2000)}`);
@@ -168,16 +167,6 @@ function haproxyConfig(port: number, limit: number): string {
   ].join('\n');
 }
 
-function reachable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 async function until(check: () => boolean | Promise<boolean>, children: readonly ChildProcess[], timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -68,7 +68,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-function reachable(target: { port: number } | { path: string }): Promise<boolean> {
+/** Whether something accepts connections on 127.0.0.1:port (or a Unix socket path). */
+export function reachable(target: { port: number } | { path: string }): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = 'port' in target ? connect({ host: '127.0.0.1', port: target.port }) : connect(target.path);
     socket.once('connect', () => {
@@ -200,18 +201,33 @@ async function startOnce(kind: GatewayKind, router: RingRouter, onError: (error:
   try {
     await until(async () => {
       if (child.exitCode !== null) throw new Error(`${kind} exited with ${child.exitCode}: ${log()}`);
-      return (await reachable({ port })) && (kind === 'nginx' || (await reachable({ path: join(dir, 'master.sock') })));
+      // HAProxy: the worker's runtime socket too, which HaproxySync talks to at once (the master's CLI comes up
+      // first; a sync started before the worker bound admin.sock failed with ECONNRESET now and then).
+      return (await reachable({ port })) && (kind === 'nginx' || ((await reachable({ path: join(dir, 'master.sock') })) && (await reachable({ path: join(dir, 'admin.sock') }))));
     }, 10_000, `${kind} to listen`);
     if (kind === 'nginx') {
       sync = await NginxSync.start({ router, file: join(dir, 'upstream.conf'), upstream: { name: 'ringroute', argument: 'user', keepalive: 16 }, binary, args });
     } else {
       const reload = async (): Promise<void> => {
-        await until(() => reachable({ path: join(dir, 'master.sock') }), 10_000, 'the HAProxy master CLI');
-        await new Promise<void>((resolve, reject) => {
-          const cli = connect(join(dir, 'master.sock'));
-          cli.once('error', reject).on('data', () => undefined).once('close', () => resolve());
-          cli.end('reload\n');
-        });
+        for (let attempt = 1; ; attempt++) {
+          await until(() => reachable({ path: join(dir, 'master.sock') }), 10_000, 'the HAProxy master CLI');
+          const done = await new Promise<boolean>((resolve, reject) => {
+            const cli = connect(join(dir, 'master.sock'));
+            let connected = false;
+            cli.once('connect', () => (connected = true));
+            cli.once('error', (error: NodeJS.ErrnoException) => {
+              const reset = error.code === 'ECONNRESET' || error.code === 'EPIPE';
+              // The master re-executes itself on `reload` and resets its CLI connections: the command was taken.
+              if (connected && reset) return resolve(true);
+              // Not connected: the master is between two executions (another reload); ask again.
+              if (!connected && attempt < 5) return resolve(false);
+              reject(error);
+            });
+            cli.on('data', () => undefined).once('close', () => resolve(true));
+            cli.end('reload\n');
+          });
+          if (done) return;
+        }
       };
       sync = await HaproxySync.start({ router, backend: { name: 'ringroute', param: 'user' }, socket: join(dir, 'admin.sock'), file: join(dir, 'backend.cfg'), reload });
     }
