@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RingError, SessionClient, type WebSocketConstructor, type WebSocketLike, fullJitter, parseRetryAfter, retryAfterDelay } from '../../src/client/index.js';
+import { seededRandom } from '../../src/cli/prng.js';
 import { welcomeFrame } from '../../src/sessions/protocol.js';
 
 describe('retryAfterDelay', () => {
@@ -17,16 +18,9 @@ describe('fullJitter', () => {
   });
 });
 
-/** mulberry32: a seeded PRNG, so the distribution tests draw the same numbers every run. */
+/** A seeded PRNG (the CLI's mulberry32), so the distribution tests draw the same numbers every run. */
 function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  return seededRandom(seed).next;
 }
 
 /** How many of `delays` fall in each `bucketMs` slice of [0, spanMs). */
