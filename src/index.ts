@@ -15,7 +15,7 @@ export { hashPlacement, type Placement } from './ring/placement.js';
 export { RingError, type RingErrorCode } from './errors.js';
 export { DEFAULT_VNODES, MAX_ID_LENGTH, MAX_META_ENTRIES, MAX_META_LENGTH, MAX_POINTS, MAX_VNODES, MAX_WEIGHT } from './ring/limits.js';
 export type { Hasher, HashRingOptions, MovedRange, RingDiff, RingNode, RingSnapshot } from './ring/types.js';
-export type { Membership, MembershipAdapter, MembershipEvent, RingState, RingStore } from './live/contracts.js';
+export type { Membership, MembershipAdapter, MembershipLease, MembershipEvent, RingState, RingStore } from './live/contracts.js';
 export { MemoryRingStore } from './adapters/memory/ring-store.js';
 export { MemoryMembership, type MemoryMember, type MemoryMembershipOptions } from './adapters/memory/membership.js';
 export { RingRouter, type RingRouterEvents, type RingRouterOptions } from './live/router.js';

@@ -199,6 +199,13 @@ export class AppNode {
     });
     node.#node.on('error', (error) => node.#log(`sessions: ${error.message}`));
     node.#member = await options.membership.join(node.#self());
+    // Self-fencing: cut off from the store for longer than its lease, the node stops acting as an owner before the
+    // ring can give its users to another node (docs/sessions.md, "Self-fencing"); in memory the lease never runs out.
+    if (node.#member.lease !== undefined) {
+      node.#node.followLease(node.#member);
+      node.#node.on('fence', () => node.#log('membership lease ran out: fenced (accepting and delivering nothing until it is back)'));
+      node.#node.on('unfence', (r) => node.#log(`lease back after ${r.fencedMs} ms fenced, ${r.sessionsClosed} sessions closed`));
+    }
     return node;
   }
 

@@ -85,6 +85,33 @@ export interface MembershipEvent {
 export interface Membership {
   /** Removes the member now and stops its heartbeats. Idempotent. */
   leave(): Promise<void>;
+  /**
+   * How long this process may still act as the member: the basis of
+   * self-fencing (`SessionNode.followLease`). Read it when needed; it moves
+   * forward with every heartbeat the store confirms. Adapters whose members
+   * cannot expire while the process runs may leave it out (nothing fences).
+   */
+  readonly lease?: MembershipLease;
+}
+
+/**
+ * A member's lease, as far as its own process can know it. Adapter authors:
+ * `until` must never lie beyond the earliest moment the store could treat
+ * the member as expired, so a node that stops acting at `until` has stopped
+ * before the ring can hand its keys to anyone else.
+ */
+export interface MembershipLease {
+  /**
+   * `performance.now()` of this process up to which the store certainly
+   * still holds the membership: for a heartbeat the store confirmed, the
+   * moment it was *sent* (the store applied it later) plus the ttl, less
+   * what a fail-over can lose (see each adapter). `Infinity` while the member
+   * cannot expire, and after `leave()` (a member that left is out of the
+   * ring, and its handoff, not a lease, decides when its sessions go).
+   */
+  readonly until: number;
+  /** The full length of a lease: the adapter's ttl, in ms. */
+  readonly ttlMs: number;
 }
 
 /**

@@ -42,7 +42,7 @@ const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 const HANDOFF_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 /** Node counters exposed as `_total` counters, from `SessionNode.stats()`: field, metric, label. */
-const CLOSE_REASONS = [['moved', 'moved'], ['slowConsumers', 'slow_consumer'], ['timeouts', 'timeout']] as const;
+const CLOSE_REASONS = [['moved', 'moved'], ['slowConsumers', 'slow_consumer'], ['timeouts', 'timeout'], ['fencedCloses', 'fenced']] as const;
 const NODE_OUTCOMES = ['delivered', 'failed', 'unknown'] as const;
 
 /**
@@ -161,13 +161,20 @@ export function instrument(options: InstrumentOptions): Instrumentation {
     gauge('held_bytes', 'Approximate bytes of the held messages, per node.', 'heldBytes');
     gauge('in_flight_messages', 'Messages written to a socket and not acknowledged yet, per node.', 'inFlight');
     gauge('pending_closes', 'Sessions waiting for their paced "moved" close, per node.', 'pendingCloses');
+    take(`${p}node_fenced`, () => new Gauge({ name: `${p}node_fenced`, help: 'Whether the node is fenced (1): its membership lease ran out and it acts as no owner until the lease is back.', labelNames: ['node'], registers, collect() { for (const s of stats()) this.set({ node: s.id }, s.fenced ? 1 : 0); } }));
+    take(`${p}node_fences_total`, () => new Counter({ name: `${p}node_fences_total`, help: 'Times the node fenced itself (its membership lease ran out).', labelNames: ['node'], registers, collect() {
+      for (const s of stats()) this.inc({ node: s.id }, delta(`f\0${s.id}`, s.fences));
+    } }));
+    take(`${p}node_fenced_seconds_total`, () => new Counter({ name: `${p}node_fenced_seconds_total`, help: 'Time the node spent fenced.', labelNames: ['node'], registers, collect() {
+      for (const s of stats()) this.inc({ node: s.id }, delta(`fs\0${s.id}`, s.fencedMs) / 1000);
+    } }));
     const seen = new Map<string, number>();
     const delta = (key: string, value: number): number => {
       const last = seen.get(key) ?? 0;
       seen.set(key, value);
       return Math.max(0, value - last);
     };
-    take(`${p}sessions_closed_total`, () => new Counter({ name: `${p}sessions_closed_total`, help: 'Sessions a node closed, by reason: moved (handed to the new owner), slow_consumer, timeout.', labelNames: ['node', 'reason'], registers, collect() {
+    take(`${p}sessions_closed_total`, () => new Counter({ name: `${p}sessions_closed_total`, help: 'Sessions a node closed, by reason: moved (handed to the new owner), slow_consumer, timeout, fenced (fenced longer than closeAfterMs).', labelNames: ['node', 'reason'], registers, collect() {
       for (const s of stats()) for (const [field, reason] of CLOSE_REASONS) this.inc({ node: s.id, reason }, delta(`c\0${s.id}\0${field}`, s[field]));
     } }));
     take(`${p}attach_refused_total`, () => new Counter({ name: `${p}attach_refused_total`, help: 'Connections refused because another node (or nobody) owns the key, per node.', labelNames: ['node'], registers, collect() {

@@ -18,6 +18,8 @@ export interface CourierHost {
   owner(key: string): RingNode | null;
   /** The node the key moved here from in the latest ring change, while that change is recent; else null. */
   previousOwner(key: string): string | null;
+  /** Whether the node is fenced now (its lease ran out): it then writes and forwards nothing, and holds. */
+  fenced(): boolean;
   /** Closes a session whose buffer or in-flight count passed its bound (4003). */
   slowConsumer(session: Session): void;
   /** A background failure, for the node's `error` event. */
@@ -176,6 +178,12 @@ export class Courier {
   #route(p: Parcel, initial = false, now = Date.now()): void {
     if (p.done) return;
     if (now >= p.deadline) return this.#settle(p, this.#lastOutcome(p, 'expired'));
+    if (this.#h.fenced()) {
+      // Not an owner while fenced: no write, no forward. Held until the lease is back (then the ring is read
+      // again and it goes where it says) or its deadline (failed: fenced, unless it was written before).
+      if (p.failReason === 'expired') p.failReason = 'fenced';
+      return this.#hold(p);
+    }
     const entry = this.#h.table.get(p.key);
     if (entry !== undefined) {
       const written = this.#write(p, entry, now);

@@ -10,6 +10,7 @@
  */
 export { SessionNode, type DeliverOptions, type HandoffReport, type SessionNodeEvents, type SessionNodeStats } from './session-node.js';
 export { Session } from './session.js';
+export { DEFAULT_FENCE_CLOSE_AFTER_MS, type FenceReport, type LeaseOptions } from './fence.js';
 export type { SessionSocket } from './socket.js';
 export type { HandoffStrategy, RouterLike, SessionNodeOptions } from './options.js';
 export { DEFAULT_HOLD_BYTES, DEFAULT_HOLD_PER_KEY, type HoldQueueOptions } from './hold-queue.js';

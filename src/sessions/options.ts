@@ -14,6 +14,8 @@ export interface RouterLike {
   readonly ring: { readonly size: number; readonly hasher: Hasher };
   on(event: 'change', listener: (diff: RingDiff) => void): unknown;
   off(event: 'change', listener: (diff: RingDiff) => void): unknown;
+  /** Reads the store now (a `RingRouter` has it); a fenced node calls it before it unfences. Without it, the node unfences at once. */
+  resync?(): Promise<void>;
 }
 
 /** What a node does with its sessions when the ring changes. */

@@ -26,7 +26,9 @@ export type FailReason =
   /** Every attempt to reach the owner found nobody listening, or the transport refused before sending. */
   | 'unreachable'
   /** The node or dispatcher was closed before it could send it. */
-  | 'closed';
+  | 'closed'
+  /** The owner was fenced (its membership lease had run out) for as long as the message lived, so it wrote it nowhere. */
+  | 'fenced';
 
 /** Why a message that may have arrived has no acknowledgement. */
 export type UnknownReason =

@@ -20,7 +20,7 @@ export interface Parcel {
   /** Already offered to the key's previous owner (which may still hold the session during a paced handoff). */
   viaPrevious: boolean;
   /** Why it would fail if it expired now. */
-  failReason: 'expired' | 'unreachable';
+  failReason: 'expired' | 'unreachable' | 'fenced';
   /** Sessions it is written to and not acknowledged by, while in flight. */
   copies: number;
   /** In flight: when it counts as unacknowledged. */

@@ -1,9 +1,11 @@
 import { EventEmitter } from 'eventemitter3';
 import { RingError, describe } from '../errors.js';
+import type { Membership } from '../live/contracts.js';
 import { log } from '../live/logger.js';
 import type { RingDiff, RingNode } from '../ring/types.js';
 import { Courier } from './courier.js';
-import { type HandoffStrategy, type ResolvedNodeOptions, type SessionNodeOptions, checkId, resolveNodeOptions } from './options.js';
+import { Fence, type FenceReport, type LeaseOptions } from './fence.js';
+import { type HandoffStrategy, type ResolvedNodeOptions, type SessionNodeOptions, checkId, resolveNodeOptions, withTimeout } from './options.js';
 import type { DeliveryOutcome } from './outcome.js';
 import { Pacer } from './pacer.js';
 import { CloseCode, MAX_MESSAGE_ID, type MoveTarget, PING_FRAME, closeReason, moveFrame, parseClientFrame, welcomeFrame } from './protocol.js';
@@ -18,6 +20,10 @@ export interface SessionNodeEvents {
   error: [error: Error];
   /** The paced closes that ring changes queued are all done (changes that come during a handoff extend it). */
   handoff: [report: HandoffReport];
+  /** The membership lease ran out (less its margin): the node stopped acting as an owner (see {@link SessionNode.followLease}). */
+  fence: [report: FenceReport];
+  /** The lease is back and the ring was read again: the node acts as an owner again. */
+  unfence: [report: FenceReport];
 }
 
 /** What one handoff did, from {@link SessionNodeEvents.handoff}. */
@@ -58,6 +64,12 @@ export interface SessionNodeStats {
   readonly refused: number;
   readonly slowConsumers: number;
   readonly timeouts: number;
+  /** Fenced now: the lease followed by {@link SessionNode.followLease} ran out and has not come back. */
+  readonly fenced: boolean;
+  /** Times the node fenced itself, the ms it spent fenced in all, and sessions a fence closed (4006). */
+  readonly fences: number;
+  readonly fencedMs: number;
+  readonly fencedCloses: number;
   /** Deliveries handed to another node. */
   readonly forwarded: number;
   /** Final outcomes this node reported, by status. */
@@ -106,6 +118,8 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
   readonly #counts = { moved: 0, refused: 0, slowConsumers: 0, timeouts: 0 };
   /** The handoff in progress: since when, keys queued, sessions closed so far. */
   #handoff: { start: number; keys: number; sessions: number } | null = null;
+  #fence: Fence | null = null;
+  #fenceTimer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(o: ResolvedNodeOptions) {
     super();
@@ -117,6 +131,7 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
       table: this.#table,
       owner: (key) => this.#owner(key),
       previousOwner: (key) => this.#previousOwner(key),
+      fenced: () => this.#fence !== null && this.#fence.fencedNow(),
       slowConsumer: (session) => {
         this.#counts.slowConsumers++;
         session.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
@@ -179,6 +194,59 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
     this.#pacer.rate = perSecond;
   }
 
+  /**
+   * Self-fencing: from now on the node acts as an owner only while
+   * `membership`'s lease holds (the handle `join()` returned; see
+   * `MembershipLease`). From `marginMs` before the lease runs out, and until
+   * a confirmed heartbeat gives it back, the node is fenced: it refuses
+   * attaches (4006, `fenced`), writes and forwards no message (deliveries
+   * are held, and fail as `fenced` if their ttl runs out first), and emits
+   * `fence`. Its sessions stay open, idle, so an outage of the store for
+   * everyone moves nobody; after `closeAfterMs` fenced it closes them (4006)
+   * so users cut off with it reconnect to the keys' new owners. When the
+   * lease is back it reads the ring (what moved meanwhile is handed over as
+   * on any change), unfences, emits `unfence` and delivers what it held.
+   * Call it again for a new membership (after a re-join): it replaces the
+   * previous one.
+   * @throws RingError `INVALID_OPTION` for a membership without a lease or a bad option, `CLOSED` after close().
+   */
+  followLease(membership: Membership, options: LeaseOptions = {}): void {
+    if (this.#closing) throw new RingError('CLOSED', `SessionNode ${this.id} is closed`);
+    const fence = new Fence(membership, options, {
+      fenced: (report) => {
+        log(this.#o.logger, {
+          level: 'warn', source: 'session-node', event: 'fence',
+          message: `${this.id}: membership lease ran out (no heartbeat confirmed in time): fenced, accepting and delivering nothing until it is back`,
+          fields: { node: this.id, sessions: this.#table.sessions },
+        });
+        this.emit('fence', report);
+      },
+      closeAll: () => this.#closeFenced(),
+      catchUp: () => (this.#o.router.resync === undefined ? Promise.resolve() : withTimeout(this.#o.router.resync(), this.#o.publishTimeoutMs, 'ring read after the lease came back')),
+      unfenced: (report) => {
+        log(this.#o.logger, {
+          level: 'info', source: 'session-node', event: 'unfence',
+          message: `${this.id}: membership lease back after ${report.fencedMs} ms fenced (${report.sessionsClosed} sessions closed); ring read, acting as owner again`,
+          fields: { node: this.id, fencedMs: report.fencedMs, sessionsClosed: report.sessionsClosed },
+        });
+        this.emit('unfence', report);
+        this.#courier.sweepHeld(Date.now());
+      },
+      fail: (error) => this.#fail(error),
+    });
+    this.#fence?.stop();
+    clearInterval(this.#fenceTimer);
+    this.#fence = fence;
+    this.#fenceTimer = setInterval(() => fence.check(), fence.checkEveryMs);
+    this.#fenceTimer.unref?.();
+    fence.check();
+  }
+
+  /** Fenced now (see {@link followLease}). */
+  get fenced(): boolean {
+    return this.#fence !== null && this.#fence.fencedNow();
+  }
+
   /** Attached sessions. */
   get size(): number {
     return this.#table.sessions;
@@ -199,6 +267,15 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
       throw new RingError('INVALID_OPTION', `attach() needs a socket with send(), close() and bufferedAmount, got ${describe(socket)}`);
     }
     if (this.#closing) throw new RingError('CLOSED', `SessionNode ${this.id} is closed`);
+    if (this.#fence !== null && this.#fence.fencedNow()) {
+      this.#counts.refused++;
+      try {
+        socket.close(CloseCode.NO_OWNER, 'fenced');
+      } catch {
+        // the socket is gone already
+      }
+      return null;
+    }
     const owner = this.#owner(key);
     if (owner === null || owner.id !== this.id) {
       this.#counts.refused++;
@@ -250,6 +327,8 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
       heldBytes: this.#courier.heldBytes,
       inFlight: this.#courier.inFlight,
       pendingCloses: this.#pacer.size,
+      fenced: this.fenced,
+      ...(this.#fence?.counts ?? { fences: 0, fencedMs: 0, fencedCloses: 0 }),
       ...this.#counts,
       ...this.#courier.counts,
     };
@@ -272,6 +351,8 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
     this.#closing = true;
     this.#o.router.off('change', this.#onChange);
     this.#pacer.stop();
+    this.#fence?.stop();
+    clearInterval(this.#fenceTimer);
     clearInterval(this.#sweepTimer);
     clearInterval(this.#pingTimer);
     for (const entry of this.#table.all()) {
@@ -347,6 +428,23 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
       if (target !== null) send(session, moveFrame(CloseCode.MOVED, target));
       session.close(target === null ? CloseCode.NO_OWNER : CloseCode.MOVED, closeReason(target, 'moved'));
     }
+  }
+
+  /** A fence that lasted `closeAfterMs`: every session goes (4006), its users reconnect through a gateway. */
+  #closeFenced(): number {
+    let closed = 0;
+    for (const entry of this.#table.all()) {
+      for (const session of [...entry.sessions]) {
+        closed++;
+        session.close(CloseCode.NO_OWNER, 'fenced');
+      }
+    }
+    log(this.#o.logger, {
+      level: 'warn', source: 'session-node', event: 'fence-close',
+      message: `${this.id}: fenced too long, closed ${closed} sessions (4006) so their users reconnect to the keys' owners`,
+      fields: { node: this.id, sessions: closed },
+    });
+    return closed;
   }
 
   #keepalive(): void {

@@ -161,6 +161,9 @@ describe('instrument()', () => {
     expect(moved).toBeGreaterThan(5); // about a third of 60
     expect(sample(text, 'ringroute_sessions_closed_total', { node: 'a', reason: 'moved' })! + sample(text, 'ringroute_sessions_closed_total', { node: 'b', reason: 'moved' })!).toBe(moved);
     expect(sample(text, 'ringroute_sessions_closed_total', { node: 'a', reason: 'timeout' })).toBe(0);
+    expect(sample(text, 'ringroute_node_fenced', { node: 'a' })).toBe(0); // no lease followed: never fenced
+    expect(sample(text, 'ringroute_node_fences_total', { node: 'a' })).toBe(0);
+    expect(sample(text, 'ringroute_sessions_closed_total', { node: 'a', reason: 'fenced' })).toBe(0);
     const handoffs = nodes.filter((n) => n.stats().moved > 0).map((n) => sample(text, 'ringroute_handoff_duration_seconds_count', { node: n.id }));
     expect(handoffs.every((count) => count === 1)).toBe(true);
     // Counters read at scrape time do not count twice.

@@ -98,8 +98,13 @@ export class MemoryMembership implements MembershipAdapter {
     if (previous === undefined) this.#emit({ type: 'join', node });
     else if (!sameNode(previous.node, node)) this.#emit({ type: 'update', node });
 
+    // In this process the store cannot be cut off, and a stalled loop moves every expiry forward (#advance): the
+    // lease only ends once heartbeats stop (abandon(), or another join took the id), ttlMs after the last one.
+    let leaseUntil = Number.POSITIVE_INFINITY;
+    let lastBeat = performance.now();
     const beat = setInterval(() => {
       this.#advance();
+      lastBeat = performance.now();
       const entry = this.#shared.members.get(node.id);
       if (entry?.token === token) {
         entry.expiresAt = this.#now() + this.#ttlMs;
@@ -108,19 +113,29 @@ export class MemoryMembership implements MembershipAdapter {
         this.#shared.members.set(node.id, { node, token, expiresAt: this.#now() + this.#ttlMs });
         this.#emit({ type: 'join', node });
       } else {
-        // Another join of this id (a restarted process) holds it now: stop competing for it.
+        // Another join of this id (a restarted process) holds it now: stop competing for it; our lease is over.
         stop();
+        leaseUntil = performance.now();
       }
     }, this.#heartbeatMs);
     beat.unref?.();
     const stop = (): void => {
       clearInterval(beat);
+      if (leaseUntil === Number.POSITIVE_INFINITY) leaseUntil = lastBeat + this.#ttlMs;
       if (this.#own.get(node.id)?.token === token) this.#own.delete(node.id);
     };
-    this.#own.set(node.id, { token, stop });
+    const left = (): void => {
+      stop();
+      leaseUntil = Number.POSITIVE_INFINITY;
+    };
+    this.#own.set(node.id, { token, stop: left });
+    const ttlMs = this.#ttlMs;
     return {
+      get lease() {
+        return { until: leaseUntil, ttlMs };
+      },
       leave: async () => {
-        stop();
+        left();
         const entry = this.#shared.members.get(node.id);
         // A later join of the same id (a restarted process) owns the entry now: leave it alone.
         if (entry?.token !== token) return;

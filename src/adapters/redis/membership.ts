@@ -95,6 +95,10 @@ interface Held {
   /** No more heartbeats (left, abandoned, or taken over). */
   stopped: boolean;
   leaving: Promise<void> | null;
+  /** performance.now() when the last two heartbeats (or the join) the store confirmed were sent: [previous, last]. */
+  confirmed: [number, number];
+  /** Set when the lease ended early (taken over), or to Infinity on leave(). */
+  leaseOverride: number | null;
 }
 
 /**
@@ -191,7 +195,13 @@ export class RedisMembership implements MembershipAdapter {
     if (this.#held.has(valid.id)) {
       throw new RingError('DUPLICATE_NODE', `node ${describe(valid.id)} already joined through this adapter; leave() it first`);
     }
-    const held: Held = { node: valid, json: JSON.stringify(valid), token: randomUUID(), joining: true, stopped: false, leaving: null };
+    const sent = performance.now();
+    const held: Held = {
+      node: valid, json: JSON.stringify(valid), token: randomUUID(), joining: true, stopped: false, leaving: null,
+      // The join counts as both: a lost write on fail-over can only take it back to no membership at all, which the
+      // lease below (join + ttl - heartbeat) covers as long as one more heartbeat lands before it runs out.
+      confirmed: [sent - this.#heartbeatMs, sent], leaseOverride: null,
+    };
     this.#held.set(valid.id, held);
     try {
       await this.#register(held);
@@ -201,8 +211,12 @@ export class RedisMembership implements MembershipAdapter {
     }
     held.joining = false;
     this.#schedule();
+    const ttlMs = this.#ttlMs;
     return Object.freeze({
       node: valid,
+      get lease() {
+        return { until: held.leaseOverride ?? held.confirmed[0] + ttlMs, ttlMs };
+      },
       leave: () => this.#leave(held),
       abandon: () => this.#stop(held),
     });
@@ -305,6 +319,7 @@ export class RedisMembership implements MembershipAdapter {
   #leave(held: Held): Promise<void> {
     if (held.leaving === null) {
       this.#stop(held);
+      held.leaseOverride = Number.POSITIVE_INFINITY;
       held.leaving = LEAVE_SCRIPT.run(this.#redis, this.#memberKeys(), [held.node.id, held.token, this.#keys.memberEvents]).then(
         () => undefined,
       );
@@ -332,6 +347,7 @@ export class RedisMembership implements MembershipAdapter {
       const batch = [...this.#held.values()].filter((held) => !held.joining && !held.stopped);
       const args: Array<string | number> = [this.#ttlMs, this.#keys.memberEvents, this.#heartbeatMs];
       for (const held of batch) args.push(held.node.id, held.token, held.json);
+      const sent = performance.now();
       const reply = await this.#flight.run(
         () => TICK_SCRIPT.run(this.#redis, this.#memberKeys(), args),
         this.#timeoutMs,
@@ -345,12 +361,14 @@ export class RedisMembership implements MembershipAdapter {
       this.#reportDamage(repaired, ghosts);
       for (const [i, held] of batch.entries()) {
         if (held.stopped || this.#closed) continue;
+        if (results[i] === 1 || results[i] === 0) held.confirmed = [held.confirmed[1], sent];
         if (results[i] === 0) {
           // Reaped (we were cut off longer than ttlMs), lost (Redis
           // restarted empty) or damaged: the script registered it again.
           this.#report(new Error(`member ${describe(held.node.id)} had expired or vanished from Redis; it joined again`));
         } else if (results[i] === -1) {
           this.#stop(held);
+          held.leaseOverride = performance.now(); // the membership is another process's now: ours is over
           this.#report(
             new RingError(
               'DUPLICATE_NODE',
