@@ -76,6 +76,9 @@ export interface NodeStats {
   readonly failed: number;
   /** Sessions closed because their client stopped reading or acknowledging (4003). */
   readonly slowConsumers: number;
+  /** Times this node fenced itself (its membership lease ran out), and sessions a fence closed (4006). */
+  readonly fences: number;
+  readonly fencedCloses: number;
   /** The handshake gate: in progress, queued, refused (503) by reason, abandoned, accepts that failed for lack of descriptors. */
   readonly handshakes: Omit<HandshakeGateStats, 'budget'>;
   /** Upgrades refused before the gate's work: bad request (400), no valid token (401), token of another user (403). */
@@ -235,6 +238,8 @@ export class AppNode {
       forwarded: s.forwarded,
       failed: s.failed,
       slowConsumers: s.slowConsumers,
+      fences: s.fences,
+      fencedCloses: s.fencedCloses,
       handshakes: (({ budget: _, ...rest }) => rest)(this.#gate.stats()),
       refused: { ...this.#refused },
       process: processFigures(),

@@ -115,6 +115,9 @@ export interface OutageFigures {
   readonly outcomes: OutcomeFigures;
   /** Sessions the nodes closed meanwhile (the ring must not change: 0). */
   readonly sessionsMoved: number;
+  /** Times the nodes fenced themselves meanwhile (their leases ran out), and sessions those fences closed (must be 0). */
+  readonly fences: number;
+  readonly fencedCloses: number;
   /** From the backend's return to every gateway agreeing on the ring again. */
   readonly recoveredMs: number;
 }
@@ -264,7 +267,7 @@ export function formatReport(report: Report): string {
     const o = report.outage;
     const f = o.outcomes;
     lines.push('');
-    lines.push(wrap(`outage: ${o.label} for ${(o.ms / 1000).toFixed(1)} s with hash traffic running; ${f.messages} messages, ${f.sent} recipients: delivered ${f.delivered}, failed ${f.failed}, unknown ${f.unknown}, lost ${f.lost}, told failed but received ${f.failedButReceived}; sessions moved ${o.sessionsMoved}; rings agreed ${o.recoveredMs} ms after it ended`, '  '));
+    lines.push(wrap(`outage: ${o.label} for ${(o.ms / 1000).toFixed(1)} s with hash traffic running; ${f.messages} messages, ${f.sent} recipients: delivered ${f.delivered}, failed ${f.failed}, unknown ${f.unknown}, lost ${f.lost}, told failed but received ${f.failedButReceived}; sessions moved ${o.sessionsMoved}; node fences ${o.fences}, sessions they closed ${o.fencedCloses}; rings agreed ${o.recoveredMs} ms after it ended`, '  '));
   }
   lines.push('');
   lines.push(...formatScale(report.scale));
@@ -297,7 +300,7 @@ export function formatScale(scale: ScaleFigures): string[] {
  * sessions moved by a join, selective against reconnect-all; and what was
  * lost. Starts with "verdict: ok" only when nothing was lost or misrouted,
  * no sender was told "failed" for a message its recipient received, every
- * gateway agreed, a staged outage moved no session, and every attack of
+ * gateway agreed, a staged outage moved no session (neither by a ring change nor by a fence), and every attack of
  * the attack phase was refused with `/healthz` within its p99 limit.
  */
 export function formatVerdict(report: Report): string {
@@ -320,7 +323,7 @@ export function passed(report: Report): boolean {
   const t = report.totals;
   return (
     t.lost === 0 && t.failedButReceived === 0 && t.misrouted === 0 && t.sent === t.delivered + t.failed + t.unknown &&
-    report.gateways.every((g) => g.agree) && attacksRepelled(report) && (report.outage === undefined || report.outage.sessionsMoved === 0)
+    report.gateways.every((g) => g.agree) && attacksRepelled(report) && (report.outage === undefined || (report.outage.sessionsMoved === 0 && report.outage.fencedCloses === 0))
   );
 }
 

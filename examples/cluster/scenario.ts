@@ -145,7 +145,7 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
     backoffMs: 200, maxBackoffMs, secret, ...(o.log ? { log: o.log } : {}),
   });
   let attacks: AttackReport | undefined;
-  let outage: { sessionsMoved: number; recoveredMs: number } | undefined;
+  let outage: { sessionsMoved: number; fences: number; fencedCloses: number; recoveredMs: number } | undefined;
   const agreements: GatewayAgreement[] = [];
   try {
     agreements.push(await admin.waitRing(initial, 'start'));
@@ -258,8 +258,9 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
       await sleep(1000); // a second of normal traffic after the return still counts as the outage's
       traffic.setPhase(undefined);
       const after = await admin.nodeStats();
-      outage = { sessionsMoved: sum(after, (s) => s.sessionsMoved) - sum(before, (s) => s.sessionsMoved), recoveredMs };
-      progress(`outage over: rings agreed ${recoveredMs} ms after it ended, ${outage.sessionsMoved} sessions moved`);
+      const change = (field: 'sessionsMoved' | 'fences' | 'fencedCloses') => sum(after, (s) => s[field]) - sum(before, (s) => s[field]);
+      outage = { sessionsMoved: change('sessionsMoved'), fences: change('fences'), fencedCloses: change('fencedCloses'), recoveredMs };
+      progress(`outage over: rings agreed ${recoveredMs} ms after it ended, ${outage.sessionsMoved} sessions moved, nodes fenced ${outage.fences} times (${outage.fencedCloses} sessions closed)`);
     }
     const selective = await join('selective');
     const survivors = [...initial, extra].filter((id) => id !== victim);

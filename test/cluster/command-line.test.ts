@@ -82,7 +82,7 @@ function sampleReport(overrides: { lost?: number; agree?: boolean; unknown?: num
     ...(overrides.outage === true
       ? {
           outage: {
-            label: 'Redis SIGSTOP', ms: 14000, sessionsMoved: 0, recoveredMs: 1234,
+            label: 'Redis SIGSTOP', ms: 14000, sessionsMoved: 0, fences: 3, fencedCloses: 0, recoveredMs: 1234,
             outcomes: { messages: 123456, sent: 999999, delivered: 999000, failed: 0, unknown: 999, lost: 0, falselyDelivered: 0, failedButReceived: 0, duplicates: 0 },
           },
         }
@@ -171,6 +171,7 @@ describe('the cluster report', () => {
     expect(lines.join(' ').replace(/\s+/g, ' ')).toMatch(/outage: Redis SIGSTOP for 14\.0 s .* unknown 999, lost 0, told failed but received 0; sessions moved 0/);
     expect(formatVerdict(report)).toMatch(/^verdict: ok: /);
     expect(formatVerdict({ ...report, outage: { ...report.outage!, sessionsMoved: 7 } })).toMatch(/^verdict: FAILED: /);
+    expect(formatVerdict({ ...report, outage: { ...report.outage!, fencedCloses: 2 } })).toMatch(/^verdict: FAILED: /);
   });
 
   it('lists every attack within 80 columns, and says FAILED when one got through or /healthz was slow', () => {

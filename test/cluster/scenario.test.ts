@@ -170,6 +170,8 @@ describe.skipIf(skipOutage)('cluster example on Redis, across a 14 s Redis outag
     const outage = report.outage!;
     expect(outage.label).toBe(plan.label);
     expect(outage.sessionsMoved).toBe(0);
+    expect(outage.fences).toBeGreaterThan(0); // 14 s without a heartbeat: every node fenced itself
+    expect(outage.fencedCloses).toBe(0); // and closed nothing: an outage for everyone moves nobody
     const f = outage.outcomes;
     expect(f.messages).toBeGreaterThan(1000); // 110 messages a second for 14 s, and the settling after
     expect(f.failedButReceived).toBe(0);
