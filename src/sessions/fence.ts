@@ -28,7 +28,7 @@ export interface FenceReport {
   readonly leaseUntil: number;
   /** For `unfence`: how long the node was fenced, in ms; 0 for `fence`. */
   readonly fencedMs: number;
-  /** Sessions the fence closed so far (4006), for `unfence`; 0 for `fence`. */
+  /** For `unfence`: sessions this fence closed (4006) after `closeAfterMs`; 0 for `fence`. */
   readonly sessionsClosed: number;
 }
 
@@ -95,7 +95,7 @@ export class Fence {
 
   /** How often the node's timer should call {@link check}. */
   get checkEveryMs(): number {
-    return Math.max(5, Math.min(250, this.#margin() / 2));
+    return Math.max(5, Math.min(250, this.#marginMs / 2));
   }
 
   get fenced(): boolean {
@@ -118,7 +118,7 @@ export class Fence {
   check(now = performance.now()): void {
     if (this.#stopped) return;
     const until = this.#membership.lease?.until ?? Number.POSITIVE_INFINITY;
-    const fenceAt = until - this.#margin();
+    const fenceAt = until - this.#marginMs;
     if (now < fenceAt) {
       if (this.#fencedSince !== null) this.#catchUp();
       return;
@@ -149,7 +149,7 @@ export class Fence {
         const now = performance.now();
         const until = this.#membership.lease?.until ?? Number.POSITIVE_INFINITY;
         // Still fenced, and the lease still holds after the read: unfence (else the next check fences on).
-        if (this.#stopped || this.#fencedSince === null || now >= until - this.#margin()) return;
+        if (this.#stopped || this.#fencedSince === null || now >= until - this.#marginMs) return;
         const fencedMs = now - this.#fencedSince;
         this.#fencedSince = null;
         this.#fencedTotalMs += fencedMs;
@@ -160,9 +160,5 @@ export class Fence {
         this.#host.fail(error);
       },
     );
-  }
-
-  #margin(): number {
-    return this.#marginMs;
   }
 }
