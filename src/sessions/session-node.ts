@@ -131,7 +131,7 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
       table: this.#table,
       owner: (key) => this.#owner(key),
       previousOwner: (key) => this.#previousOwner(key),
-      fenced: () => this.#fence !== null && this.#fence.fencedNow(),
+      fenced: () => this.fenced,
       slowConsumer: (session) => {
         this.#counts.slowConsumers++;
         session.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
@@ -267,7 +267,7 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
       throw new RingError('INVALID_OPTION', `attach() needs a socket with send(), close() and bufferedAmount, got ${describe(socket)}`);
     }
     if (this.#closing) throw new RingError('CLOSED', `SessionNode ${this.id} is closed`);
-    if (this.#fence !== null && this.#fence.fencedNow()) {
+    if (this.fenced) {
       this.#counts.refused++;
       try {
         socket.close(CloseCode.NO_OWNER, 'fenced');
