@@ -101,6 +101,7 @@ export class Courier {
       if (broadcast && !this.#h.table.has(key) && this.#h.owner(key)?.id !== this.#h.options.id) continue; // another node's recipient
       const p = makeParcel(wire.id, key, wire.data, wire.from, null, now + wire.ttl, wire.hops, wire.w === 1);
       p.viaPrevious = wire.v === 1;
+      p.earlierCopy = wire.e === 1;
       this.#active.set(dk, p);
       this.#route(p);
     }
@@ -236,20 +237,24 @@ export class Courier {
 
   #hold(p: Parcel): void {
     if (this.#held.add(p)) return;
-    this.#settle(p, p.written || p.handedOff ? { status: 'unknown', key: p.key, reason: 'expired-after-write' } : { status: 'failed', key: p.key, reason: 'hold-full' });
+    this.#settle(p, p.written || p.handedOff || p.earlierCopy ? { status: 'unknown', key: p.key, reason: p.earlierCopy && !p.written ? 'earlier-copy' : 'expired-after-write' } : { status: 'failed', key: p.key, reason: 'hold-full' });
   }
 
   /** Publishes `p` to `owner` (or, with `probe`, to the key's previous owner, where nobody listening is no sign of failure). */
   #forward(p: Parcel, owner: string, probe = false): void {
     const wire: DeliverWire = {
       t: 'd', id: p.id, from: p.from, keys: [p.key], data: p.data, hops: p.hops + 1, ttl: Math.max(0, p.deadline - Date.now()),
-      w: p.written ? 1 : 0, b: 0, v: p.viaPrevious ? 1 : 0,
+      w: p.written ? 1 : 0, b: 0, v: p.viaPrevious ? 1 : 0, e: p.earlierCopy || p.sentTo?.has(owner) === true ? 1 : 0,
     };
     p.hops++;
+    const sent = () => (p.sentTo ??= new Set()).add(owner);
     this.counts.forwarded++;
     const forward = withTimeout(this.#o.transport.publish(nodeAddress(owner), JSON.stringify(wire)), this.#o.publishTimeoutMs, `publish to ${owner}`).then(
       (receivers) => {
-        if (receivers > 0) return this.#handedOff(p);
+        if (receivers > 0) {
+          sent();
+          return this.#handedOff(p);
+        }
         if (!probe) p.failReason = 'unreachable'; // nobody listens there: certainly not received
         this.#hold(p);
       },
@@ -257,6 +262,7 @@ export class Courier {
         if (error instanceof RingError) {
           if (!probe) p.failReason = 'unreachable'; // refused before sending (a closed transport): certainly not received
         } else {
+          sent();
           p.handedOff = true; // it may have gone out before the failure: an outcome may still come
           if (p.settle !== null) this.#local.set(`${p.id}\0${p.key}`, p);
         }
@@ -281,8 +287,8 @@ export class Courier {
 
   /** The outcome of `p` if it ends now for `why`: `failed` only when it certainly never reached a socket. */
   #lastOutcome(p: Parcel, why: 'expired' | 'closed' | 'overloaded'): DeliveryOutcome {
-    if (p.written || p.handedOff) {
-      const reason: UnknownReason = p.written ? (why === 'closed' ? 'closed-after-write' : 'expired-after-write') : 'no-outcome';
+    if (p.written || p.handedOff || p.earlierCopy) {
+      const reason: UnknownReason = p.written ? (why === 'closed' ? 'closed-after-write' : 'expired-after-write') : p.handedOff ? 'no-outcome' : 'earlier-copy';
       return { status: 'unknown', key: p.key, reason };
     }
     return { status: 'failed', key: p.key, reason: why === 'expired' ? p.failReason : why };

@@ -256,6 +256,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const wire: DeliverWire = {
       t: 'd', id: first.id, from: this.#address, keys: group.map((p) => p.key), data: first.data, hops: 0,
       ttl: Math.max(0, Math.min(...group.map((p) => p.deadline)) - now), w: 0, b: broadcast,
+      // Published there before with no answer yet: a copy may have reached a run of the node that has since restarted
+      // (and forgotten it) or whose answer was lost, so the node must not answer this copy with a certain failure.
+      e: group.some((p) => p.reached.has(node)) ? 1 : 0,
     };
     this.#publications++;
     withTimeout(this.#transport.publish(address, JSON.stringify(wire)), this.#publishTimeoutMs, `publish to ${address}`).then(

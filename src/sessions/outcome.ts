@@ -39,7 +39,14 @@ export type UnknownReason =
   /** Written to a socket that closed, and it could not be delivered again before its ttl. */
   | 'expired-after-write'
   /** The node was closed while the message was on a socket. */
-  | 'closed-after-write';
+  | 'closed-after-write'
+  /**
+   * An earlier copy of the message may have reached this node's address
+   * before (the sender published it again after hearing nothing): that copy
+   * may have been delivered by a previous run of the node, which restarted
+   * since and forgot it, or its answer was lost. Never `failed` then.
+   */
+  | 'earlier-copy';
 
 /** Whether `value` is one of the outcome statuses. */
 export function isStatus(value: unknown): value is DeliveryOutcome['status'] {

@@ -17,6 +17,10 @@ export interface Parcel {
   written: boolean;
   /** It was (or may have been) handed to another node, which may deliver it. */
   handedOff: boolean;
+  /** An earlier copy may have reached this node before (a previous run of it, or one whose answer was lost): never `failed`. */
+  earlierCopy: boolean;
+  /** Nodes a forward of it may have reached: a later forward to one of them says so (`e`). */
+  sentTo: Set<string> | undefined;
   /** Already offered to the key's previous owner (which may still hold the session during a paced handoff). */
   viaPrevious: boolean;
   /** Why it would fail if it expired now. */
@@ -56,6 +60,8 @@ export function makeParcel(
     hops,
     written,
     handedOff: false,
+    earlierCopy: false,
+    sentTo: undefined,
     viaPrevious: false,
     failReason: 'expired',
     copies: 0,

@@ -33,6 +33,8 @@ export interface DeliverWire {
   readonly b: 0 | 1;
   /** 1 once it was offered to the key's previous owner during a handoff: not offered again. */
   readonly v?: 0 | 1;
+  /** 1 when an earlier copy of this delivery may have reached the same address: the receiver must not report it failed. */
+  readonly e?: 0 | 1;
 }
 
 /** The final outcome of a delivery for one key, sent to the delivery's `from`. */
@@ -55,7 +57,7 @@ export function parseWire(text: string): Wire | null {
   if (w.t === 'd') {
     if (typeof w.from !== 'string' || typeof w.data !== 'string' || !Array.isArray(w.keys) || !w.keys.every((k) => typeof k === 'string' && k.length > 0)) return null;
     if (!Number.isInteger(w.hops) || (w.hops as number) < 0 || typeof w.ttl !== 'number' || !(w.ttl >= 0)) return null;
-    return { t: 'd', id: w.id, from: w.from, keys: w.keys as string[], data: w.data, hops: w.hops as number, ttl: w.ttl, w: w.w === 1 ? 1 : 0, b: w.b === 1 ? 1 : 0, v: w.v === 1 ? 1 : 0 };
+    return { t: 'd', id: w.id, from: w.from, keys: w.keys as string[], data: w.data, hops: w.hops as number, ttl: w.ttl, w: w.w === 1 ? 1 : 0, b: w.b === 1 ? 1 : 0, v: w.v === 1 ? 1 : 0, e: w.e === 1 ? 1 : 0 };
   }
   if (w.t === 'o') {
     const o = w.outcome as Record<string, unknown> | null;

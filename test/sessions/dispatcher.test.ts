@@ -125,6 +125,26 @@ describe('Dispatcher.send', () => {
     expect(await dispatcher.send('user-0', 'x', { ttlMs: 300 })).toEqual({ status: 'failed', key: 'user-0', reason: 'unreachable' });
   });
 
+  it('reports unknown, never failed, when an earlier copy may have reached a previous run of the owner', async () => {
+    cluster = new TestCluster();
+    await cluster.store.compareAndSet(0, [{ id: 'a' }]);
+    const firstRun = cluster.transport();
+    const heard: string[] = [];
+    const unlisten = await firstRun.listen('node:a', (message) => heard.push(message)); // a's first run: hears it, dies before answering
+    const dispatcher = await cluster.dispatcher({ publishTimeoutMs: 100, retryMs: 200 });
+    await waitFor(async () => (await cluster.router()).version > 0);
+    const outcome = dispatcher.send('user-0', 'x', { ttlMs: 1500 });
+    await waitFor(() => heard.length === 1);
+    expect(JSON.parse(heard[0]!)).toMatchObject({ t: 'd', e: 0 });
+    await unlisten();
+    const restarted = await cluster.startNode('a'); // never saw the message; user-0 never connects
+    const copies: unknown[] = [];
+    await cluster.transport().listen('node:a', (message) => copies.push(JSON.parse(message)));
+    expect(await outcome).toEqual({ status: 'unknown', key: 'user-0', reason: 'earlier-copy' });
+    expect(copies[0]).toMatchObject({ t: 'd', e: 1 });
+    expect(restarted.node.stats().failed).toBe(0);
+  });
+
   it('reports unknown when the owner received it and never answered', async () => {
     cluster = new TestCluster();
     const bus = new MemoryTransport();
