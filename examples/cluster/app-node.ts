@@ -53,8 +53,17 @@ export interface AppNodeOptions {
   readonly resyncMs?: number;
   /** Pace of the "moved" closes a ring change causes (SessionNode's `maxClosesPerSecond`). @default 1000 */
   readonly maxClosesPerSecond?: number;
+  /**
+   * Told when this node starts or stops serving a user (a session attached,
+   * or its socket closed) and when it fences or unfences itself: the
+   * chaos runner (examples/chaos) logs these to measure double ownership.
+   */
+  readonly onOwnership?: (event: OwnershipEvent) => void;
   readonly log?: (line: string) => void;
 }
+
+/** What {@link AppNodeOptions.onOwnership} is told. */
+export type OwnershipEvent = { readonly kind: 'attach' | 'close'; readonly user: string } | { readonly kind: 'fence' | 'unfence' };
 
 /** Counters a node exposes at `GET /stats`. */
 export interface NodeStats {
@@ -76,6 +85,8 @@ export interface NodeStats {
   readonly failed: number;
   /** Sessions closed because their client stopped reading or acknowledging (4003). */
   readonly slowConsumers: number;
+  /** Whether the node is fenced now (its membership lease ran out). */
+  readonly fenced: boolean;
   /** Times this node fenced itself (its membership lease ran out), and sessions a fence closed (4006). */
   readonly fences: number;
   readonly fencedCloses: number;
@@ -171,8 +182,13 @@ export class AppNode {
       ws.on('error', () => undefined); // 'close' follows
       const session = this.#node.attach(user, ws); // null: not ours, closed with 4002 naming the owner
       if (session === null) return;
+      const ownership = this.#o.onOwnership;
+      ownership?.({ kind: 'attach', user });
       ws.on('message', (data) => session.receive(data));
-      ws.on('close', () => session.detach());
+      ws.on('close', () => {
+        session.detach();
+        ownership?.({ kind: 'close', user });
+      });
     });
   }
 
@@ -208,6 +224,8 @@ export class AppNode {
       node.#node.followLease(node.#member);
       node.#node.on('fence', () => node.#log('membership lease ran out: fenced (accepting and delivering nothing until it is back)'));
       node.#node.on('unfence', (r) => node.#log(`lease back after ${r.fencedMs} ms fenced, ${r.sessionsClosed} sessions closed`));
+      node.#node.on('fence', () => options.onOwnership?.({ kind: 'fence' }));
+      node.#node.on('unfence', () => options.onOwnership?.({ kind: 'unfence' }));
     }
     return node;
   }
@@ -238,6 +256,7 @@ export class AppNode {
       forwarded: s.forwarded,
       failed: s.failed,
       slowConsumers: s.slowConsumers,
+      fenced: s.fenced,
       fences: s.fences,
       fencedCloses: s.fencedCloses,
       handshakes: (({ budget: _, ...rest }) => rest)(this.#gate.stats()),

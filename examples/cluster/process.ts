@@ -4,12 +4,16 @@
  * pub/sub transport. Started by redis-cluster.ts with the settings as JSON in
  * argv[2] and the secrets in its environment (`RINGROUTE_SECRET`,
  * `RINGROUTE_ADMIN_TOKEN`, `RINGROUTE_REDIS_URL`: never on a command line,
- * which other local users can read); reports `{ type: 'ready', url, adminUrl }` over IPC, stops gracefully on
+ * which other local users can read; or `RINGROUTE_SENTINELS`, `host:port`
+ * pairs separated by commas, with `RINGROUTE_SENTINEL_NAME`, for a
+ * Sentinel-managed primary); reports `{ type: 'ready', url, adminUrl }` over IPC, stops gracefully on
  * `{ type: 'stop' }` or SIGTERM, and exits if its parent goes away.
  */
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { RedisMembership, RedisRingStore, RedisTransport } from 'ringroute/redis';
-import { AppNode } from './app-node.js';
+import { TracingTransport } from '../chaos/trace.js';
+import { AppNode, type OwnershipEvent } from './app-node.js';
 import { Gateway } from './gateway.js';
 import type { GatewayLimits } from 'ringroute/gateway';
 import type { Mode, Strategy } from './protocol.js';
@@ -29,8 +33,18 @@ export interface ProcessConfig {
   readonly limits?: GatewayLimits;
   /** Nodes: pace of the "moved" closes. */
   readonly closesPerSecond?: number;
+  /** Address the part listens on. @default '127.0.0.1' */
+  readonly host?: string;
   readonly port?: number;
   readonly adminPort?: number;
+  /**
+   * Nodes: a file this node appends one line to for each attach, close,
+   * fence and unfence (`<ms since the epoch> a|c|f|u [user]`), written
+   * synchronously so a SIGKILL loses none (examples/chaos).
+   */
+  readonly ownershipLog?: string;
+  /** A file to trace every transport message to (examples/chaos `--trace`). */
+  readonly traceFile?: string;
   /** Stop without waiting for sessions to move (the whole cluster is shutting down). */
   readonly shutdown?: boolean;
 }
@@ -43,24 +57,33 @@ const report = (message: ProcessReport): void => void process.send?.(message);
 
 async function main(): Promise<void> {
   startProcessSampler(); // peak descriptors from the start, not from the first /stats
-  const redisUrl = process.env.RINGROUTE_REDIS_URL ?? '';
-  const redis = new Redis(redisUrl, redisOptions(redisUrl));
+  const redis = redisClient();
   redis.on('error', (error: Error) => log(`[${config.id}] redis: ${error.message}`));
   const onError = (error: Error): void => log(`[${config.id}] ${error.message}`);
   const store = new RedisRingStore({ redis, prefix: config.prefix });
   const membership = new RedisMembership({ redis, prefix: config.prefix, ttlMs: config.ttlMs, heartbeatMs: config.heartbeatMs, onError });
-  const transport = new RedisTransport({ redis, prefix: config.prefix });
+  const redisTransport = new RedisTransport({ redis, prefix: config.prefix });
+  // The chaos runner's --trace: every publication and every message heard, to follow one message's hops afterwards.
+  const transport = config.traceFile !== undefined ? new TracingTransport(redisTransport, config.traceFile) : redisTransport;
   const adapters = { store, membership, transport, log };
   const auth = {
     adminToken: process.env.RINGROUTE_ADMIN_TOKEN ?? '',
     ...(config.insecure === true ? { insecure: true } : { secret: process.env.RINGROUTE_SECRET ?? '' }),
   };
+  const address = {
+    ...(config.host !== undefined ? { host: config.host } : {}),
+    ...(config.port !== undefined ? { port: config.port } : {}), ...(config.adminPort !== undefined ? { adminPort: config.adminPort } : {}),
+  };
   const part =
     config.role === 'node'
-      ? await AppNode.start({ id: config.id, ...adapters, ...auth, strategy: config.strategy, ...(config.closesPerSecond !== undefined ? { maxClosesPerSecond: config.closesPerSecond } : {}) })
+      ? await AppNode.start({
+          id: config.id, ...adapters, ...auth, ...address, strategy: config.strategy,
+          ...(config.closesPerSecond !== undefined ? { maxClosesPerSecond: config.closesPerSecond } : {}),
+          ...(config.ownershipLog !== undefined ? { onOwnership: ownershipWriter(config.ownershipLog) } : {}),
+        })
       : await Gateway.start({
-          id: config.id, ...adapters, ...auth, mode: config.mode, graceMs: config.graceMs, ...(config.limits ? { limits: config.limits } : {}),
-          ...(config.port !== undefined ? { port: config.port } : {}), ...(config.adminPort !== undefined ? { adminPort: config.adminPort } : {}),
+          id: config.id, ...adapters, ...auth, ...address, ...(config.host !== undefined ? { adminHost: config.host } : {}),
+          mode: config.mode, graceMs: config.graceMs, ...(config.limits ? { limits: config.limits } : {}),
         });
 
   let stopping: Promise<void> | undefined;
@@ -81,6 +104,35 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop());
   process.on('disconnect', () => void stop()); // the parent died: never linger
   report({ type: 'ready', url: part.url, adminUrl: part.adminUrl });
+}
+
+/** The part's Redis client: a Sentinel-managed primary when `RINGROUTE_SENTINELS` is set, else `RINGROUTE_REDIS_URL`. */
+function redisClient(): Redis {
+  const sentinels = process.env.RINGROUTE_SENTINELS;
+  if (sentinels !== undefined && sentinels !== '') {
+    return new Redis({
+      sentinels: sentinels.split(',').map((pair) => {
+        const at = pair.lastIndexOf(':');
+        return { host: pair.slice(0, at), port: Number(pair.slice(at + 1)) };
+      }),
+      name: process.env.RINGROUTE_SENTINEL_NAME ?? 'mymaster',
+      // Bounded calls while the primary is gone, and quick retries: a fail-over takes a second or two.
+      maxRetriesPerRequest: 2, commandTimeout: 1000, sentinelRetryStrategy: () => 100, retryStrategy: () => 100,
+    });
+  }
+  const redisUrl = process.env.RINGROUTE_REDIS_URL ?? '';
+  return new Redis(redisUrl, redisOptions(redisUrl));
+}
+
+/** Appends each ownership event to `file` at once (writeSync: a SIGKILL right after an attach still leaves its line). */
+function ownershipWriter(file: string): (event: OwnershipEvent) => void {
+  const fd = openSync(file, 'a');
+  process.once('exit', () => closeSync(fd));
+  const code = { attach: 'a', close: 'c', fence: 'f', unfence: 'u' } as const;
+  return (event) => {
+    const at = (performance.timeOrigin + performance.now()).toFixed(1);
+    writeSync(fd, `${at} ${code[event.kind]}${'user' in event ? ` ${event.user}` : ''}\n`);
+  };
 }
 
 main().catch((error: unknown) => {

@@ -49,6 +49,11 @@ export interface RemotePoolOptions {
   readonly ratePerSecond: number;
   readonly backoffMs: number;
   readonly maxBackoffMs: number;
+  /**
+   * Source addresses of the users' sockets, used in turn by the processes.
+   * @default loopback addresses from 127.0.0.2, one per 5,000 users
+   */
+  readonly sources?: readonly string[];
   readonly log?: (line: string) => void;
 }
 
@@ -108,7 +113,7 @@ export class RemotePool {
       const from = p * per;
       const count = Math.min(per, this.users.length - from);
       const addresses = Math.max(1, Math.ceil(count / USERS_PER_ADDRESS));
-      const sources = Array.from({ length: addresses }, () => sourceAddress(address++));
+      const sources = this.#o.sources ?? Array.from({ length: addresses }, () => sourceAddress(address++));
       const config: UserProcessConfig = {
         from, count, gateways: this.#o.gateways, via: this.#o.via, sources, ratePerSecond: Math.max(1, this.#o.ratePerSecond / n),
         backoffMs: this.#o.backoffMs, maxBackoffMs: this.#o.maxBackoffMs, ...(this.#o.secret === undefined ? { insecure: true } : {}),

@@ -53,6 +53,12 @@ export interface TrafficOptions {
   /** @default 2000 */
   readonly maxOutstanding?: number;
   readonly random?: () => number;
+  /**
+   * Retry a post that got no answer (connection refused or reset) on the
+   * next gateway, with the same message id, as a sender behind a load
+   * balancer would, instead of the same one. @default false
+   */
+  readonly retryOtherGateway?: boolean;
 }
 
 const TICK_MS = 20;
@@ -166,9 +172,11 @@ export class Traffic {
     this.records.set(id, record);
     this.#sent[kind]++;
     this.#outstanding++;
-    const gateway = this.#o.gateways[Number(from.slice(from.indexOf('-') + 1)) % this.#o.gateways.length]!;
+    const gateways = this.#o.gateways;
+    const first = Number(from.slice(from.indexOf('-') + 1)) % gateways.length;
+    const url = (attempt: number) => `${gateways[this.#o.retryOtherGateway === true ? (first + attempt - 1) % gateways.length : first]}${path}`;
     this.#o.token(from)
-      .then((token) => postWithRetry(`${gateway}${path}`, { ...body, id: clientId, text: `hello from ${from}`, ...(token === null ? { from } : {}) }, this.#o.agent, token))
+      .then((token) => postWithRetry(url, { ...body, id: clientId, text: `hello from ${from}`, ...(token === null ? { from } : {}) }, this.#o.agent, token))
       .then((result) => {
         for (const user of result.delivered) tell(record, user, 'delivered');
         for (const { user, reason } of result.failed) tell(record, user, 'failed', reason);
@@ -192,16 +200,31 @@ export class Traffic {
 /**
  * Posts, retrying (same message id, so the gateway does not send twice) when
  * the connection failed before an answer; HTTP error answers are final.
+ *
+ * A retry after a connection that broke once the request was out (reset,
+ * hang-up: not a refusal) cannot know whether that attempt was dispatched:
+ * on another gateway, or on a restarted one, nothing remembers the id, and
+ * the first attempt may have reached the user. A `failed` from the retry
+ * then means only "this attempt failed", so it is reported as `unknown`
+ * (and so is a refusal of the retry), never as a certain failure.
  */
-async function postWithRetry(url: string, body: Record<string, unknown>, agent: Agent | undefined, token: string | null, attempts = 3): Promise<Result> {
+async function postWithRetry(url: (attempt: number) => string, body: Record<string, unknown>, agent: Agent | undefined, token: string | null, attempts = 3): Promise<Result> {
+  let mayHaveGone = false;
   for (let attempt = 1; ; attempt++) {
+    let result: Result;
     try {
-      return await requestJson<Result>('POST', url, body, { timeoutMs: 60_000, ...(agent ? { agent } : {}), ...(token !== null ? { token } : {}) });
+      result = await requestJson<Result>('POST', url(attempt), body, { timeoutMs: 60_000, ...(agent ? { agent } : {}), ...(token !== null ? { token } : {}) });
     } catch (error) {
-      const network = /ECONNRESET|ECONNREFUSED|EPIPE|socket hang up/.test((error as Error).message);
+      const message = (error as Error).message;
+      const network = /ECONNRESET|ECONNREFUSED|EPIPE|socket hang up/.test(message);
+      if (mayHaveGone && REFUSED.test(message)) throw new Error(`retried after a lost answer, then ${message}`);
       if (!network || attempt >= attempts) throw error;
+      if (!message.includes('ECONNREFUSED')) mayHaveGone = true;
       await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      continue;
     }
+    if (!mayHaveGone || result.failed.length === 0) return result;
+    return { ...result, failed: [], unknown: [...result.unknown, ...result.failed.map(({ user, reason }) => ({ user, reason: `retried after a lost answer, then ${reason}` }))] };
   }
 }
 

@@ -47,7 +47,7 @@ class SentinelProcess {
     this.#dir = dir;
   }
 
-  async start(primaryPort: number, options: { downAfterMs: number; failoverTimeoutMs: number }): Promise<void> {
+  async start(primaryPort: number, options: { downAfterMs: number; failoverTimeoutMs: number; quorum?: number }): Promise<void> {
     const command = sentinelCommand();
     if (command === null) throw new Error('no redis-sentinel');
     const conf = join(this.#dir, 'sentinel.conf');
@@ -58,7 +58,7 @@ class SentinelProcess {
         `bind ${HOST}`,
         'daemonize no',
         `dir ${this.#dir}`,
-        `sentinel monitor ${SENTINEL_NAME} ${HOST} ${primaryPort} 2`,
+        `sentinel monitor ${SENTINEL_NAME} ${HOST} ${primaryPort} ${options.quorum ?? 2}`,
         `sentinel down-after-milliseconds ${SENTINEL_NAME} ${options.downAfterMs}`,
         `sentinel failover-timeout ${SENTINEL_NAME} ${options.failoverTimeoutMs}`,
         `sentinel parallel-syncs ${SENTINEL_NAME} 1`,
@@ -93,6 +93,7 @@ export class SentinelSet {
   readonly primary: RedisServer;
   readonly replica: RedisServer;
   readonly #sentinels: SentinelProcess[];
+  readonly #stale = new Set<SentinelProcess>();
 
   private constructor(primary: RedisServer, replica: RedisServer, sentinels: SentinelProcess[]) {
     this.primary = primary;
@@ -140,9 +141,27 @@ export class SentinelSet {
     return set;
   }
 
+  /**
+   * A fourth Sentinel, outside the set, that disagrees with it: it monitors
+   * the replica as if it were the primary (as a Sentinel that missed a
+   * fail-over would name the old primary, now a replica), so it answers
+   * `GET-MASTER-ADDR-BY-NAME` with the replica's address. Stopped by
+   * {@link destroy}.
+   */
+  async startStaleSentinel(): Promise<{ host: string; port: number }> {
+    const probe = await RedisServer.start();
+    const port = probe.port;
+    await probe.destroy();
+    const sentinel = new SentinelProcess(port, mkdtempSync(join(tmpdir(), 'ringroute-sentinel-')));
+    this.#sentinels.push(sentinel);
+    this.#stale.add(sentinel);
+    await sentinel.start(this.replica.port, { downAfterMs: 60_000, failoverTimeoutMs: 60_000, quorum: 1 });
+    return { host: HOST, port };
+  }
+
   /** The Sentinels' addresses, as ioredis's `sentinels` option takes them. */
   get sentinels(): Array<{ host: string; port: number }> {
-    return this.#sentinels.map((s) => ({ host: HOST, port: s.port }));
+    return this.#sentinels.filter((s) => !this.#stale.has(s)).map((s) => ({ host: HOST, port: s.port }));
   }
 
   /** The primary's port as the first Sentinel names it now. */

@@ -5,7 +5,8 @@
  * running (ring writes, heartbeats, transport publishes); the Sentinels
  * promote the replica and the adapters go on without being told. Also: a
  * Sentinel set whose primary does not answer, where every call fails in
- * bounded time with the client's error.
+ * bounded time with the client's error, and a Sentinel set that disagrees
+ * (one Sentinel names the replica as the primary).
  */
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -126,5 +127,29 @@ describe.skipIf(skip)('the Redis adapters on a Sentinel-managed primary', { time
     cleanup.push(() => membership.close());
     await expect(membership.join({ id: 'a' })).rejects.toThrow();
     expect(performance.now() - started).toBeLessThan(15_000);
+  });
+
+  it('writes to the real primary when a Sentinel listed first disagrees and names the replica', async () => {
+    const set = await SentinelSet.start();
+    cleanup.push(() => set.destroy());
+    const stale = await set.startStaleSentinel();
+    const admin = new Redis({ host: stale.host, port: stale.port, maxRetriesPerRequest: 0 });
+    cleanup.push(() => admin.disconnect());
+    const [, named] = (await admin.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_NAME)) as [string, string];
+    expect(Number(named)).toBe(set.replica.port); // it does disagree with the others
+    expect(await set.primaryPort()).toBe(set.primary.port);
+
+    const prefix = randomPrefix('sentinel-disagree');
+    // The stale Sentinel first: ioredis asks it, connects to the replica, finds it is not a primary (INFO's role) and asks the next.
+    const misled = sentinelClient([stale, ...set.sentinels]);
+    const store = new RedisRingStore({ redis: misled, prefix });
+    expect(await store.compareAndSet(0, [{ id: 'a' }, { id: 'b' }])).toMatchObject({ version: 1 });
+    expect((misled as unknown as { stream: { remotePort: number } }).stream.remotePort).toBe(set.primary.port);
+    const honest = new RedisRingStore({ redis: sentinelClient(set.sentinels), prefix });
+    expect((await honest.read())?.nodes.map((n) => n.id)).toEqual(['a', 'b']);
+    const membership = new RedisMembership({ redis: sentinelClient([stale, ...set.sentinels]), prefix, onError: () => undefined });
+    cleanup.push(() => membership.close());
+    await membership.join({ id: 'c' });
+    expect((await new RedisMembership({ redis: sentinelClient(set.sentinels), prefix }).members()).map((n) => n.id)).toEqual(['c']);
   });
 });

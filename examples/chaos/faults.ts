@@ -1,0 +1,133 @@
+/**
+ * Carries out one scheduled fault against the real processes and network,
+ * then measures how long the cluster took to converge after it: the fault's
+ * own convergence condition, polled from the {@link Watch} until it holds or
+ * twice the kind's bound has passed.
+ */
+import type { Redis } from 'ioredis';
+import type { Network } from './network.js';
+import type { Part } from './parts.js';
+import type { Fault, FaultKind } from './schedule.js';
+import type { RedisSet } from './store.js';
+import type { Watch } from './watch.js';
+
+/**
+ * How soon after a fault ends the cluster must have converged, in ms: the
+ * documented bounds the verdict checks. A fault "ends" when the part is
+ * resumed, started again (kills: the restart includes the process's boot)
+ * or the link healed; a fail-over ends when the primary is killed (the bound
+ * includes Sentinel's promotion).
+ */
+export const CONVERGE_BOUNDS_MS: Readonly<Record<FaultKind, number>> = {
+  'node-pause': 10_000,
+  'node-kill': 15_000,
+  'gateway-pause': 5_000,
+  'gateway-kill': 15_000,
+  'redis-pause': 5_000,
+  'redis-failover': 10_000,
+  partition: 10_000,
+};
+
+/** A fault as it ran. */
+export interface FaultResult extends Fault {
+  /** When it really started and ended, in ms from the start of the chaos phase (a busy target delays a fault). */
+  readonly startedAt: number;
+  readonly endedAt: number;
+  /** From the end to convergence; null when it did not converge within twice its bound. */
+  readonly convergedMs: number | null;
+  /** Fail-overs: ms from the kill until Sentinel named the new primary. */
+  readonly promotedMs?: number;
+  /** What went wrong carrying it out, if anything. */
+  readonly error?: string;
+}
+
+/** What a fault needs to act on the cluster and to record what it did. */
+export interface FaultContext {
+  readonly parts: ReadonlyMap<string, Part>;
+  readonly network: Network;
+  readonly store: RedisSet;
+  readonly watch: Watch;
+  /** The runner's own Redis client (through the Sentinels): writes probe that the store takes writes again. */
+  readonly redis: Redis;
+  readonly probeKey: string;
+  /** Parts under a fault now: convergence of other faults does not wait for them. */
+  readonly faulted: Set<string>;
+  /** ms from the start of the chaos phase. */
+  now(): number;
+  /** Called when a node process stops (`SIGSTOP`), resumes, or is killed, for the ownership measure. */
+  onFreeze(part: Part, from: number, to: number): void;
+  onKill(part: Part, at: number): void;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function runFault(fault: Fault, ctx: FaultContext): Promise<FaultResult> {
+  const startedAt = ctx.now();
+  const held = [fault.target, ...(fault.peer !== undefined && fault.peer !== 'store' ? [fault.peer] : [])];
+  for (const id of held) ctx.faulted.add(id);
+  let promotedMs: number | undefined;
+  let error: string | undefined;
+  let endedAt = startedAt;
+  try {
+    const part = ctx.parts.get(fault.target);
+    switch (fault.kind) {
+      case 'node-pause':
+      case 'gateway-pause': {
+        const from = Date.now();
+        part!.signal('SIGSTOP');
+        await sleep(fault.durationMs);
+        part!.signal('SIGCONT');
+        ctx.onFreeze(part!, from, Date.now());
+        break;
+      }
+      case 'node-kill':
+      case 'gateway-kill':
+        ctx.onKill(part!, Date.now());
+        await part!.kill();
+        await sleep(fault.durationMs);
+        endedAt = ctx.now();
+        await part!.start();
+        break;
+      case 'redis-pause':
+        await ctx.store.pause(fault.durationMs);
+        break;
+      case 'redis-failover':
+        endedAt = ctx.now();
+        promotedMs = (await ctx.store.failover()).promotedMs;
+        break;
+      case 'partition': {
+        const peer = fault.peer === 'store' ? ctx.network.store : ctx.network.host(fault.peer!).address;
+        ctx.network.cut(fault.target, peer);
+        await sleep(fault.durationMs);
+        ctx.network.heal(fault.target);
+        break;
+      }
+    }
+  } catch (e) {
+    error = (e as Error).message;
+  } finally {
+    for (const id of held) ctx.faulted.delete(id);
+  }
+  if (fault.kind !== 'node-kill' && fault.kind !== 'gateway-kill' && fault.kind !== 'redis-failover') endedAt = ctx.now();
+  const convergedMs = error === undefined ? await converge(fault, ctx, endedAt) : null;
+  return { ...fault, startedAt, endedAt, convergedMs, ...(promotedMs !== undefined ? { promotedMs: Math.round(promotedMs) } : {}), ...(error !== undefined ? { error } : {}) };
+}
+
+/** ms from `endedAt` until the fault's condition holds, or null after twice its bound. */
+async function converge(fault: Fault, ctx: FaultContext, endedAt: number): Promise<number | null> {
+  const deadline = endedAt + 2 * CONVERGE_BOUNDS_MS[fault.kind];
+  const { watch, faulted } = ctx;
+  const nodes = [fault.target, fault.peer].filter((id): id is string => id !== undefined && ctx.parts.get(id)?.role === 'node');
+  let storeTakesWrites = fault.kind !== 'redis-pause' && fault.kind !== 'redis-failover';
+  for (;;) {
+    if (!storeTakesWrites) {
+      // One write at a time, each bounded by the client's command timeout.
+      storeTakesWrites = await ctx.redis.set(ctx.probeKey, String(fault.seq)).then(() => true, () => false);
+    }
+    const at = ctx.now();
+    const gatewayOk = ctx.parts.get(fault.target)?.role !== 'gateway' || watch.gatewayAgrees(fault.target);
+    if (storeTakesWrites && gatewayOk && nodes.every((id) => watch.nodeServes(id)) && watch.gatewaysAgree(faulted)) return Math.max(0, Math.round(at - endedAt));
+    if (at > deadline) return null;
+    await sleep(50);
+  }
+}
