@@ -99,6 +99,13 @@ interface Held {
   confirmed: [number, number];
   /** Set when the lease ended early (taken over), or to Infinity on leave(). */
   leaseOverride: number | null;
+  /**
+   * Another token holds the id (another process joined it, or a fail-over
+   * brought back a previous run's registration): the lease is over, and
+   * heartbeats, which never overwrite another token, go on until the id is
+   * free again (that member expired or left), when they register it anew.
+   */
+  displaced: boolean;
 }
 
 /**
@@ -200,7 +207,7 @@ export class RedisMembership implements MembershipAdapter {
       node: valid, json: JSON.stringify(valid), token: randomUUID(), joining: true, stopped: false, leaving: null,
       // The join counts as both: a lost write on fail-over can only take it back to no membership at all, which the
       // lease below (join + ttl - heartbeat) covers as long as one more heartbeat lands before it runs out.
-      confirmed: [sent - this.#heartbeatMs, sent], leaseOverride: null,
+      confirmed: [sent - this.#heartbeatMs, sent], leaseOverride: null, displaced: false,
     };
     this.#held.set(valid.id, held);
     try {
@@ -361,18 +368,27 @@ export class RedisMembership implements MembershipAdapter {
       this.#reportDamage(repaired, ghosts);
       for (const [i, held] of batch.entries()) {
         if (held.stopped || this.#closed) continue;
-        if (results[i] === 1 || results[i] === 0) held.confirmed = [held.confirmed[1], sent];
+        if ((results[i] === 1 || results[i] === 0) && held.displaced) {
+          // The id was free again and this heartbeat registered it: a lease as from a join.
+          held.displaced = false;
+          held.leaseOverride = null;
+          held.confirmed = [sent - this.#heartbeatMs, sent];
+          this.#report(new Error(`member ${describe(held.node.id)} was free again (the other holder expired or left); it joined again`));
+        } else if (results[i] === 1 || results[i] === 0) held.confirmed = [held.confirmed[1], sent];
         if (results[i] === 0) {
           // Reaped (we were cut off longer than ttlMs), lost (Redis
           // restarted empty) or damaged: the script registered it again.
           this.#report(new Error(`member ${describe(held.node.id)} had expired or vanished from Redis; it joined again`));
-        } else if (results[i] === -1) {
-          this.#stop(held);
-          held.leaseOverride = performance.now(); // the membership is another process's now: ours is over
+        } else if (results[i] === -1 && !held.displaced) {
+          // Another token holds the id: another process's join, or, after a fail-over that lost our join, the
+          // registration of this node's previous run, which expires within ttlMs. Our lease is over now; the
+          // heartbeats go on without overwriting it and register the id again once it is free.
+          held.displaced = true;
+          held.leaseOverride = performance.now();
           this.#report(
             new RingError(
               'DUPLICATE_NODE',
-              `member ${describe(held.node.id)} was taken over by another join of the same id (another process?); this adapter stopped heartbeating it`,
+              `member ${describe(held.node.id)} is held by another join of the same id (another process, or a registration a fail-over brought back); this adapter's lease is over and it joins again once that one expires or leaves`,
             ),
           );
         }

@@ -368,6 +368,21 @@ function describeRedisSpecifics(backend: Backend, label: string): void {
         expect(await newProcess.members()).toEqual([{ id: 'x', meta: { gen: '2' } }]);
       });
 
+      it('ends a displaced member\'s lease, and joins it again once the other registration expired', async () => {
+        const p = prefix();
+        const errors: Error[] = [];
+        const earlier = membership(p, (e) => errors.push(e));
+        const later = membership(p);
+        const displaced = await earlier.join({ id: 'x', meta: { run: '1' } });
+        const other = await later.join({ id: 'x', meta: { run: '2' } }); // e.g. a fail-over brought back a registration
+        await waitFor(() => errors.some((e) => (e as { code?: string }).code === 'DUPLICATE_NODE'), { what: 'the report' });
+        expect(displaced.lease!.until).toBeLessThanOrEqual(performance.now());
+        other.abandon(); // that registration stops being renewed: it expires after ttlMs
+        await waitFor(() => displaced.lease!.until > performance.now(), { what: 'the lease back', timeoutMs: TTL_MS * 4 });
+        expect(errors.some((e) => /free again/.test(e.message))).toBe(true);
+        expect(await later.members()).toEqual([{ id: 'x', meta: { run: '1' } }]);
+      });
+
       it('keeps every key it writes under the {prefix} hash tag', async () => {
         const p = prefix();
         const c = client();
