@@ -42,15 +42,25 @@ export class Part {
   crashed: string | null = null;
   readonly #settings: PartSettings;
   readonly #logFile: (incarnation: number) => string | undefined;
+  readonly #onEnd: (incarnation: number, at: number) => void;
   #child: ChildProcess | null = null;
   #stopping = false;
 
-  constructor(role: 'gateway' | 'node', id: string, host: Host, settings: PartSettings, logFile: (incarnation: number) => string | undefined) {
+  /**
+   * `logFile` names the ownership log of each incarnation (nodes); `onEnd` is
+   * told when each incarnation's process ended, whatever ended it (a fault, a
+   * start that failed or timed out, the end of the run): its sessions end there.
+   */
+  constructor(
+    role: 'gateway' | 'node', id: string, host: Host, settings: PartSettings,
+    logFile: (incarnation: number) => string | undefined, onEnd: (incarnation: number, at: number) => void = () => undefined,
+  ) {
     this.role = role;
     this.id = id;
     this.host = host;
     this.#settings = settings;
     this.#logFile = logFile;
+    this.#onEnd = onEnd;
   }
 
   /** `http://address:8080`, the public port (gateways) or `ws://` port (nodes). */
@@ -112,7 +122,9 @@ export class Part {
     this.#child = child;
     child.stderr?.on('data', (chunk: Buffer) => s.log?.(chunk.toString().trimEnd()));
     let ready = false;
+    const incarnation = this.incarnation;
     child.once('exit', (code, signal) => {
+      this.#onEnd(incarnation, Date.now());
       if (this.#child === child) this.#child = null;
       if (ready && !this.#stopping) this.crashed ??= `${this.id} exited by itself (${signal ?? code})`;
     });

@@ -79,6 +79,7 @@ export function formatReport(report: ChaosReport, minPerKind = 0): string {
   lines.push('', `messages: ${m.messages} sent to ${m.sent} recipients: received ${m.delivered}, told failed ${m.failed}, unknown ${m.unknown} not received + ${m.unknownReceived} received, lost ${m.lost}`);
   lines.push(`  told delivered but not received ${m.falselyDelivered}, told failed but received ${m.failedButReceived}, shown twice ${m.duplicates}, misrouted ${m.misrouted}, skipped ${m.skipped}`);
   for (const v of report.violations) lines.push(`  ! ${v.user} ${v.id}: told ${v.told}${v.reason !== undefined ? ` (${v.reason})` : ''}, sent at ${s(v.sentAt)}, ${v.receivedAt !== undefined ? `received at ${s(v.receivedAt)}` : 'never received'}`);
+  if (Object.keys(m.unknownReasons).length > 0) lines.push(`  unknown and not received, by reason: ${Object.entries(m.unknownReasons).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (Object.keys(m.failureReasons).length > 0) lines.push(`  failed by reason: ${Object.entries(m.failureReasons).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const w = report.ownership;
   lines.push('', `ownership: ${w.attaches} attaches; two owners for ${w.usersAffected} users, ${w.totalMs} ms in all, longest ${w.maxMs} ms (bound ${st.ttlMs} ms)`);

@@ -38,7 +38,7 @@ export interface ChaosOptions {
   readonly oneToOneRate?: number;
   /** Group messages per second (groups of 5). @default 4 */
   readonly groupRate?: number;
-  /** Faults of each kind per minute. @default 11 */
+  /** Faults of each kind per minute. @default 12 */
   readonly perMinute?: number;
   readonly kinds?: readonly FaultKind[];
   /** Membership ttl (the nodes' lease); heartbeats every ttl / 6. @default 3000 */
@@ -55,7 +55,14 @@ export interface ChaosReport {
   readonly settings: { users: number; nodes: number; gateways: number; oneToOneRate: number; groupRate: number; ttlMs: number; heartbeatMs: number; graceMs: number };
   readonly planned: number;
   readonly faults: readonly FaultResult[];
-  readonly messages: OutcomeFigures & { readonly unknownReceived: number; readonly misrouted: number; readonly skipped: number; readonly failureReasons: Record<string, number> };
+  readonly messages: OutcomeFigures & {
+    readonly unknownReceived: number;
+    readonly misrouted: number;
+    readonly skipped: number;
+    readonly failureReasons: Record<string, number>;
+    /** Told `unknown` and not received, by reason. */
+    readonly unknownReasons: Record<string, number>;
+  };
   readonly ownership: Omit<OwnershipSummary, 'overlaps'> & { readonly worst: OwnershipSummary['overlaps'] };
   /** After the last fault: ms until every gateway agreed, every node served and every user was connected again (null: not within 60 s). */
   readonly finalConvergedMs: number | null;
@@ -73,11 +80,12 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const GRACE_MS = 10_000;
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
-  const o = { users: 200, nodes: 6, gateways: 4, oneToOneRate: 40, groupRate: 4, perMinute: 11, ttlMs: 3000, ...options };
+  const o = { users: 200, nodes: 6, gateways: 4, oneToOneRate: 40, groupRate: 4, perMinute: 12, ttlMs: 3000, ...options };
   const heartbeatMs = Math.round(o.ttlMs / 6);
   const progress = o.progress ?? (() => undefined);
   const tag = randomBytes(3).toString('hex').slice(0, 5);
-  const dir = mkdtempSync(join(tmpdir(), 'ringroute-chaos-'));
+  // With --trace the nodes' ownership logs stay beside the traces, for a look after the run.
+  const dir = o.traceDir ?? mkdtempSync(join(tmpdir(), 'ringroute-chaos-'));
   const cleanup: Array<() => Promise<void> | void> = [];
   const onSignal = () => void Promise.all(cleanup.reverse().map((f) => Promise.resolve().then(f).catch(() => undefined))).finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
@@ -109,7 +117,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const gatewayIds = Array.from({ length: o.gateways }, (_, i) => `gw-${i + 1}`);
     const nodeIds = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
     for (const id of gatewayIds) parts.set(id, new Part('gateway', id, network.addHost(id), settings, () => undefined));
-    for (const id of nodeIds) parts.set(id, new Part('node', id, network.addHost(id), settings, logFile(id)));
+    const ended = (id: string) => (incarnation: number, at: number) => {
+      const entry = incarnations.get(`${id}#${incarnation}`);
+      if (entry !== undefined) entry.endedAt = Math.min(entry.endedAt, at);
+    };
+    for (const id of nodeIds) parts.set(id, new Part('node', id, network.addHost(id), settings, logFile(id), ended(id)));
     cleanup.push(async () => {
       await Promise.all([...parts.values()].map((p) => p.kill()));
     });
@@ -162,10 +174,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       parts, network, store, watch, redis, probeKey: `{${prefix}}:chaos-probe`, faulted,
       now: () => performance.now() - t0,
       onFreeze: (part, from, to) => current(part)?.frozen.push([from, to]),
-      onKill: (part, at) => {
-        const incarnation = current(part);
-        if (incarnation !== undefined) incarnation.endedAt = at;
-      },
+      onKill: (part, at) => ended(part.id)(part.incarnation, at),
     };
     const results = await runSchedule(schedule, ctx, progress);
     progress('chaos over: waiting for the cluster to converge');
@@ -196,10 +205,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const records = [...traffic.records.values()];
     const counts = countOutcomes(records);
     let unknownReceived = 0;
+    const unknownReasons: Record<string, number> = {};
     const violations: ChaosReport['violations'][number][] = [];
     for (const r of records) {
       for (const [user, x] of r.recipients) {
         if (x.told === 'unknown' && x.receivedAt !== undefined) unknownReceived++;
+        if (x.told === 'unknown' && x.receivedAt === undefined) {
+          // "http: POST ...: timed out" and the like: the part before any address or detail.
+          const reason = (x.reason ?? 'none').replace(/^http: .*?(ECONNRESET|ECONNREFUSED|socket hang up|timed out|EPIPE|: \d{3} ).*$/, 'http: $1').replace(/^retried after a lost answer, then .*$/, 'retried after a lost answer');
+          unknownReasons[reason] = (unknownReasons[reason] ?? 0) + 1;
+        }
         const broken = x.receivedAt !== undefined ? x.told === 'failed' : x.told === undefined || x.told === 'delivered';
         if (broken && violations.length < 20) {
           violations.push({
@@ -213,7 +228,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       seed: o.seed, durationMs: o.durationMs,
       settings: { users: o.users, nodes: o.nodes, gateways: o.gateways, oneToOneRate: o.oneToOneRate, groupRate: o.groupRate, ttlMs: o.ttlMs, heartbeatMs, graceMs: GRACE_MS },
       planned: schedule.length, faults: results,
-      messages: { ...counts, unknownReceived, misrouted: traffic.misrouted, skipped: traffic.skipped, failureReasons: failureReasons(records) },
+      messages: { ...counts, unknownReceived, misrouted: traffic.misrouted, skipped: traffic.skipped, failureReasons: failureReasons(records), unknownReasons },
       ownership: { attaches: ownership.attaches, usersAffected: ownership.usersAffected, totalMs: Math.round(ownership.totalMs), maxMs: Math.round(ownership.maxMs), worst: ownership.overlaps.slice(0, 5) },
       finalConvergedMs,
       fences: nodeStats.reduce((n, s) => n + s.fences, 0),
@@ -226,7 +241,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     for (const f of cleanup.reverse()) await Promise.resolve().then(f).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    if (o.traceDir === undefined) rmSync(dir, { recursive: true, force: true });
   }
 }
 

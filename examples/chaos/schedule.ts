@@ -76,7 +76,7 @@ export interface ScheduleOptions {
   readonly durationMs: number;
   readonly nodes: readonly string[];
   readonly gateways: readonly string[];
-  /** Faults of each kind per minute. @default 11 */
+  /** Faults of each kind per minute. @default 12 */
   readonly perMinute?: number;
   /** The kinds to schedule. @default all of {@link FAULT_KINDS} */
   readonly kinds?: readonly FaultKind[];
@@ -90,7 +90,7 @@ export function planSchedule(options: ScheduleOptions): Fault[] {
   const { durationMs, nodes, gateways } = options;
   const kinds = options.kinds ?? FAULT_KINDS;
   const timings = options.timings ?? DEFAULT_TIMINGS;
-  const perKind = Math.max(1, Math.round(((options.perMinute ?? 11) * durationMs) / 60_000));
+  const perKind = Math.max(1, Math.round(((options.perMinute ?? 12) * durationMs) / 60_000));
   const random = seededRandom(options.seed);
   // Every fault's nominal start, drawn up front so a kind's lane does not depend on the others' luck.
   const wanted: Array<{ kind: FaultKind; at: number }> = [];

@@ -143,11 +143,13 @@ export class RedisSet {
     try {
       await servers[0]!.start(set.#serverArgs(servers[0]!));
       await servers[1]!.start(set.#serverArgs(servers[1]!, servers[0]!.port));
-      for (const s of sentinels) {
+      for (const [i, s] of sentinels.entries()) {
         await s.start([
           `port ${s.port}`, `bind ${host}`, 'protected-mode no', 'daemonize no', `sentinel announce-ip ${host}`,
           `sentinel monitor ${SENTINEL_NAME} ${host} ${servers[0]!.port} 2`,
-          `sentinel down-after-milliseconds ${SENTINEL_NAME} ${DOWN_AFTER_MS}`,
+          // Staggered (1000, 1250, 1500 ms): the Sentinels do not all stand for leader at once, which split the vote
+          // (each votes for itself, no majority) and cost a fail-over 2 x failover-timeout more, every so often.
+          `sentinel down-after-milliseconds ${SENTINEL_NAME} ${DOWN_AFTER_MS + 250 * i}`,
           `sentinel failover-timeout ${SENTINEL_NAME} 2500`, // a split vote is tried again after twice this
           `sentinel parallel-syncs ${SENTINEL_NAME} 1`,
         ], true);

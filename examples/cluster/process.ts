@@ -59,6 +59,11 @@ async function main(): Promise<void> {
   startProcessSampler(); // peak descriptors from the start, not from the first /stats
   const redis = redisClient();
   redis.on('error', (error: Error) => log(`[${config.id}] redis: ${error.message}`));
+  // A part that starts while its store fails over (Sentinel promoting a replica) waits for it, up to 20 s,
+  // instead of failing its start and being started again from scratch by its supervisor.
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 200))) {
+    if (await redis.ping().then(() => true, () => false)) break;
+  }
   const onError = (error: Error): void => log(`[${config.id}] ${error.message}`);
   const store = new RedisRingStore({ redis, prefix: config.prefix });
   const membership = new RedisMembership({ redis, prefix: config.prefix, ttlMs: config.ttlMs, heartbeatMs: config.heartbeatMs, onError });

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { skipFor } from '../../support/skip.js';
 import { Network, ipBinary, networkProblem } from '../../../examples/chaos/network.js';
 import { freePort, storeProblem } from '../../../examples/chaos/store.js';
 import { RedisRingStore } from '../../../src/adapters/redis/index.js';
@@ -24,20 +25,11 @@ import { randomPrefix } from '../../support/redis-server.js';
 import { sleep, waitFor } from '../../support/wait.js';
 
 const SUITE = 'a Sentinel fail-over that loses the last ring write';
-const problem = networkProblem() ?? storeProblem();
-if (problem !== null) {
-  if (process.env.CI === 'true') {
-    describe(SUITE, () => {
-      it('can build its hosts and its Redis set (required when CI=true)', () => {
-        throw new Error(`${SUITE}: ${problem}`);
-      });
-    });
-  } else console.warn(`[ringroute] ${problem}: skipping ${SUITE}`);
-}
+const skip = skipFor(SUITE, networkProblem() ?? storeProblem());
 
 const NAME = 'lost-write';
 
-describe.skipIf(problem !== null)(SUITE, { timeout: 60_000 }, () => {
+describe.skipIf(skip)(SUITE, { timeout: 60_000 }, () => {
   const cleanup: Array<() => Promise<void> | void> = [];
   afterEach(async () => {
     for (const f of cleanup.reverse()) await Promise.resolve().then(f).catch(() => undefined);
