@@ -156,7 +156,9 @@ export class RedisSet {
         // A new primary's link starts with the clock of its creation, and the first ping goes out one ping period later: with the
         // default period (1 s) and a down-after of 1 s, a Sentinel declares a healthy primary down a second after promoting it and
         // fails over again. Ping every 200 ms (and refresh INFO every second, to see a returning replica soon) so that cannot happen.
-        await answers(host, s.port, ['SENTINEL', 'DEBUG', 'ping-period', '200', 'info-period', '1000', 'ask-period', '200']);
+        // And a Sentinel whose timer ran more than 2 s late (this 2-core machine, busy with a dozen processes) goes into TILT
+        // for 30 s and fails nothing over meanwhile: fail-overs then took 12-13 s. Only a 10 s stall means TILT here.
+        await answers(host, s.port, ['SENTINEL', 'DEBUG', 'ping-period', '200', 'info-period', '1000', 'ask-period', '200', 'tilt-trigger', '10000', 'tilt-period', '10000']);
       }
       await set.#waitReady(20_000);
     } catch (error) {

@@ -62,6 +62,8 @@ export interface TrafficOptions {
 }
 
 const TICK_MS = 20;
+/** What a post that every gateway tried refused the connection of (ECONNREFUSED) fails with: certainly not sent. */
+const REFUSED_EVERY_TIME = 'connection refused on every attempt';
 /** requestJson's message for an answer the gateway gives before dispatching anything. */
 const REFUSED = /^POST \S+: (4\d\d|503) /;
 
@@ -183,10 +185,10 @@ export class Traffic {
         for (const { user, reason } of result.unknown) tell(record, user, 'unknown', reason);
       })
       .catch((error: unknown) => {
-        // A refusal (4xx, 503) comes before anything is sent: the whole send failed. Without an answer
+        // A refusal (4xx, 503, or every connection refused) comes before anything is sent: the whole send failed. Without an answer
         // (network error, timeout, 500) the gateway may have sent it: the sender cannot know.
         const message = (error as Error).message;
-        const told: Told = REFUSED.test(message) ? 'failed' : 'unknown';
+        const told: Told = REFUSED.test(message) || message.startsWith(REFUSED_EVERY_TIME) ? 'failed' : 'unknown';
         for (const user of record.recipients.keys()) tell(record, user, told, `http: ${message.slice(0, 80)}`);
       })
       .finally(() => this.#outstanding--);
@@ -218,7 +220,12 @@ async function postWithRetry(url: (attempt: number) => string, body: Record<stri
       const message = (error as Error).message;
       const network = /ECONNRESET|ECONNREFUSED|EPIPE|socket hang up/.test(message);
       if (mayHaveGone && REFUSED.test(message)) throw new Error(`retried after a lost answer, then ${message}`);
-      if (!network || attempt >= attempts) throw error;
+      if (!network) throw error;
+      if (attempt >= attempts) {
+        // Refused every time: no gateway ever had the request, so nothing was sent.
+        if (!mayHaveGone && message.includes('ECONNREFUSED')) throw new Error(`${REFUSED_EVERY_TIME}: ${message}`);
+        throw error;
+      }
       if (!message.includes('ECONNREFUSED')) mayHaveGone = true;
       await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
       continue;
