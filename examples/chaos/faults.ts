@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Network } from './network.js';
 import type { Part } from './parts.js';
 import type { Fault, FaultKind } from './schedule.js';
-import type { RedisSet } from './store.js';
+import type { FailoverReport } from './store.js';
 import type { Watch } from './watch.js';
 
 /**
@@ -45,7 +45,8 @@ export interface FaultResult extends Fault {
 export interface FaultContext {
   readonly parts: ReadonlyMap<string, Part>;
   readonly network: Network;
-  readonly store: RedisSet;
+  /** The store's own faults: the run's Sentinel set, or a Redis given with `--redis`. */
+  readonly store: { pause(ms: number): Promise<void>; failover(): Promise<FailoverReport> };
   readonly watch: Watch;
   /** The runner's own Redis client (through the Sentinels): writes probe that the store takes writes again. */
   readonly redis: Redis;

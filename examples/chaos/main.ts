@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { redisUrlProblem } from '../cluster/redis-url.js';
 import { networkProblem } from './network.js';
 import { formatReport, failures } from './report.js';
 import { runChaos } from './run.js';
@@ -21,6 +22,9 @@ const HELP = `Usage: npm run chaos -- [options]
   --nodes N         app nodes, 3 to 12 (default 6)
   --gateways N      gateways, 2 to 8 (default 4)
   --rate N          one-to-one messages per second (default 40)
+  --redis URL       run on this Redis instead of the run's own primary,
+                    replica and Sentinels: no fail-overs then, pauses by
+                    CLIENT PAUSE; the run's keys are deleted at the end
   --kinds K,K       only these fault kinds (${FAULT_KINDS.join(', ')})
   --min-per-kind N  the verdict also wants at least N faults of each kind
   --json FILE       also write the report as JSON
@@ -44,7 +48,7 @@ function parse() {
   return parseArgs({
     options: {
       seed: { type: 'string' }, minutes: { type: 'string' }, users: { type: 'string' }, nodes: { type: 'string' }, gateways: { type: 'string' },
-      rate: { type: 'string' }, kinds: { type: 'string' }, 'min-per-kind': { type: 'string' }, json: { type: 'string' }, trace: { type: 'string' },
+      rate: { type: 'string' }, redis: { type: 'string' }, kinds: { type: 'string' }, 'min-per-kind': { type: 'string' }, json: { type: 'string' }, trace: { type: 'string' },
       verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -78,10 +82,12 @@ const options = {
   users: number('users', values.users, 10, 2000, 200), nodes: number('nodes', values.nodes, 3, 12, 6), gateways: number('gateways', values.gateways, 2, 8, 4),
   oneToOneRate: number('rate', values.rate, 0, 1000, 40), ...(kinds !== undefined ? { kinds: kinds as FaultKind[] } : {}),
   ...(values.trace !== undefined ? { traceDir: resolve(values.trace) } : {}),
+  ...(values.redis !== undefined ? { redisUrl: values.redis } : {}),
 };
 if (values.trace !== undefined && !existsSync(values.trace)) mkdirSync(values.trace, { recursive: true });
 const minPerKind = number('min-per-kind', values['min-per-kind'], 0, 10_000, 0);
-const problem = networkProblem() ?? storeProblem();
+if (values.redis !== undefined && redisUrlProblem(values.redis) !== null) usage(redisUrlProblem(values.redis)!);
+const problem = networkProblem() ?? (values.redis === undefined ? storeProblem() : null);
 if (problem !== null) {
   process.stderr.write(`chaos: cannot run here: ${problem}\n`);
   process.exit(2);

@@ -20,8 +20,8 @@ export const ADMIN_PORT = 8081;
 export interface PartSettings {
   readonly ip: string;
   readonly prefix: string;
-  readonly sentinels: readonly string[];
-  readonly sentinelName: string;
+  /** The store: Sentinels (`host:port`) and the primary's name, or a Redis URL (`--redis`). */
+  readonly redis: { readonly sentinels: readonly string[]; readonly name: string } | { readonly url: string };
   readonly secret: string;
   readonly adminToken: string;
   readonly ttlMs: number;
@@ -113,7 +113,7 @@ export class Part {
     };
     const env = {
       ...process.env, RINGROUTE_SECRET: s.secret, RINGROUTE_ADMIN_TOKEN: s.adminToken,
-      RINGROUTE_SENTINELS: s.sentinels.join(','), RINGROUTE_SENTINEL_NAME: s.sentinelName,
+      ...('url' in s.redis ? { RINGROUTE_REDIS_URL: s.redis.url } : { RINGROUTE_SENTINELS: s.redis.sentinels.join(','), RINGROUTE_SENTINEL_NAME: s.redis.name }),
     };
     // `ip netns exec` execs node in the namespace: the pid is node's, so signals reach it, and the IPC channel is inherited.
     const child = spawn(s.ip, ['netns', 'exec', this.host.ns, process.execPath, '--import', 'tsx', ENTRY, JSON.stringify(config)], {

@@ -20,9 +20,11 @@ import { type FaultContext, type FaultResult, runFault } from './faults.js';
 import { Network, ipBinary } from './network.js';
 import { type Incarnation, type OwnershipSummary, measureOwnership, parseOwnershipLog } from './ownership.js';
 import { Part, type PartSettings } from './parts.js';
-import { type Fault, type FaultKind, planSchedule } from './schedule.js';
+import { FAULT_KINDS, type Fault, type FaultKind, planSchedule } from './schedule.js';
 import { RedisSet, SENTINEL_NAME } from './store.js';
 import { Watch } from './watch.js';
+import { ExternalRedis } from './external-store.js';
+import { redactUrl, redisOptions } from '../cluster/redis-url.js';
 
 export interface ChaosOptions {
   readonly seed: number;
@@ -43,6 +45,11 @@ export interface ChaosOptions {
   readonly kinds?: readonly FaultKind[];
   /** Membership ttl (the nodes' lease); heartbeats every ttl / 6. @default 3000 */
   readonly ttlMs?: number;
+  /**
+   * Run on this Redis instead of the run's own Sentinel set: no fail-overs
+   * then (a single Redis cannot fail over), pauses by `CLIENT PAUSE`.
+   */
+  readonly redisUrl?: string;
   /** Trace every transport message of every part into this folder (see trace.ts). */
   readonly traceDir?: string;
   readonly progress?: (line: string) => void;
@@ -94,15 +101,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const network = Network.create(tag);
     cleanup.push(() => network.destroy());
     progress(`network ${network.local}/24: the store on ${network.store}, a namespace per part`);
-    const store = await RedisSet.start(network.store);
-    cleanup.push(() => store.destroy());
-    progress(`Redis: a primary, a replica and 3 Sentinels (${store.sentinels.join(', ')})`);
-
     const prefix = `chaos-${tag}`;
+    const external = o.redisUrl !== undefined ? await ExternalRedis.start(o.redisUrl, network.store) : null;
+    const own = external === null ? await RedisSet.start(network.store) : null;
+    const store = external ?? own!;
+    cleanup.push(() => (external !== null ? external.destroy(prefix) : own!.destroy()));
+    progress(own !== null ? `Redis: a primary, a replica and 3 Sentinels (${own.sentinels.join(', ')})` : `Redis: ${redactUrl(o.redisUrl!)}, relayed on ${network.store}`);
+
     const secret = randomSecret();
     const adminToken = randomSecret();
     const settings: PartSettings = {
-      ip: ipBinary() ?? 'ip', prefix, sentinels: store.sentinels, sentinelName: SENTINEL_NAME, secret, adminToken,
+      ip: ipBinary() ?? 'ip', prefix, secret, adminToken,
+      redis: external !== null ? { url: external.relayUrl } : { sentinels: own!.sentinels, name: SENTINEL_NAME },
       ttlMs: o.ttlMs, heartbeatMs, graceMs: GRACE_MS, ...(o.log ? { log: o.log } : {}), ...(o.traceDir !== undefined ? { traceDir: o.traceDir } : {}),
     };
     const incarnations = new Map<string, { name: string; file: string; endedAt: number; frozen: Array<[number, number]> }>();
@@ -129,8 +139,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await Promise.all(gatewayIds.map((id) => parts.get(id)!.start()));
     await Promise.all(nodeIds.map((id) => parts.get(id)!.start()));
 
-    const sentinels = store.sentinels.map((s) => ({ host: s.slice(0, s.lastIndexOf(':')), port: Number(s.slice(s.lastIndexOf(':') + 1)) }));
-    const redis = new Redis({ sentinels, name: SENTINEL_NAME, maxRetriesPerRequest: 1, commandTimeout: 1000, sentinelRetryStrategy: () => 100, retryStrategy: () => 100 });
+    const redis = external !== null
+      ? new Redis(o.redisUrl!, { ...redisOptions(o.redisUrl!), maxRetriesPerRequest: 1, commandTimeout: 1000, retryStrategy: () => 100 })
+      : new Redis({
+          sentinels: own!.sentinels.map((s) => ({ host: s.slice(0, s.lastIndexOf(':')), port: Number(s.slice(s.lastIndexOf(':') + 1)) })),
+          name: SENTINEL_NAME, maxRetriesPerRequest: 1, commandTimeout: 1000, sentinelRetryStrategy: () => 100, retryStrategy: () => 100,
+        });
     redis.on('error', () => undefined);
     cleanup.push(() => redis.disconnect());
     const router = await RingRouter.start({ store: new RedisRingStore({ redis, prefix }), resyncMs: 200 });
@@ -166,7 +180,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     traffic.start('hash');
     await sleep(2000);
 
-    const schedule = planSchedule({ seed: o.seed, durationMs: o.durationMs, nodes: nodeIds, gateways: gatewayIds, perMinute: o.perMinute, ...(o.kinds ? { kinds: o.kinds } : {}) });
+    // A single Redis cannot fail over: that kind is left out (and said so) with --redis.
+    const kinds = (o.kinds ?? FAULT_KINDS).filter((k) => external === null || k !== 'redis-failover');
+    if (kinds.length < (o.kinds ?? FAULT_KINDS).length) progress('redis-failover is not run: a single Redis (--redis) cannot fail over');
+    const schedule = planSchedule({ seed: o.seed, durationMs: o.durationMs, nodes: nodeIds, gateways: gatewayIds, perMinute: o.perMinute, kinds });
     progress(`chaos: ${schedule.length} faults over ${(o.durationMs / 1000).toFixed(0)} s (seed ${o.seed})`);
     const t0 = performance.now();
     const faulted = new Set<string>();
