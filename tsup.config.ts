@@ -19,6 +19,7 @@ export default defineConfig([
       haproxy: 'src/proxy/haproxy/index.ts',
       metrics: 'src/metrics/index.ts',
       gateway: 'src/gateway/index.ts',
+      'socket.io': 'src/socketio/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,
@@ -27,7 +28,7 @@ export default defineConfig([
     // Shared chunks keep one RingError class across "ringroute" and "ringroute/redis".
     splitting: true,
     treeshake: true,
-    external: ['ioredis', 'prom-client', 'jose'],
+    external: ['ioredis', 'prom-client', 'jose', 'socket.io-adapter', 'socket.io'],
     // The bench's JSON report schema, exported as "ringroute/report.schema.json".
     onSuccess: async () => copyFileSync('src/cli/report.schema.json', 'dist/report.schema.json'),
   },

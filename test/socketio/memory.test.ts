@@ -1,0 +1,19 @@
+import { MemoryTransport } from '../../src/adapters/memory/transport.js';
+import { createAdapter } from '../../src/socketio/index.js';
+import { commonSuite } from './common.js';
+import { TestRouter, everyRoomAKey } from './support.js';
+
+const NODES = ['node-1', 'node-2', 'node-3'];
+
+function memory(roomKey?: (room: string) => string | undefined) {
+  return () => {
+    const bus = new MemoryTransport();
+    const router = new TestRouter(NODES);
+    return async (i: number) => ({
+      adapter: createAdapter({ router, transport: bus.connect(), nodeId: NODES[i]!, ...(roomKey === undefined ? {} : { roomKey }) }),
+    });
+  };
+}
+
+commonSuite('memory transport, user:<id> rooms are keys', memory());
+commonSuite('memory transport, every room but a socket id is a key', memory(everyRoomAKey));

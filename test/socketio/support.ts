@@ -1,0 +1,99 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EventEmitter } from 'eventemitter3';
+import { Server, type Socket as ServerSocket } from 'socket.io';
+import { type Socket as ClientSocket, io as connect } from 'socket.io-client';
+import { HashRing } from '../../src/index.js';
+import { xxh32 } from '../ring/support.js';
+import type { SocketIoRouter } from '../../src/socketio/index.js';
+
+/** A router over a ring the test sets: RingRouter's contract (ring + 'change'). */
+export class TestRouter extends EventEmitter<{ change: [] }> implements SocketIoRouter {
+  ring: HashRing;
+
+  constructor(nodes: readonly string[]) {
+    super();
+    this.ring = new HashRing({ hasher: xxh32, vnodes: 64 }, nodes.map((id) => ({ id })));
+  }
+
+  set(nodes: readonly string[]): void {
+    this.ring = new HashRing({ hasher: xxh32, vnodes: 64 }, nodes.map((id) => ({ id })));
+    this.emit('change');
+  }
+}
+
+export interface TestCluster {
+  readonly servers: Server[];
+  readonly serverSockets: ServerSocket[];
+  readonly clientSockets: ClientSocket[];
+  close(): Promise<void>;
+}
+
+/** The adapter option of server `i` (0-based), and what to release after. */
+export type AdapterFactory = (i: number) => Promise<{ adapter: unknown; cleanup?: () => Promise<void> | void }>;
+
+/** `count` Socket.IO servers on loopback, one client connected to each, once every server saw its client. */
+export async function startCluster(count: number, factory: AdapterFactory): Promise<TestCluster> {
+  const servers: Server[] = [];
+  const serverSockets: ServerSocket[] = [];
+  const clientSockets: ClientSocket[] = [];
+  const cleanups: Array<() => Promise<void> | void> = [];
+  for (let i = 0; i < count; i++) {
+    const { adapter, cleanup } = await factory(i);
+    if (cleanup !== undefined) cleanups.push(cleanup);
+    const http = createServer();
+    const io = new Server(http, { adapter: adapter as never });
+    servers.push(io);
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', () => resolve()));
+    const port = (http.address() as AddressInfo).port;
+    const connected = new Promise<ServerSocket>((resolve) => io.once('connection', resolve));
+    const client = connect(`http://127.0.0.1:${port}`, { transports: ['websocket'], reconnection: false });
+    clientSockets.push(client);
+    serverSockets.push(await connected);
+  }
+  // Let every adapter hear every other's first heartbeat.
+  await sleep(150);
+  return {
+    servers,
+    serverSockets,
+    clientSockets,
+    async close() {
+      for (const client of clientSockets) client.disconnect();
+      await Promise.all(servers.map((io) => io.close()));
+      for (const cleanup of cleanups) await cleanup();
+    },
+  };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves when `event` has reached every listed client `times` in total, rejects on one it must not reach or after `ms`. */
+export function expectEvent(event: string, reach: readonly ClientSocket[], never: readonly ClientSocket[] = [], ms = 2000): Promise<unknown[][]> {
+  return new Promise((resolve, reject) => {
+    const got: unknown[][] = [];
+    const timer = setTimeout(() => reject(new Error(`"${event}" reached ${got.length} of ${reach.length} clients in ${ms} ms`)), ms);
+    for (const client of reach) {
+      client.once(event, (...args: unknown[]) => {
+        got.push(args);
+        if (got.length === reach.length) {
+          // Wait a little for a copy that must not come.
+          setTimeout(() => {
+            clearTimeout(timer);
+            resolve(got);
+          }, 50);
+        }
+      });
+    }
+    for (const client of never) {
+      client.once(event, () => {
+        clearTimeout(timer);
+        reject(new Error(`"${event}" reached a client it must not reach`));
+      });
+    }
+  });
+}
+
+/** Socket.IO socket ids are 20 characters of base64url; a test's room names never are. */
+export const isSocketId = (room: string): boolean => /^[A-Za-z0-9_-]{20}$/.test(room);
+/** The "every room but a socket id is a key" mapping. */
+export const everyRoomAKey = (room: string): string | undefined => (isSocketId(room) ? undefined : room);
