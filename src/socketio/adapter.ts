@@ -22,8 +22,10 @@ export interface SocketIoAdapterStats {
   readonly sentToEveryNode: number;
   /** Copies this node forwarded to nodes holding sockets in a keyed room it owns. */
   readonly forwarded: number;
-  /** Messages received (after dropping its own and duplicates). */
+  /** Messages received from other servers (after dropping duplicates), heartbeats included. */
   readonly received: number;
+  /** Of those, packets to deliver to local sockets (a broadcast, with or without ack): the work a node does per emit. */
+  readonly receivedPackets: number;
   /** Malformed, foreign, oversized or duplicate messages dropped. */
   readonly dropped: number;
   /** Keyed rooms this node holds sockets in without owning them. */
@@ -75,7 +77,7 @@ export class RingrouteAdapter extends ClusterAdapter {
   #seq = 0;
   #flushScheduled = false;
   #closed = false;
-  readonly #stats = { sentRouted: 0, sentToEveryNode: 0, forwarded: 0, received: 0, dropped: 0, errors: 0 };
+  readonly #stats = { sentRouted: 0, sentToEveryNode: 0, forwarded: 0, received: 0, receivedPackets: 0, dropped: 0, errors: 0 };
   readonly #warned = new Set<string>();
 
   constructor(nsp: { name: string; server?: { opts?: { connectionStateRecovery?: unknown } } }, options: ResolvedOptions) {
@@ -416,6 +418,7 @@ export class RingrouteAdapter extends ClusterAdapter {
   }
 
   #onBroadcast(message: WireMessage, data: Record<string, unknown>): void {
+    this.#stats.receivedPackets++;
     const forwardedTo = this.#forward(message, data);
     const opts = localOptions(data.opts as WireOptions);
     const requestId = data.requestId as string | undefined;

@@ -28,7 +28,7 @@ function escape(value: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
     if (item === undefined || typeof item === 'function') continue;
-    out[key.startsWith(MARK) ? MARK + key : key] = escape(item);
+    define(out, key.startsWith(MARK) ? MARK + key : key, escape(item));
   }
   return out;
 }
@@ -44,8 +44,12 @@ function unescape(value: unknown): unknown {
   }
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(record)) {
-    if (key === '__proto__') continue;
-    out[key.startsWith(MARK) ? key.slice(1) : key] = unescape(item);
+    define(out, key.startsWith(MARK) ? key.slice(1) : key, unescape(item));
   }
   return out;
+}
+
+/** Sets an own property, `__proto__` included, without touching the prototype. */
+function define(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }

@@ -30,6 +30,7 @@ export interface WireMessage {
   data?: Record<string, unknown>;
 }
 
+const KNOWN_TYPES = new Set<number>([...Object.values(MessageType).filter((v): v is number => typeof v === 'number'), HOLD, UNHOLD]);
 const MAX_ID = 64;
 const MAX_NAME = 1024;
 
@@ -52,6 +53,7 @@ function checkData(type: number, data: Record<string, unknown> | undefined): str
     case MessageType.ADAPTER_CLOSE:
       return undefined;
   }
+  if (!KNOWN_TYPES.has(type)) return `unknown message type ${String(type)}`;
   if (data === undefined) return 'data is missing';
   const requestId = data.requestId;
   const needsRequest = (): string | undefined => (isString(requestId, MAX_ID) ? undefined : 'data.requestId must be a string');

@@ -5,7 +5,7 @@ import { Server, type Socket as ServerSocket } from 'socket.io';
 import { type Socket as ClientSocket, io as connect } from 'socket.io-client';
 import { HashRing } from '../../src/index.js';
 import { xxh32 } from '../ring/support.js';
-import type { SocketIoRouter } from '../../src/socketio/index.js';
+import type { RingrouteAdapter, SocketIoRouter } from '../../src/socketio/index.js';
 
 /** A router over a ring the test sets: RingRouter's contract (ring + 'change'). */
 export class TestRouter extends EventEmitter<{ change: [] }> implements SocketIoRouter {
@@ -97,3 +97,55 @@ export function expectEvent(event: string, reach: readonly ClientSocket[], never
 export const isSocketId = (room: string): boolean => /^[A-Za-z0-9_-]{20}$/.test(room);
 /** The "every room but a socket id is a key" mapping. */
 export const everyRoomAKey = (room: string): string | undefined => (isSocketId(room) ? undefined : room);
+
+export interface UserCluster {
+  readonly servers: Server[];
+  readonly ports: number[];
+  /** Connects user `id` to server `i`; the server joins it to `user:<id>`. */
+  user(i: number, id: string): Promise<ClientSocket>;
+  close(): Promise<void>;
+}
+
+/** `count` servers whose sockets join `user:<auth.user>`; users connect where the test says. */
+export async function startUserCluster(count: number, factory: AdapterFactory): Promise<UserCluster> {
+  const servers: Server[] = [];
+  const ports: number[] = [];
+  const clients: ClientSocket[] = [];
+  const cleanups: Array<() => Promise<void> | void> = [];
+  for (let i = 0; i < count; i++) {
+    const { adapter, cleanup } = await factory(i);
+    if (cleanup !== undefined) cleanups.push(cleanup);
+    const http = createServer();
+    const io = new Server(http, { adapter: adapter as never });
+    io.on('connection', (socket) => void socket.join(`user:${String((socket.handshake.auth as { user?: string }).user)}`));
+    servers.push(io);
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', () => resolve()));
+    ports.push((http.address() as AddressInfo).port);
+  }
+  await sleep(150);
+  return {
+    servers,
+    ports,
+    async user(i, id) {
+      const client = connect(`http://127.0.0.1:${ports[i]!}`, { transports: ['websocket'], reconnection: false, auth: { user: id } });
+      clients.push(client);
+      await new Promise<void>((resolve, reject) => {
+        client.once('connect', () => resolve());
+        client.once('connect_error', reject);
+      });
+      // The join happens in the server's connection handler: give its registration a moment.
+      await sleep(20);
+      return client;
+    },
+    async close() {
+      for (const client of clients) client.disconnect();
+      await Promise.all(servers.map((io) => io.close()));
+      for (const cleanup of cleanups) await cleanup();
+    },
+  };
+}
+
+/** The adapter of a server's main namespace. */
+export function adapterOf(io: Server): RingrouteAdapter {
+  return io.of('/').adapter as unknown as RingrouteAdapter;
+}
