@@ -22,6 +22,7 @@ const RANK: Record<string, number> = {
   sessions: 4,
   client: 4,
   gateway: 5,
+  socketio: 5,
   proxy: 5,
   nginx: 5,
   haproxy: 5,

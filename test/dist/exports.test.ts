@@ -74,6 +74,7 @@ const SESSIONS_EXPORTS = [
 const CLIENT_EXPORTS = ['SessionClient', 'fullJitter', 'retryAfterDelay', 'parseRetryAfter', 'CloseCode', 'PROTOCOL_VERSION', 'RingError'];
 
 const METRICS_EXPORTS = ['instrument', 'reasonOf', 'StatusBoard', 'statusHandler', 'ringArcs'];
+const SOCKETIO_EXPORTS = ['createAdapter', 'RingrouteAdapter', 'userRooms'];
 const GATEWAY_EXPORTS = ['GatewayHandler', 'createJwtAuthenticator', 'gatewayServerOptions', 'DEFAULT_LIMITS', 'AuthenticationError', 'requestToken', 'checkMemberUrl', 'RateLimiter'];
 
 interface Entry {
@@ -92,6 +93,7 @@ const ENTRIES: readonly Entry[] = [
   { specifier: 'ringroute/client', file: 'client', names: CLIENT_EXPORTS },
   { specifier: 'ringroute/metrics', file: 'metrics', names: METRICS_EXPORTS },
   { specifier: 'ringroute/gateway', file: 'gateway', names: GATEWAY_EXPORTS },
+  { specifier: 'ringroute/socket.io', file: 'socket.io', names: SOCKETIO_EXPORTS },
 ];
 
 const MODES = ['import', 'require'] as const;
@@ -248,6 +250,38 @@ describe('ringroute core from dist', () => {
     const auth = await gateway.createJwtAuthenticator({ secret: 'x'.repeat(32) });
     expect(await auth.verify('not-a-token')).toBeNull();
     expect(() => new gateway.GatewayHandler({ router: null as never, dispatcher: null as never })).toThrow(core.RingError);
+  });
+
+  it.each(MODES)('routes a Socket.IO emit to the owner of a user through ringroute/socket.io via %s', async (mode) => {
+    const core = (await loadDist(mode, 'index')) as unknown as typeof import('../../src/index.js');
+    const sio = (await loadDist(mode, 'socket.io')) as unknown as typeof import('../../src/socketio/index.js');
+    const { Server } = await import('socket.io');
+    const { io: connect } = await import('socket.io-client');
+    const { createServer } = await import('node:http');
+    const ring = await core.HashRing.create([{ id: 'n1' }, { id: 'n2' }]);
+    const router = { ring, on: () => router, off: () => router };
+    const bus = new core.MemoryTransport();
+    const servers = ['n1', 'n2'].map((nodeId) => {
+      const http = createServer();
+      const io = new Server(http, { adapter: sio.createAdapter({ router, transport: bus.connect(), nodeId }) as never });
+      io.on('connection', (socket) => void socket.join('user:42'));
+      return { http, io };
+    });
+    const owner = ring.lookup('42').id === 'n1' ? 0 : 1;
+    await new Promise<void>((resolve) => servers[owner]!.http.listen(0, '127.0.0.1', () => resolve()));
+    const port = (servers[owner]!.http.address() as { port: number }).port;
+    const client = connect(`http://127.0.0.1:${port}`, { transports: ['websocket'], reconnection: false });
+    try {
+      await new Promise((resolve) => client.once('connect', () => resolve(null)));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const got = new Promise((resolve) => client.once('hello', resolve));
+      servers[1 - owner]!.io.to('user:42').emit('hello', 'from the other server');
+      expect(await got).toBe('from the other server');
+      expect(() => sio.createAdapter({} as never)).toThrow(core.RingError);
+    } finally {
+      client.disconnect();
+      await Promise.all(servers.map(({ io }) => io.close()));
+    }
   });
 
   it('keeps the client bundle free of Node built-ins', () => {

@@ -21,7 +21,7 @@ import { PKG, type PackedProject, exec, exportedSubpaths, npmEnv, packAndInstall
 const SUBPATHS = exportedSubpaths();
 const MODULES = SUBPATHS.filter((s) => !s.json);
 /** Subpaths whose declarations need @types/node (their API takes node:http objects). */
-const NODE_ONLY = MODULES.filter((s) => s.specifier === 'ringroute/gateway');
+const NODE_ONLY = MODULES.filter((s) => s.specifier === 'ringroute/gateway' || s.specifier === 'ringroute/socket.io');
 const PORTABLE = MODULES.filter((s) => !NODE_ONLY.includes(s));
 const JSONS = SUBPATHS.filter((s) => s.json);
 
@@ -29,7 +29,7 @@ let packed: PackedProject;
 let tarball: Uint8Array;
 
 beforeAll(async () => {
-  packed = await packAndInstall(['ioredis', 'prom-client', '@types/node']);
+  packed = await packAndInstall(['ioredis', 'prom-client', '@types/node', 'socket.io-adapter']);
   tarball = new Uint8Array(readFileSync(packed.tarball));
 }, 180_000);
 
