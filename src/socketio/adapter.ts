@@ -75,6 +75,8 @@ export class RingrouteAdapter extends ClusterAdapter {
   #previousRing: Ring | undefined;
   #changedAt = Number.NEGATIVE_INFINITY;
   #seq = 0;
+  /** Every node's id but this one's (peers heard from and ring members); dropped when either changes. */
+  #everyNodeCache: string[] | undefined;
   #flushScheduled = false;
   #closed = false;
   readonly #stats = { sentRouted: 0, sentToEveryNode: 0, forwarded: 0, received: 0, receivedPackets: 0, dropped: 0, errors: 0 };
@@ -148,7 +150,7 @@ export class RingrouteAdapter extends ClusterAdapter {
   override broadcastWithAck(packet: unknown, opts: BroadcastOptions, clientCountCallback: (clientCount: number) => void, ack: (...args: unknown[]) => void): void {
     if (opts.flags?.local !== true) {
       const requestId = randomId();
-      const asked = this.#send({ type: MessageType.BROADCAST, data: { packet, requestId, opts: wireOptions(opts) } });
+      const asked = this.#send({ type: MessageType.BROADCAST, data: { packet, requestId, opts: wireOptions(opts) } }, true);
       const collector = new AckCollector(this.#peers.size, asked, clientCountCallback, ack);
       this.#ackRequests.set(requestId, collector);
       // Socket.IO's operator gives up at its timeout; forget the request then.
@@ -161,7 +163,7 @@ export class RingrouteAdapter extends ClusterAdapter {
     const local = await Adapter.prototype.fetchSockets.call(this, opts);
     if (opts.flags?.local === true) return local;
     const requestId = randomId();
-    const asked = this.#send({ type: MessageType.FETCH_SOCKETS, data: { requestId, opts: wireOptions(opts) } });
+    const asked = this.#send({ type: MessageType.FETCH_SOCKETS, data: { requestId, opts: wireOptions(opts) } }, true);
     return new Promise((resolve, reject) => {
       const request = new PeerRequest(asked, local, opts.flags?.timeout ?? DEFAULT_TIMEOUT_MS, (error, sockets) => {
         this.#requests.delete(requestId);
@@ -218,21 +220,25 @@ export class RingrouteAdapter extends ClusterAdapter {
    * elsewhere just before, and is then forwarded to the registered nodes.
    * The packet itself is delivered here at once, by the caller.
    */
-  #send(message: Partial<WireMessage> & { type: number }): string[] {
+  #send(message: Partial<WireMessage> & { type: number }, track = false): string[] {
     const opts = (message.data as { opts: WireOptions }).opts;
     const owners = this.#owners(opts.rooms);
     if (owners === undefined) {
       const nodes = this.#everyNode();
       this.#stats.sentToEveryNode++;
       this.#publishTo(nodes.map((node) => this.#address(node)), message).catch(() => undefined);
-      return this.#answering(nodes);
+      return track ? this.#answering(nodes) : [];
     }
-    const id = `${this.uid}:${(this.#seq++).toString(36)}`;
+    message.id = `${this.uid}:${(this.#seq++).toString(36)}`;
     const nodes = [...owners];
     this.#stats.sentRouted += nodes.length;
-    const published = this.#publishTo(nodes.map((node) => this.#address(node)), { ...message, id });
+    const published = this.#publishTo(nodes.map((node) => this.#address(node)), message);
+    if (!track) {
+      published.catch(() => undefined);
+      return [];
+    }
     // Nobody listening at an owner's address: it will not answer, stop waiting for it.
-    void published.then((reached) => this.#noListener(nodes, reached), () => undefined);
+    published.then((reached) => this.#noListener(nodes, reached), () => undefined);
     const asked = this.#answering(nodes);
     if (owners.has(this.#o.nodeId)) asked.push(this.#o.nodeId);
     return asked;
@@ -257,6 +263,7 @@ export class RingrouteAdapter extends ClusterAdapter {
     const now = Date.now();
     const targets = new Set<string>();
     const inGrace = grace && this.#previousRing !== undefined && now - this.#changedAt < this.#o.handoffGraceMs;
+    if (!inGrace && this.#holds.size === 0 && this.#holds.overflowed === 0) return targets;
     for (const room of rooms) {
       const key = this.#o.roomKey(room);
       if (key === undefined) continue;
@@ -270,11 +277,13 @@ export class RingrouteAdapter extends ClusterAdapter {
   }
 
   #everyNode(): string[] {
+    if (this.#everyNodeCache !== undefined) return this.#everyNodeCache;
     const nodes = new Set<string>();
     for (const peer of this.#peers.values()) nodes.add(peer.node);
     for (const node of this.#ring.nodes()) nodes.add(node.id);
     nodes.delete(this.#o.nodeId);
-    return [...nodes];
+    this.#everyNodeCache = [...nodes];
+    return this.#everyNodeCache;
   }
 
   /** Of the nodes a request went to, those that will answer: the peers heard from. */
@@ -294,19 +303,17 @@ export class RingrouteAdapter extends ClusterAdapter {
   #publishTo(addresses: readonly string[], message: Partial<WireMessage>): Promise<number[]> {
     if (addresses.length === 0) return Promise.resolve([]);
     const text = encode({ ...message, uid: this.uid, nsp: this.nsp.name, node: this.#o.nodeId });
-    if (Buffer.byteLength(text) > this.#o.maxMessageBytes) {
+    if (text.length * 3 > this.#o.maxMessageBytes && Buffer.byteLength(text) > this.#o.maxMessageBytes) {
       const error = new RingError('INVALID_OPTION', `a Socket.IO message of ${Buffer.byteLength(text)} bytes is over maxMessageBytes (${this.#o.maxMessageBytes}); it was not sent`);
       this.#report('oversized', error);
       return Promise.reject(error);
     }
-    return Promise.all(
-      addresses.map((address) =>
-        this.#o.transport.publish(address, text).catch((error: unknown) => {
-          this.#report('publish', error);
-          throw error;
-        }),
-      ),
-    );
+    const failed = (error: unknown): never => {
+      this.#report('publish', error);
+      throw error;
+    };
+    if (addresses.length === 1) return this.#o.transport.publish(addresses[0]!, text).then((reached) => [reached], failed);
+    return Promise.all(addresses.map((address) => this.#o.transport.publish(address, text).catch(failed)));
   }
 
   #address(node: string): string {
@@ -348,8 +355,12 @@ export class RingrouteAdapter extends ClusterAdapter {
       this.#peerGone(message.uid);
       return;
     }
-    const isNew = !this.#peers.has(message.uid);
-    this.#peers.set(message.uid, { node: message.node, seen: Date.now() });
+    const peer = this.#peers.get(message.uid);
+    const isNew = peer === undefined;
+    if (peer === undefined) {
+      this.#peers.set(message.uid, { node: message.node, seen: Date.now() });
+      this.#everyNodeCache = undefined;
+    } else peer.seen = Date.now();
     const data = message.data ?? {};
     switch (message.type) {
       case MessageType.INITIAL_HEARTBEAT:
@@ -486,6 +497,7 @@ export class RingrouteAdapter extends ClusterAdapter {
     const peer = this.#peers.get(uid);
     if (peer === undefined) return;
     this.#peers.delete(uid);
+    this.#everyNodeCache = undefined;
     for (const { request, by } of this.#requests.values()) if (by === 'uid') request.gone(uid);
     for (const other of this.#peers.values()) if (other.node === peer.node) return;
     this.#nodeGone(peer.node);
@@ -503,6 +515,7 @@ export class RingrouteAdapter extends ClusterAdapter {
     this.#previousRing = this.#ring;
     this.#ring = this.#o.router.ring;
     this.#changedAt = Date.now();
+    this.#everyNodeCache = undefined;
     for (const room of this.rooms.keys()) {
       if (this.sids.has(room)) continue;
       const key = this.#o.roomKey(room);

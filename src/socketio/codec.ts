@@ -10,12 +10,32 @@ const BINARY = `${MARK}b`;
 
 /** Encodes `value` (a cluster message) as a transport string. */
 export function encode(value: unknown): string {
-  return JSON.stringify(escape(value));
+  // Most packets hold no binary and no marked key: no copy then.
+  return JSON.stringify(plain(value) ? value : escape(value));
 }
 
 /** Decodes a transport string; throws on text that is not JSON. */
 export function decode(text: string): unknown {
-  return unescape(JSON.parse(text) as unknown);
+  const value = JSON.parse(text) as unknown;
+  // JSON always writes U+0000 as the escape `\u0000`: without one, nothing is marked.
+  return text.includes('\\u0000') ? unescape(value) : value;
+}
+
+/** Whether JSON.stringify alone encodes `value` faithfully: no binary, no key starting with the marker, no toJSON but Date's. */
+function plain(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!plain(item)) return false;
+    return true;
+  }
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return false;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value instanceof Date;
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+    if (key.startsWith(MARK)) return false;
+    if (!plain((value as Record<string, unknown>)[key])) return false;
+  }
+  return true;
 }
 
 function escape(value: unknown): unknown {

@@ -82,17 +82,22 @@ export class HoldDirectory {
 /** Ids seen recently, the oldest forgotten first beyond `max`. */
 export class RecentIds {
   readonly #ids = new Set<string>();
-  readonly #max: number;
+  /** The remembered ids in arrival order, as a ring: the slot at `#next` is the oldest. */
+  readonly #order: Array<string | undefined>;
+  #next = 0;
 
   constructor(max: number) {
-    this.#max = max;
+    this.#order = new Array<string | undefined>(max);
   }
 
   /** True when `id` was seen before; else remembers it. */
   seen(id: string): boolean {
     if (this.#ids.has(id)) return true;
+    const oldest = this.#order[this.#next];
+    if (oldest !== undefined) this.#ids.delete(oldest);
+    this.#order[this.#next] = id;
+    this.#next = (this.#next + 1) % this.#order.length;
     this.#ids.add(id);
-    if (this.#ids.size > this.#max) this.#ids.delete(this.#ids.values().next().value as string);
     return false;
   }
 }

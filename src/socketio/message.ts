@@ -91,7 +91,8 @@ function checkData(type: number, data: Record<string, unknown> | undefined): str
 /** Parses a transport message; returns why it is not a valid message instead of throwing. */
 export function parseMessage(text: string, maxBytes: number): WireMessage | string {
   // UTF-16 length is at most the byte length, and a cheap first bound.
-  if (text.length > maxBytes || Buffer.byteLength(text) > maxBytes) return `message of ${Buffer.byteLength(text)} bytes is over maxMessageBytes (${maxBytes})`;
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: count bytes only when that could matter.
+  if (text.length > maxBytes || (text.length * 3 > maxBytes && Buffer.byteLength(text) > maxBytes)) return `message of ${Buffer.byteLength(text)} bytes is over maxMessageBytes (${maxBytes})`;
   let value: unknown;
   try {
     value = decode(text);
