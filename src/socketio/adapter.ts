@@ -3,6 +3,7 @@ import { Adapter, type BroadcastOptions, ClusterAdapter, type ClusterMessage, ty
 import { AckCollector, PeerRequest } from './ack-collector.js';
 import { encode } from './codec.js';
 import { HoldDirectory, RecentIds } from './holds.js';
+import { ReplayBuffer } from './replay.js';
 import { HOLD, UNHOLD, type WireMessage, type WireOptions, parseMessage } from './message.js';
 import type { ResolvedOptions } from './options.js';
 import { RingError } from '../errors.js';
@@ -68,6 +69,9 @@ export class RingrouteAdapter extends ClusterAdapter {
   readonly #strays = new Map<Room, string>();
   readonly #holds: HoldDirectory;
   readonly #recent: RecentIds;
+  readonly #replay: ReplayBuffer;
+  /** Length of the message being handled, for the replay buffer's byte bound. */
+  #receivedSize = 0;
   readonly #pendingHolds = new Map<string, { hold: Set<Room>; unhold: Set<Room> }>();
   readonly #unlisten: Array<() => Promise<void>> = [];
   readonly #timers: Array<ReturnType<typeof setInterval>> = [];
@@ -95,6 +99,7 @@ export class RingrouteAdapter extends ClusterAdapter {
     this.#all = `${this.#prefix}all`;
     this.#holds = new HoldDirectory(options.maxHolds, options.holdRefreshMs * 3);
     this.#recent = new RecentIds(options.maxRecentIds);
+    this.#replay = new ReplayBuffer(options.replayMs, options.maxReplayBytes);
     this.#ring = options.router.ring;
     this.on('create-room', (room: Room) => this.#roomCreated(room));
     this.on('delete-room', (room: Room) => this.#roomDeleted(room));
@@ -323,6 +328,7 @@ export class RingrouteAdapter extends ClusterAdapter {
   // ----- receiving -----
 
   #receive(text: string): void {
+    this.#receivedSize = text.length;
     const parsed = parseMessage(text, this.#o.maxMessageBytes);
     if (typeof parsed === 'string') {
       this.#stats.dropped++;
@@ -371,8 +377,10 @@ export class RingrouteAdapter extends ClusterAdapter {
       case MessageType.HEARTBEAT:
         return;
       case HOLD: {
-        const refused = this.#holds.hold(message.node, data.rooms as string[], Date.now());
+        const now = Date.now();
+        const { added, refused } = this.#holds.hold(message.node, data.rooms as string[], now);
         if (refused > 0) this.#report('holds-full', new Error(`ringroute/socket.io: ${refused} held rooms of node ${message.node} did not fit in maxHolds (${this.#o.maxHolds}); every keyed message is forwarded to it meanwhile`));
+        if (added.size > 0) this.#replayTo(message.node, added, now);
         return;
       }
       case UNHOLD:
@@ -404,8 +412,10 @@ export class RingrouteAdapter extends ClusterAdapter {
     const targets = this.#forwardTargets((data.opts as WireOptions).rooms, message.f === undefined);
     targets.delete(this.#o.nodeId);
     targets.delete(message.node);
-    if (targets.size === 0) return [];
     const nodes = [...targets];
+    // As the owner (first hop), keep it for a registration that arrives late.
+    if (message.f === undefined) this.#replay.add(message, this.#receivedSize, nodes, Date.now());
+    if (nodes.length === 0) return [];
     this.#stats.forwarded += nodes.length;
     // Keep the origin's uid and node: responses go straight back to it.
     const copy = encode({ ...message, f: (message.f ?? 0) + 1 });
@@ -413,6 +423,19 @@ export class RingrouteAdapter extends ClusterAdapter {
       this.#o.transport.publish(this.#address(node), copy).catch((error: unknown) => this.#report('publish', error));
     }
     return nodes;
+  }
+
+  /** Sends `node` the keyed packets this owner handled in the replay window for rooms it just registered. */
+  #replayTo(node: string, rooms: ReadonlySet<string>, now: number): void {
+    const missed = this.#replay.take(node, rooms, now);
+    if (missed.length === 0) return;
+    if (this.#replay.overflowed(now)) {
+      this.#report('replay-full', new Error(`ringroute/socket.io: node ${node} registered late and some packets of the last ${this.#o.replayMs} ms were already dropped (maxReplayBytes ${this.#o.maxReplayBytes}); it may have missed them`));
+    }
+    this.#stats.forwarded += missed.length;
+    for (const message of missed) {
+      this.#o.transport.publish(this.#address(node), encode({ ...message, f: 1 })).catch((error: unknown) => this.#report('publish', error));
+    }
   }
 
   /** A keyed message of this node's that came back from its own address: forward it, and tell the waiting request where to. */

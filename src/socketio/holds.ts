@@ -29,9 +29,10 @@ export class HoldDirectory {
     return this.#overflow.size;
   }
 
-  /** Registers (or renews) `node` as holding `rooms`; returns how many did not fit. */
-  hold(node: string, rooms: readonly string[], now: number): number {
+  /** Registers (or renews) `node` as holding `rooms`; returns the rooms newly registered and how many did not fit. */
+  hold(node: string, rooms: readonly string[], now: number): { added: Set<string>; refused: number } {
     let refused = 0;
+    const added = new Set<string>();
     for (const room of rooms) {
       let holders = this.#rooms.get(room);
       if (holders?.has(node) !== true && this.#size >= this.#max) {
@@ -39,11 +40,14 @@ export class HoldDirectory {
         continue;
       }
       if (holders === undefined) this.#rooms.set(room, (holders = new Map()));
-      if (!holders.has(node)) this.#size++;
+      if (!holders.has(node)) {
+        this.#size++;
+        added.add(room);
+      }
       holders.set(node, now);
     }
     if (refused > 0) this.#overflow.set(node, now);
-    return refused;
+    return { added, refused };
   }
 
   unhold(node: string, rooms: readonly string[]): void {

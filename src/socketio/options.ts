@@ -38,6 +38,16 @@ export interface SocketIoAdapterOptions {
   readonly handoffGraceMs?: number;
   /** Registrations of held rooms an owner keeps; beyond that it forwards every keyed message to the nodes it could not register (slower, never lost). @default 100000 */
   readonly maxHolds?: number;
+  /**
+   * How long an owner keeps the keyed packets it handled, for a registration
+   * that arrives after them: a join on one server and an emit from another
+   * travel over different connections, in no guaranteed order. A packet
+   * emitted up to this long before the registration arrives is forwarded to
+   * the registering node when it does. @default 250
+   */
+  readonly replayMs?: number;
+  /** Bytes of packets the owner keeps for `replayMs`; beyond, the oldest go first and a late registration is reported. @default 4000000 */
+  readonly maxReplayBytes?: number;
   /** Ids of routed messages remembered to drop a second copy. @default 10000 */
   readonly maxRecentIds?: number;
   /** Largest encoded message sent or accepted; a bigger one is dropped and reported. @default 1000000 */
@@ -57,6 +67,8 @@ export interface ResolvedOptions {
   readonly maxHolds: number;
   readonly maxRecentIds: number;
   readonly maxMessageBytes: number;
+  readonly replayMs: number;
+  readonly maxReplayBytes: number;
 }
 
 /**
@@ -105,5 +117,7 @@ export function resolveOptions(options: SocketIoAdapterOptions): ResolvedOptions
     maxHolds: positive('maxHolds', options.maxHolds, 100_000, true),
     maxRecentIds: positive('maxRecentIds', options.maxRecentIds, 10_000, true),
     maxMessageBytes: positive('maxMessageBytes', options.maxMessageBytes, 1_000_000, true),
+    replayMs: positive('replayMs', options.replayMs, 250),
+    maxReplayBytes: positive('maxReplayBytes', options.maxReplayBytes, 4_000_000, true),
   };
 }

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { AckCollector } from '../../src/socketio/ack-collector.js';
 import { decode, encode } from '../../src/socketio/codec.js';
 import { HoldDirectory, RecentIds } from '../../src/socketio/holds.js';
+import type { WireMessage } from '../../src/socketio/message.js';
+import { ReplayBuffer } from '../../src/socketio/replay.js';
 
 describe('the socket.io wire codec', () => {
   it('round-trips JSON values, keys that look like its binary marker included', () => {
@@ -71,7 +73,10 @@ describe('AckCollector', () => {
 describe('HoldDirectory and RecentIds', () => {
   it('registers up to its bound, then forwards everything to an overflowed node until it expires', () => {
     const holds = new HoldDirectory(2, 100);
-    expect(holds.hold('n1', ['r1', 'r2', 'r3'], 0)).toBe(1);
+    const first = holds.hold('n1', ['r1', 'r2', 'r3'], 0);
+    expect(first.refused).toBe(1);
+    expect([...first.added]).toEqual(['r1', 'r2']);
+    expect([...holds.hold('n1', ['r1'], 10).added]).toEqual([]);
     const to = new Set<string>();
     holds.holdersOf('elsewhere', to, 50);
     expect([...to]).toEqual(['n1']);
@@ -86,5 +91,29 @@ describe('HoldDirectory and RecentIds', () => {
   it('forgets the oldest id beyond its bound', () => {
     const recent = new RecentIds(2);
     expect([recent.seen('a'), recent.seen('b'), recent.seen('a'), recent.seen('c'), recent.seen('a'), recent.seen('b')]).toEqual([false, false, true, false, false, false]);
+  });
+});
+
+describe('ReplayBuffer', () => {
+  const packet = (node: string, rooms: string[], id: string): WireMessage => ({ uid: node, nsp: '/', type: 3, node, id, data: { packet: {}, opts: { rooms, except: [], flags: {} } } });
+
+  it('gives a late registration the packets of its rooms within the window, once, never its own or those it already got', () => {
+    const replay = new ReplayBuffer(100, 1_000_000);
+    replay.add(packet('a', ['r1'], '1'), 10, [], 0);
+    replay.add(packet('b', ['r2'], '2'), 10, ['c'], 50);
+    replay.add(packet('c', ['r1', 'r2'], '3'), 10, [], 60);
+    replay.add(packet('a', ['r3'], '4'), 10, [], 70);
+    expect(replay.take('c', new Set(['r1', 'r2']), 90).map((m) => m.id)).toEqual(['1']);
+    expect(replay.take('c', new Set(['r1', 'r2']), 95)).toEqual([]);
+    expect(replay.take('d', new Set(['r1', 'r2']), 120).map((m) => m.id)).toEqual(['2', '3']);
+    expect(replay.overflowed(120)).toBe(false);
+  });
+
+  it('drops the oldest beyond its byte bound, and says so while the dropped ones were inside the window', () => {
+    const replay = new ReplayBuffer(100, 25);
+    for (let i = 0; i < 5; i++) replay.add(packet('a', ['r'], String(i)), 10, [], i);
+    expect(replay.take('b', new Set(['r']), 10).map((m) => m.id)).toEqual(['3', '4']);
+    expect(replay.overflowed(10)).toBe(true);
+    expect(replay.overflowed(200)).toBe(false);
   });
 });

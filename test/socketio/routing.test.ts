@@ -4,7 +4,7 @@ import type { Socket as ClientSocket } from 'socket.io-client';
 import { MemoryTransport } from '../../src/adapters/memory/transport.js';
 import { RingError } from '../../src/index.js';
 import { createAdapter, type SocketIoAdapterOptions } from '../../src/socketio/index.js';
-import { type UserCluster, TestRouter, adapterOf, sleep, startUserCluster } from './support.js';
+import { type UserCluster, TestRouter, adapterOf, lateHolds, sleep, startUserCluster } from './support.js';
 
 const NODES = ['node-1', 'node-2', 'node-3', 'node-4'];
 
@@ -223,5 +223,32 @@ describe('ringroute/socket.io options', () => {
     expect(error).toBeInstanceOf(RingError);
     expect((error as RingError).code).toBe('INVALID_OPTION');
     expect((error as Error).message).toMatch(message);
+  });
+});
+
+describe('ringroute/socket.io with registrations that arrive after the packet', () => {
+  let cluster: UserCluster | undefined;
+  afterEach(async () => {
+    await cluster?.close();
+    cluster = undefined;
+  });
+
+  it('replays to a late registration the packets its owner handled meanwhile, once', async () => {
+    const router = new TestRouter(NODES);
+    const bus = new MemoryTransport();
+    cluster = await startUserCluster(NODES.length, async (i) => ({
+      adapter: createAdapter({ router, transport: lateHolds(bus, 30), nodeId: NODES[i]! }),
+    }));
+    const [id] = usersOwnedBy(router, 'node-1', 1);
+    // The client joins user:<id> on node-3; its HOLD reaches node-1 30 ms late.
+    const client = await cluster.user(2, id!);
+    const got = collect(client);
+    cluster.servers[1]!.to(`user:${id}`).emit('m', 'early');
+    cluster.servers[0]!.to(`user:${id}`).emit('m', 'from the owner');
+    await until(() => got.length === 2);
+    await sleep(100);
+    expect(got).toEqual(['early', 'from the owner']);
+    cluster.servers[3]!.to(`user:${id}`).emit('m', 'later');
+    await until(() => got.length === 3);
   });
 });

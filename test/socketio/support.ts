@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { EventEmitter } from 'eventemitter3';
 import { Server, type Socket as ServerSocket } from 'socket.io';
 import { type Socket as ClientSocket, io as connect } from 'socket.io-client';
-import { HashRing } from '../../src/index.js';
+import { HashRing, type MemoryTransport } from '../../src/index.js';
 import { xxh32 } from '../ring/support.js';
 import type { RingrouteAdapter, SocketIoRouter } from '../../src/socketio/index.js';
 
@@ -149,3 +149,17 @@ export async function startUserCluster(count: number, factory: AdapterFactory): 
 export function adapterOf(io: Server): RingrouteAdapter {
   return io.of('/').adapter as unknown as RingrouteAdapter;
 }
+
+/** A MemoryTransport handle whose HOLD registrations leave `delayMs` late, as over a second connection that lost the race. */
+export function lateHolds(bus: MemoryTransport, delayMs: number): MemoryTransport {
+  const handle = bus.connect();
+  const publish = handle.publish.bind(handle);
+  handle.publish = async (address: string, message: string): Promise<number> => {
+    if (message.includes('"type":100')) {
+      await sleep(delayMs);
+    }
+    return publish(address, message);
+  };
+  return handle;
+}
+
