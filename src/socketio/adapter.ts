@@ -4,12 +4,11 @@ import { AckCollector, PeerRequest } from './ack-collector.js';
 import { encode } from './codec.js';
 import { HoldDirectory, RecentIds } from './holds.js';
 import { ReplayBuffer } from './replay.js';
+import { StrayRooms, ownerIn } from './strays.js';
 import { HOLD, UNHOLD, type WireMessage, type WireOptions, parseMessage } from './message.js';
 import type { ResolvedOptions } from './options.js';
 import { RingError } from '../errors.js';
 
-/** Rooms per HOLD/UNHOLD message. */
-const HOLD_BATCH = 500;
 /** Timeout of `fetchSockets` and `serverSideEmit` with ack when none is given, as in socket.io-adapter. */
 const DEFAULT_TIMEOUT_MS = 5000;
 
@@ -51,10 +50,6 @@ function localOptions(opts: WireOptions): BroadcastOptions {
   return { rooms: new Set(opts.rooms), except: new Set(opts.except), flags: opts.flags };
 }
 
-function ownerIn(ring: Ring | undefined, key: string): string | undefined {
-  if (ring === undefined || ring.size === 0) return undefined;
-  return ring.lookup(key).id;
-}
 
 /**
  * A Socket.IO cluster adapter that sends a keyed room's packets to the one
@@ -66,13 +61,12 @@ export class RingrouteAdapter extends ClusterAdapter {
   readonly #all: string;
   readonly #prefix: string;
   readonly #peers = new Map<string, { node: string; seen: number }>();
-  readonly #strays = new Map<Room, string>();
+  readonly #strays: StrayRooms;
   readonly #holds: HoldDirectory;
   readonly #recent: RecentIds;
   readonly #replay: ReplayBuffer;
   /** Length of the message being handled, for the replay buffer's byte bound. */
   #receivedSize = 0;
-  readonly #pendingHolds = new Map<string, { hold: Set<Room>; unhold: Set<Room> }>();
   readonly #unlisten: Array<() => Promise<void>> = [];
   readonly #timers: Array<ReturnType<typeof setInterval>> = [];
   #ring: Ring;
@@ -81,7 +75,6 @@ export class RingrouteAdapter extends ClusterAdapter {
   #seq = 0;
   /** Every node's id but this one's (peers heard from and ring members); dropped when either changes. */
   #everyNodeCache: string[] | undefined;
-  #flushScheduled = false;
   #closed = false;
   readonly #stats = { sentRouted: 0, sentToEveryNode: 0, forwarded: 0, received: 0, receivedPackets: 0, dropped: 0, errors: 0 };
   readonly #warned = new Set<string>();
@@ -101,8 +94,12 @@ export class RingrouteAdapter extends ClusterAdapter {
     this.#recent = new RecentIds(options.maxRecentIds);
     this.#replay = new ReplayBuffer(options.replayMs, options.maxReplayBytes);
     this.#ring = options.router.ring;
-    this.on('create-room', (room: Room) => this.#roomCreated(room));
-    this.on('delete-room', (room: Room) => this.#roomDeleted(room));
+    this.#strays = new StrayRooms(options.nodeId, options.roomKey, (owner, type, rooms) => {
+      this.#publishTo([this.#address(owner)], { type, data: { rooms } }).catch(() => undefined);
+    });
+    // A socket's own room is never a key here.
+    this.on('create-room', (room: Room) => this.sids.has(room) || this.#strays.created(room, this.#ring));
+    this.on('delete-room', (room: Room) => this.#strays.deleted(room));
     options.router.on('change', this.#onChange);
   }
 
@@ -125,7 +122,10 @@ export class RingrouteAdapter extends ClusterAdapter {
     this.publish({ type: MessageType.INITIAL_HEARTBEAT });
     const heartbeat = setInterval(() => this.publish({ type: MessageType.HEARTBEAT }), this.#o.heartbeatIntervalMs);
     const sweep = setInterval(() => this.#sweep(), Math.min(1000, this.#o.heartbeatTimeoutMs / 2));
-    const refresh = setInterval(() => this.#refreshHolds(), this.#o.holdRefreshMs);
+    const refresh = setInterval(() => {
+      this.#holds.prune(Date.now());
+      this.#strays.refresh();
+    }, this.#o.holdRefreshMs);
     for (const timer of [heartbeat, sweep, refresh]) {
       timer.unref?.();
       this.#timers.push(timer);
@@ -137,6 +137,7 @@ export class RingrouteAdapter extends ClusterAdapter {
     this.#closed = true;
     this.#o.router.off('change', this.#onChange);
     for (const timer of this.#timers) clearInterval(timer);
+    this.#strays.close();
     await this.#publishTo([this.#all], { type: MessageType.ADAPTER_CLOSE }).catch(() => undefined);
     await Promise.all(this.#unlisten.map((stop) => stop().catch(() => undefined)));
   }
@@ -372,7 +373,7 @@ export class RingrouteAdapter extends ClusterAdapter {
       case MessageType.INITIAL_HEARTBEAT:
         this.publish({ type: MessageType.HEARTBEAT });
         // A (re)started owner knows nothing of the strays it should forward to.
-        if (isNew) this.#holdAt(message.node);
+        if (isNew) this.#strays.resendTo(message.node);
         return;
       case MessageType.HEARTBEAT:
         return;
@@ -532,83 +533,16 @@ export class RingrouteAdapter extends ClusterAdapter {
     for (const { request, by } of this.#requests.values()) if (by === 'node') request.gone(node);
   }
 
-  // ----- keyed rooms held here without owning them -----
+  // ----- ring changes -----
 
   readonly #onChange = (): void => {
     this.#previousRing = this.#ring;
     this.#ring = this.#o.router.ring;
     this.#changedAt = Date.now();
     this.#everyNodeCache = undefined;
-    for (const room of this.rooms.keys()) {
-      if (this.sids.has(room)) continue;
-      const key = this.#o.roomKey(room);
-      if (key === undefined) continue;
-      const before = this.#strays.get(room);
-      const owner = ownerIn(this.#ring, key);
-      if (owner === before) continue;
-      if (before !== undefined) this.#queueHold(before, room, false);
-      if (owner === undefined || owner === this.#o.nodeId) {
-        this.#strays.delete(room);
-      } else {
-        this.#strays.set(room, owner);
-        this.#queueHold(owner, room, true);
-      }
-    }
+    const rooms = [...this.rooms.keys()].filter((room) => !this.sids.has(room));
+    this.#strays.ringChanged(rooms, this.#ring);
   };
-
-  #roomCreated(room: Room): void {
-    if (this.sids.has(room)) return; // a socket's own room
-    const key = this.#o.roomKey(room);
-    if (key === undefined) return;
-    const owner = ownerIn(this.#ring, key);
-    if (owner === undefined || owner === this.#o.nodeId) return;
-    this.#strays.set(room, owner);
-    // Published now, not batched: a packet emitted right after the join is
-    // then behind the registration on the owner's address.
-    this.#publishTo([this.#address(owner)], { type: HOLD, data: { rooms: [room] } }).catch(() => undefined);
-  }
-
-  #roomDeleted(room: Room): void {
-    const owner = this.#strays.get(room);
-    if (owner === undefined) return;
-    this.#strays.delete(room);
-    this.#publishTo([this.#address(owner)], { type: UNHOLD, data: { rooms: [room] } }).catch(() => undefined);
-  }
-
-  /** Sends every hold to `node` again (it has just started). */
-  #holdAt(node: string): void {
-    for (const [room, owner] of this.#strays) if (owner === node) this.#queueHold(owner, room, true);
-  }
-
-  #refreshHolds(): void {
-    this.#holds.prune(Date.now());
-    for (const [room, owner] of this.#strays) this.#queueHold(owner, room, true);
-  }
-
-  // Batched per owner within one task: a ring change or a renewal moves many rooms at once.
-  #queueHold(owner: string, room: Room, hold: boolean): void {
-    let pending = this.#pendingHolds.get(owner);
-    if (pending === undefined) this.#pendingHolds.set(owner, (pending = { hold: new Set(), unhold: new Set() }));
-    (hold ? pending.unhold : pending.hold).delete(room);
-    (hold ? pending.hold : pending.unhold).add(room);
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      queueMicrotask(() => this.#flushHolds());
-    }
-  }
-
-  #flushHolds(): void {
-    this.#flushScheduled = false;
-    if (this.#closed) return;
-    for (const [owner, { hold, unhold }] of this.#pendingHolds) {
-      for (const [type, rooms] of [[HOLD, [...hold]], [UNHOLD, [...unhold]]] as const) {
-        for (let i = 0; i < rooms.length; i += HOLD_BATCH) {
-          this.#publishTo([this.#address(owner)], { type, data: { rooms: rooms.slice(i, i + HOLD_BATCH) } }).catch(() => undefined);
-        }
-      }
-    }
-    this.#pendingHolds.clear();
-  }
 
   // ----- plumbing -----
 
