@@ -42,6 +42,23 @@ function randomId(): string {
   return randomBytes(8).toString('hex');
 }
 
+const NO_NODES: string[] = [];
+
+/** A cheap upper estimate of a message's encoded size, for the replay buffer's byte bound (encoding it only for that would cost more). */
+function estimateSize(data: unknown): number {
+  const packet = (data as { packet?: { data?: unknown } } | undefined)?.packet?.data;
+  let size = 256;
+  if (Array.isArray(packet)) {
+    for (const item of packet) {
+      if (typeof item === 'string') size += item.length * 3;
+      else if (ArrayBuffer.isView(item) || item instanceof ArrayBuffer) size += Math.ceil((item.byteLength * 4) / 3);
+      else if (item !== null && typeof item === 'object') size += 1024;
+      else size += 24;
+    }
+  }
+  return size;
+}
+
 function wireOptions(opts: BroadcastOptions): WireOptions {
   return { rooms: [...opts.rooms], except: [...(opts.except ?? [])], flags: { ...(opts.flags ?? {}) } };
 }
@@ -216,15 +233,12 @@ export class RingrouteAdapter extends ClusterAdapter {
 
   /**
    * Publishes a message with broadcast options where it must go: to the
-   * owners of its rooms when every room is a key, else to every node. Returns
-   * the nodes that will answer it (peers heard from, and this node when it
-   * owns one of the rooms). Synchronous up to the publishes, so two calls
-   * keep their order on every node's address.
-   *
-   * A room this node owns is published to its own address too: the copy
-   * comes back behind any registration of a socket that joined the room
-   * elsewhere just before, and is then forwarded to the registered nodes.
-   * The packet itself is delivered here at once, by the caller.
+   * owners of its rooms when every room is a key, else to every node. When
+   * this node owns one of the rooms, it forwards to the nodes registered for
+   * them itself, and keeps the message for a registration still on its way
+   * (see {@link ReplayBuffer}). Returns the nodes that will answer it, when
+   * `track` (a request waits for them). Synchronous up to the publishes, so
+   * two calls keep their order on every node's address.
    */
   #send(message: Partial<WireMessage> & { type: number }, track = false): string[] {
     const opts = (message.data as { opts: WireOptions }).opts;
@@ -236,18 +250,20 @@ export class RingrouteAdapter extends ClusterAdapter {
       return track ? this.#answering(nodes) : [];
     }
     message.id = `${this.uid}:${(this.#seq++).toString(36)}`;
-    const nodes = [...owners];
-    this.#stats.sentRouted += nodes.length;
-    const published = this.#publishTo(nodes.map((node) => this.#address(node)), message);
+    const remote: string[] = [];
+    for (const node of owners) if (node !== this.#o.nodeId) remote.push(node);
+    this.#stats.sentRouted += remote.length;
+    const published = this.#publishTo(remote.map((node) => this.#address(node)), message);
+    const forwarded = owners.has(this.#o.nodeId)
+      ? this.#forward({ ...message, uid: this.uid, nsp: this.nsp.name, node: this.#o.nodeId } as WireMessage, message.data!, estimateSize(message.data))
+      : [];
     if (!track) {
       published.catch(() => undefined);
       return [];
     }
     // Nobody listening at an owner's address: it will not answer, stop waiting for it.
-    published.then((reached) => this.#noListener(nodes, reached), () => undefined);
-    const asked = this.#answering(nodes);
-    if (owners.has(this.#o.nodeId)) asked.push(this.#o.nodeId);
-    return asked;
+    published.then((reached) => this.#noListener(remote, reached), () => undefined);
+    return [...this.#answering(remote), ...forwarded];
   }
 
   /** The owners of `rooms` when every one is a key, else undefined (ask every node). */
@@ -336,10 +352,7 @@ export class RingrouteAdapter extends ClusterAdapter {
       this.#report('malformed', new Error(`ringroute/socket.io dropped a message on ${this.nsp.name}: ${parsed}`));
       return;
     }
-    if (parsed.uid === this.uid) {
-      if (parsed.id !== undefined && parsed.f === undefined) this.#forwardOwn(parsed);
-      return;
-    }
+    if (parsed.uid === this.uid) return;
     if (parsed.nsp !== this.nsp.name) {
       this.#stats.dropped++;
       this.#report('foreign', new Error(`ringroute/socket.io dropped a message for namespace ${JSON.stringify(parsed.nsp)} heard on ${JSON.stringify(this.nsp.name)}`));
@@ -408,15 +421,15 @@ export class RingrouteAdapter extends ClusterAdapter {
   }
 
   /** Forwards a keyed message to the nodes holding sockets in its rooms; returns them. */
-  #forward(message: WireMessage, data: Record<string, unknown>): string[] {
+  #forward(message: WireMessage, data: Record<string, unknown>, size = this.#receivedSize): string[] {
     if (message.id === undefined || message.f === 2) return [];
     const targets = this.#forwardTargets((data.opts as WireOptions).rooms, message.f === undefined);
     targets.delete(this.#o.nodeId);
     targets.delete(message.node);
-    const nodes = [...targets];
+    const nodes = targets.size === 0 ? NO_NODES : [...targets];
     // As the owner (first hop), keep it for a registration that arrives late.
-    if (message.f === undefined) this.#replay.add(message, this.#receivedSize, nodes, Date.now());
-    if (nodes.length === 0) return [];
+    if (message.f === undefined) this.#replay.add(message, size, nodes, Date.now());
+    if (nodes.length === 0) return nodes;
     this.#stats.forwarded += nodes.length;
     // Keep the origin's uid and node: responses go straight back to it.
     const copy = encode({ ...message, f: (message.f ?? 0) + 1 });
@@ -436,19 +449,6 @@ export class RingrouteAdapter extends ClusterAdapter {
     this.#stats.forwarded += missed.length;
     for (const message of missed) {
       this.#o.transport.publish(this.#address(node), encode({ ...message, f: 1 })).catch((error: unknown) => this.#report('publish', error));
-    }
-  }
-
-  /** A keyed message of this node's that came back from its own address: forward it, and tell the waiting request where to. */
-  #forwardOwn(message: WireMessage): void {
-    const data = message.data ?? {};
-    const forwardedTo = this.#forward(message, data);
-    const requestId = data.requestId as string | undefined;
-    if (requestId === undefined) return;
-    if (message.type === MessageType.BROADCAST) this.#ackRequests.get(requestId)?.counted(this.#o.nodeId, 0, forwardedTo);
-    else if (message.type === MessageType.FETCH_SOCKETS) {
-      const entry = this.#requests.get(requestId);
-      if (entry?.by === 'node') entry.request.answered(this.#o.nodeId, [], forwardedTo);
     }
   }
 

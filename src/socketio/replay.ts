@@ -5,8 +5,8 @@ interface Entry {
   readonly rooms: readonly string[];
   readonly size: number;
   readonly at: number;
-  /** Nodes this owner already sent a copy to. */
-  readonly sentTo: Set<string>;
+  /** Nodes this owner already sent a copy to (often none: kept as the array it was given until a replay adds one). */
+  sentTo: readonly string[] | Set<string>;
 }
 
 /**
@@ -37,7 +37,7 @@ export class ReplayBuffer {
   add(message: WireMessage, size: number, sentTo: readonly string[], now: number): void {
     this.#trim(now);
     const rooms = ((message.data as { opts?: WireOptions } | undefined)?.opts?.rooms ?? []) as string[];
-    this.#entries.push({ message, rooms, size, at: now, sentTo: new Set(sentTo) });
+    this.#entries.push({ message, rooms, size, at: now, sentTo });
     this.#bytes += size;
     while (this.#bytes > this.#maxBytes && this.#head < this.#entries.length) {
       this.#droppedAt = now;
@@ -53,8 +53,10 @@ export class ReplayBuffer {
     const out: WireMessage[] = [];
     for (let i = this.#head; i < this.#entries.length; i++) {
       const entry = this.#entries[i]!;
-      if (entry.message.node === node || entry.sentTo.has(node) || !entry.rooms.some((room) => rooms.has(room))) continue;
-      entry.sentTo.add(node);
+      if (entry.message.node === node || !entry.rooms.some((room) => rooms.has(room))) continue;
+      const sent = entry.sentTo instanceof Set ? entry.sentTo : (entry.sentTo = new Set(entry.sentTo));
+      if (sent.has(node)) continue;
+      sent.add(node);
       out.push(entry.message);
     }
     return out;
