@@ -20,4 +20,5 @@ export {
   type RedisMembershipOptions,
 } from './membership.js';
 export { DEFAULT_MAX_STATE_BYTES, MAX_STATE_BYTES_LIMIT, RedisRingStore, type RedisRingStoreOptions } from './ring-store.js';
+export type { RedisClusterTopology, RedisShardSource, RedisShardSubscriberClient } from './shard-channel.js';
 export { RedisTransport, type RedisTransportClient, type RedisTransportOptions } from './transport.js';

@@ -3,21 +3,40 @@ import { RingError, describe } from '../../errors.js';
 import { ChannelSubscription, asError } from './channel.js';
 import type { RedisClient, RedisSubscriberClient } from './client.js';
 import { DEFAULT_PREFIX, redisKeys } from './keys.js';
+import { type RedisClusterTopology, type RedisShardSource, ShardChannelSubscription, clusterLocator } from './shard-channel.js';
 
 /** The Redis commands {@link RedisTransport} calls: both ioredis clients (`Redis`, `Cluster`) fit. */
 export interface RedisTransportClient {
   /** Publishes on a channel; resolves to the number of subscribers that received it. */
   publish(channel: string, message: string): Promise<number>;
+  /** Publishes on a shard channel (Redis 7, sharded mode only); resolves to the number of its subscribers on the master of its slot. */
+  spublish?(channel: string, message: string): Promise<unknown>;
   /** A new connection with the same options, used for subscribing. The transport closes it. */
   duplicate(): RedisSubscriberClient;
+  /** `true` on an ioredis `Cluster`: turns {@link RedisTransportOptions.sharded} on by default. */
+  readonly isCluster?: boolean;
 }
 
 /** Options of {@link RedisTransport}. */
 export interface RedisTransportOptions {
   /** Your client; the transport publishes on it and duplicates it once per listened address. */
   readonly redis: RedisTransportClient;
-  /** Key prefix shared by the cluster; channels are `{prefix}:sessions:<address>`. @default 'ringroute' */
+  /**
+   * Key prefix shared by the cluster; channels are `{prefix}:sessions:<address>`,
+   * or `prefix:sessions:{<address>}` when sharded. @default 'ringroute'
+   */
   readonly prefix?: string;
+  /**
+   * Sharded pub/sub (Redis 7): publish with `SPUBLISH` and listen with
+   * `SSUBSCRIBE`, each address on a channel hashed by the address itself
+   * (`prefix:sessions:{<address>}`), so on a Redis Cluster each message goes
+   * to the one master of its channel's slot instead of every master, and the
+   * receiver count is exact. Every process of a cluster must use the same
+   * setting (the channel names differ). On a single server it needs Redis 7
+   * (`listen()` rejects at once on an older one).
+   * @default true when `redis` is an ioredis `Cluster` (`isCluster`), else false
+   */
+  readonly sharded?: boolean;
   /** How long `listen()` waits for Redis to confirm the subscription before it rejects. @default 5000 */
   readonly listenTimeoutMs?: number;
 }
@@ -29,15 +48,21 @@ export interface RedisTransportOptions {
  * channels share the hash tag. Publishing uses your client; each listened
  * address gets its own duplicated connection, renewed after reconnects.
  * Pub/sub is at most once: a message published while a listener reconnects
- * is lost, which the senders' retries and timeouts cover. Use a single Redis
- * server (with replicas or Sentinel): on a Redis Cluster the receiver count
- * of `PUBLISH` covers one shard only, so "0 receivers" would not be certain.
+ * is lost, which the senders' retries and timeouts cover.
+ *
+ * On a Redis Cluster it uses sharded pub/sub by default (see
+ * {@link RedisTransportOptions.sharded}): each address's channel lives on the
+ * master of its slot, each listened address connects to that master only,
+ * and re-subscribes on the new master after a slot migration or a failover.
+ * With `sharded: false` on a Cluster, `PUBLISH` is copied to every master and
+ * its receiver count covers one shard only, so "0 receivers" is not certain.
  */
 export class RedisTransport implements Transport {
   readonly #redis: RedisTransportClient;
   readonly #prefix: string;
   readonly #listenTimeoutMs: number;
-  readonly #subscriptions = new Map<string, ChannelSubscription>();
+  readonly #sharded: boolean;
+  readonly #subscriptions = new Map<string, ChannelSubscription | ShardChannelSubscription>();
   #closed = false;
 
   constructor(options: RedisTransportOptions) {
@@ -49,19 +74,32 @@ export class RedisTransport implements Transport {
     const timeout = options.listenTimeoutMs ?? 5000;
     if (!Number.isFinite(timeout) || timeout <= 0) throw new RingError('INVALID_OPTION', `listenTimeoutMs must be a positive number, got ${describe(timeout)}`);
     this.#listenTimeoutMs = timeout;
+    const sharded = options.sharded ?? options.redis.isCluster === true;
+    if (typeof sharded !== 'boolean') throw new RingError('INVALID_OPTION', `sharded must be a boolean, got ${describe(sharded)}`);
+    if (sharded && typeof redis.spublish !== 'function') {
+      throw new RingError('INVALID_OPTION', 'RedisTransport with sharded pub/sub needs options.redis to have spublish() (ioredis 5.3 or later, Redis 7 or later)');
+    }
+    this.#sharded = sharded;
     this.#redis = options.redis;
     this.#prefix = redisKeys(options.prefix ?? DEFAULT_PREFIX).ring.slice(0, -':ring'.length); // validates the prefix
   }
 
-  /** The Redis channel of `address`. */
+  /** Whether this transport uses sharded pub/sub (`SPUBLISH`/`SSUBSCRIBE`). */
+  get sharded(): boolean {
+    return this.#sharded;
+  }
+
+  /** The Redis channel of `address`: hashed by the address when sharded, by the prefix otherwise. */
   channel(address: string): string {
     checkAddress(address);
+    if (this.#sharded) return `${this.#prefix.slice(1, -1)}:sessions:{${address}}`;
     return `${this.#prefix}:sessions:${address}`;
   }
 
   async publish(address: string, message: string): Promise<number> {
     this.#check();
     if (typeof message !== 'string') throw new RingError('INVALID_OPTION', `publish() needs a string message, got ${describe(message)}`);
+    if (this.#sharded) return Number(await this.#redis.spublish!(this.channel(address), message));
     return this.#redis.publish(this.channel(address), message);
   }
 
@@ -73,9 +111,10 @@ export class RedisTransport implements Transport {
     const report = (error: Error): void => onError?.(error);
     let confirm!: () => void;
     const confirmed = new Promise<void>((resolve) => (confirm = resolve));
-    // ChannelSubscription only calls duplicate() on the client it is given.
-    const subscription = new ChannelSubscription(this.#redis as unknown as RedisClient, channel, {
-      message: (message) => {
+    let refuse!: (error: Error) => void;
+    const refused = new Promise<Error>((resolve) => (refuse = resolve));
+    const handlers = {
+      message: (message: string) => {
         try {
           listener(message);
         } catch (error) {
@@ -84,16 +123,23 @@ export class RedisTransport implements Transport {
       },
       error: report,
       subscribed: () => confirm(),
-    });
+      refused: (error: Error) => refuse(error),
+    };
+    const subscription = this.#sharded
+      ? new ShardChannelSubscription(this.#locator(channel), channel, handlers)
+      : // ChannelSubscription only calls duplicate() on the client it is given.
+        new ChannelSubscription(this.#redis as unknown as RedisClient, channel, handlers);
     this.#subscriptions.set(address, subscription);
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.#listenTimeoutMs)));
-    const late = await Promise.race([confirmed.then(() => false), timedOut]);
+    const timedOut = new Promise<Error>(
+      (resolve) => (timer = setTimeout(() => resolve(new Error(`Redis did not confirm the subscription to ${channel} within ${this.#listenTimeoutMs} ms`)), this.#listenTimeoutMs)),
+    );
+    const failure = await Promise.race([confirmed.then(() => null), timedOut, refused]);
     clearTimeout(timer);
-    if (late) {
+    if (failure !== null) {
       this.#subscriptions.delete(address);
       await subscription.close();
-      throw new Error(`Redis did not confirm the subscription to ${channel} within ${this.#listenTimeoutMs} ms`);
+      throw failure;
     }
     return async () => {
       if (this.#subscriptions.get(address) !== subscription) return;
@@ -107,6 +153,13 @@ export class RedisTransport implements Transport {
     const all = [...this.#subscriptions.values()];
     this.#subscriptions.clear();
     await Promise.all(all.map((s) => s.close()));
+  }
+
+  /** Where the subscription of a shard channel connects: the master of its slot on a Cluster, else the client's own server. */
+  #locator(channel: string): (moved: boolean) => Promise<RedisShardSource> {
+    const redis = this.#redis as unknown as RedisShardSource & Partial<RedisClusterTopology>;
+    if (this.#redis.isCluster === true) return clusterLocator(redis as RedisClusterTopology, channel);
+    return async () => redis;
   }
 
   #check(): void {

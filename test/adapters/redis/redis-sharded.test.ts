@@ -1,0 +1,200 @@
+/**
+ * RedisTransport with sharded pub/sub (SPUBLISH/SSUBSCRIBE): the transport
+ * contract on a 3-master Redis Cluster and on a single Redis 7, channels
+ * spread over the masters, and delivery resuming after a slot migrates.
+ */
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisTransport } from '../../../src/adapters/redis/index.js';
+import { hashSlot } from '../../../src/adapters/redis/slot.js';
+import { RingError } from '../../../src/errors.js';
+import { transportContract } from '../../contract/transport.contract.js';
+import { RedisServer, randomPrefix, skipWithoutRedis, useRedisCluster, useRedisServer } from '../../support/redis-server.js';
+import { waitFor } from '../../support/wait.js';
+
+type Nodes = () => Array<{ host: string; port: number }>;
+
+function clusterClient(nodes: Nodes): Cluster {
+  const cluster = new Cluster(nodes(), { redisOptions: { maxRetriesPerRequest: 1 }, clusterRetryStrategy: () => 50 });
+  cluster.on('error', () => undefined);
+  return cluster;
+}
+
+function serverClient(url: string): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+  redis.on('error', () => undefined);
+  return redis;
+}
+
+const fake = { publish: async () => 0, spublish: async () => 0, duplicate: () => ({}) as never };
+
+describe('RedisTransport sharded channel names', () => {
+  it('hashes each address by itself when sharded, and keeps the prefix tag otherwise', () => {
+    expect(new RedisTransport({ redis: fake, prefix: 'chat' }).channel('node:a')).toBe('{chat}:sessions:node:a');
+    const sharded = new RedisTransport({ redis: { ...fake, isCluster: true }, prefix: 'chat' });
+    expect(sharded.sharded).toBe(true);
+    expect(sharded.channel('node:a')).toBe('chat:sessions:{node:a}');
+    expect(new RedisTransport({ redis: { ...fake, isCluster: true }, prefix: 'chat', sharded: false }).channel('node:a')).toBe('{chat}:sessions:node:a');
+    expect(new RedisTransport({ redis: fake, sharded: true }).channel('all')).toBe('ringroute:sessions:{all}');
+    expect(() => new RedisTransport({ redis: { publish: fake.publish, duplicate: fake.duplicate }, sharded: true })).toThrow(RingError);
+    expect(() => new RedisTransport({ redis: fake, sharded: 'yes' as never })).toThrow(/sharded must be a boolean/);
+  });
+});
+
+describe.skipIf(skipWithoutRedis('RedisTransport sharded on a Redis Cluster', 'cluster'))('RedisTransport sharded on a 3-master Redis Cluster', () => {
+  const nodes = useRedisCluster();
+  const masters: Redis[] = [];
+  beforeAll(() => {
+    for (const node of nodes()) masters.push(serverClient(`redis://${node.host}:${node.port}`));
+  });
+  afterAll(() => {
+    for (const m of masters) m.disconnect();
+  });
+
+  transportContract('RedisTransport (cluster, sharded)', () => {
+    const prefix = randomPrefix('sharded');
+    const clients: Cluster[] = [];
+    const handles: RedisTransport[] = [];
+    return {
+      create: () => {
+        const redis = clusterClient(nodes);
+        clients.push(redis);
+        const handle = new RedisTransport({ redis, prefix });
+        expect(handle.sharded).toBe(true);
+        handles.push(handle);
+        return handle;
+      },
+      cleanup: async () => {
+        for (const h of handles) await h.close();
+        for (const c of clients) c.disconnect();
+      },
+    };
+  });
+
+  it('computes the slot of a channel as CLUSTER KEYSLOT does', async () => {
+    const names = ['a', 'chat:sessions:{node:a}', '{}x', 'x{}y{z}', '{{a}}', 'é:{ü}', 'rr:sessions:{sender:7}', '🙂{🙃}'];
+    for (const name of names) expect(hashSlot(name), name).toBe(await masters[0]!.cluster('KEYSLOT', name));
+  });
+
+  it('spreads node channels over the masters, each subscribed and published on its own master only', async () => {
+    const prefix = randomPrefix('spread');
+    const publisher = clusterClient(nodes);
+    const listeners = Array.from({ length: 8 }, () => new RedisTransport({ redis: clusterClient(nodes), prefix }));
+    const sender = new RedisTransport({ redis: publisher, prefix });
+    try {
+      const heard = new Map<string, string[]>();
+      await Promise.all(
+        listeners.map((t, i) => {
+          heard.set(`node:${i}`, []);
+          return t.listen(`node:${i}`, (m) => heard.get(`node:${i}`)!.push(m));
+        }),
+      );
+      const perMaster = await Promise.all(masters.map(async (m) => ((await m.call('PUBSUB', 'SHARDCHANNELS', `${prefix}:*`)) as string[]).sort()));
+      expect(perMaster.flat().sort()).toEqual(listeners.map((_, i) => sender.channel(`node:${i}`)).sort());
+      // 8 addresses over 3 masters: each master serves some, none serves all.
+      for (const channels of perMaster) expect(channels.length).toBeGreaterThan(0);
+      // Plain pub/sub is not used at all.
+      for (const m of masters) expect(await m.call('PUBSUB', 'CHANNELS', `*${prefix}*`)).toEqual([]);
+      for (let i = 0; i < 8; i++) expect(await sender.publish(`node:${i}`, `m${i}`)).toBe(1);
+      expect(await sender.publish('node:nobody', 'x')).toBe(0);
+      await waitFor(() => [...heard.values()].every((h) => h.length === 1));
+      for (let i = 0; i < 8; i++) expect(heard.get(`node:${i}`)).toEqual([`m${i}`]);
+    } finally {
+      await Promise.all([...listeners, sender].map((t) => t.close()));
+      publisher.disconnect();
+    }
+  });
+
+  it('subscribes again on the new master after the slot of a channel migrates, and delivery resumes', async () => {
+    const prefix = randomPrefix('migrate');
+    const listenerClient = clusterClient(nodes);
+    const publisher = clusterClient(nodes);
+    const listener = new RedisTransport({ redis: listenerClient, prefix });
+    const sender = new RedisTransport({ redis: publisher, prefix });
+    try {
+      const heard: string[] = [];
+      const errors: Error[] = [];
+      await listener.listen('node:m', (m) => heard.push(m), (e) => errors.push(e));
+      expect(await sender.publish('node:m', 'before')).toBe(1);
+      const channel = listener.channel('node:m');
+      const slot = hashSlot(channel);
+      const ids = await Promise.all(masters.map(async (m) => String(await m.cluster('MYID'))));
+      const owners = await Promise.all(masters.map(async (m) => ((await m.call('PUBSUB', 'SHARDCHANNELS', channel)) as string[]).length));
+      const from = owners.indexOf(1);
+      expect(from).toBeGreaterThanOrEqual(0);
+      const to = (from + 1) % masters.length;
+      await masters[to]!.cluster('SETSLOT', slot, 'IMPORTING', ids[from]!);
+      await masters[from]!.cluster('SETSLOT', slot, 'MIGRATING', ids[to]!);
+      const keys = (await masters[from]!.cluster('GETKEYSINSLOT', slot, 1000)) as string[];
+      const target = nodes()[to]!;
+      if (keys.length > 0) await masters[from]!.call('MIGRATE', target.host, target.port, '', 0, 5000, 'KEYS', ...keys);
+      for (const m of [masters[to]!, masters[from]!, ...masters.filter((_, i) => i !== to && i !== from)]) await m.cluster('SETSLOT', slot, 'NODE', ids[to]!);
+
+      // The old master unsubscribed the channel; the transport found the new one.
+      await waitFor(async () => ((await masters[to]!.call('PUBSUB', 'SHARDCHANNELS', channel)) as string[]).length === 1, { timeoutMs: 10_000, what: 'the channel on its new master' });
+      expect(await masters[from]!.call('PUBSUB', 'SHARDCHANNELS', channel)).toEqual([]);
+      expect(errors.some((e) => /moved/.test(e.message))).toBe(true);
+      await waitFor(async () => (await sender.publish('node:m', 'after')) === 1, { timeoutMs: 10_000, intervalMs: 50 });
+      await waitFor(() => heard.includes('after'));
+      expect(heard[0]).toBe('before');
+    } finally {
+      await listener.close();
+      await sender.close();
+      listenerClient.disconnect();
+      publisher.disconnect();
+    }
+  });
+});
+
+describe.skipIf(skipWithoutRedis('RedisTransport sharded on one Redis 7', 'server-or-url'))('RedisTransport sharded on one Redis 7', () => {
+  const url = useRedisServer();
+
+  transportContract('RedisTransport (single server, sharded)', () => {
+    const prefix = randomPrefix('sharded-one');
+    const clients: Redis[] = [];
+    const handles: RedisTransport[] = [];
+    return {
+      create: () => {
+        const redis = serverClient(url());
+        clients.push(redis);
+        const handle = new RedisTransport({ redis, prefix, sharded: true });
+        handles.push(handle);
+        return handle;
+      },
+      cleanup: async () => {
+        for (const h of handles) await h.close();
+        for (const c of clients) c.disconnect();
+      },
+    };
+  });
+});
+
+describe.skipIf(skipWithoutRedis('RedisTransport sharded restart', 'binary'))('RedisTransport sharded across a Redis restart', () => {
+  let server: RedisServer | null = null;
+  afterAll(async () => server?.destroy());
+
+  it('reports the lost connection, subscribes again once the server is back, and delivery resumes', async () => {
+    server = await RedisServer.start();
+    const prefix = randomPrefix('sharded-restart');
+    const listenerClient = serverClient(server.url);
+    const publisher = serverClient(server.url);
+    const listener = new RedisTransport({ redis: listenerClient, prefix, sharded: true });
+    const sender = new RedisTransport({ redis: publisher, prefix, sharded: true });
+    try {
+      const heard: string[] = [];
+      const errors: Error[] = [];
+      await listener.listen('node:r', (m) => heard.push(m), (e) => errors.push(e));
+      expect(await sender.publish('node:r', 'before')).toBe(1);
+      await server.restart();
+      await waitFor(async () => (await sender.publish('node:r', 'after').catch(() => 0)) === 1, { timeoutMs: 10_000, intervalMs: 50 });
+      await waitFor(() => heard.includes('after'));
+      expect(heard[0]).toBe('before');
+      expect(errors.length).toBeGreaterThan(0);
+    } finally {
+      await listener.close();
+      await sender.close();
+      listenerClient.disconnect();
+      publisher.disconnect();
+    }
+  });
+});
