@@ -13,6 +13,7 @@ export default defineConfig([
     entry: {
       index: 'src/index.ts',
       redis: 'src/adapters/redis/index.ts',
+      nats: 'src/adapters/nats/index.ts',
       sessions: 'src/sessions/index.ts',
       client: 'src/client/index.ts',
       nginx: 'src/proxy/nginx/index.ts',
@@ -28,7 +29,7 @@ export default defineConfig([
     // Shared chunks keep one RingError class across "ringroute" and "ringroute/redis".
     splitting: true,
     treeshake: true,
-    external: ['ioredis', 'prom-client', 'jose', 'socket.io-adapter', 'socket.io'],
+    external: ['ioredis', 'prom-client', 'jose', 'socket.io-adapter', 'socket.io', '@nats-io/jetstream', '@nats-io/kv', '@nats-io/transport-node'],
     // The bench's JSON report schema, exported as "ringroute/report.schema.json".
     onSuccess: async () => copyFileSync('src/cli/report.schema.json', 'dist/report.schema.json'),
   },

@@ -10,9 +10,12 @@
  */
 export interface Transport {
   /**
-   * Sends `message` to every listener at `address`. Resolves to the number of
-   * listeners it reached (0: nobody listens there, so nobody received it).
-   * Rejects when the backend is unreachable; the message may then still have
+   * Sends `message` to every listener at `address`. Resolves to 0 when
+   * nobody listened there (certain: nobody received it), and otherwise to a
+   * positive number: the listeners it reached where the backend counts them
+   * (memory, Redis pub/sub), or 1 for "at least one" where it can only tell
+   * that someone listened (NATS: a subscription matched). Callers compare
+   * with 0, never with a count. Rejects when the backend is unreachable; the message may then still have
    * been sent, so a caller must treat such a rejection as "maybe sent". A
    * rejection with a `RingError` (bad input, `CLOSED`) means nothing was sent.
    */

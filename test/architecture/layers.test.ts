@@ -19,6 +19,7 @@ const RANK: Record<string, number> = {
   live: 2,
   'adapters/memory': 3,
   'adapters/redis': 3,
+  'adapters/nats': 3,
   sessions: 4,
   client: 4,
   gateway: 5,

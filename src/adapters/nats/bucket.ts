@@ -1,0 +1,147 @@
+import { JetStreamApiError, jetstream, type jetstreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { RingError, describe } from '../../errors.js';
+
+/**
+ * A NATS connection as made by `connect()` from `@nats-io/transport-node`
+ * (or `wsconnect()`): the type the JetStream client takes. The adapters run
+ * requests on it and never close it.
+ */
+export type NatsConnection = Parameters<typeof jetstreamManager>[0];
+
+/** Longest wait for one JetStream API call by default, in ms. */
+export const DEFAULT_NATS_TIMEOUT_MS = 2000;
+
+/** How a {@link KvBucket} creates its bucket when it is missing. */
+export interface BucketConfig {
+  /** Max age of an entry (the member ttl), in ms; 0 for none. */
+  readonly ttlMs: number;
+  /** Replicas of the bucket's stream (1, 3 or 5). */
+  readonly replicas: number;
+  /** Longest wait for one JetStream call, in ms. */
+  readonly timeoutMs: number;
+}
+
+/** Throws `INVALID_OPTION` unless `nc` looks like a NATS connection. */
+export function checkConnection(nc: unknown, owner: string): asserts nc is NatsConnection {
+  const candidate = nc as { publish?: unknown; subscribe?: unknown; request?: unknown; isClosed?: unknown; flush?: unknown } | null;
+  if (
+    typeof nc !== 'object' || nc === null ||
+    typeof candidate!.publish !== 'function' || typeof candidate!.subscribe !== 'function' ||
+    typeof candidate!.request !== 'function' || typeof candidate!.isClosed !== 'function' || typeof candidate!.flush !== 'function'
+  ) {
+    throw new RingError('INVALID_OPTION', `${owner} needs options.nats to be a NATS connection (await connect() from @nats-io/transport-node), got ${describe(nc)}`);
+  }
+}
+
+/** Throws `INVALID_OPTION` unless `replicas` is 1, 3 or 5. */
+export function checkReplicas(replicas: unknown): asserts replicas is number {
+  if (replicas !== 1 && replicas !== 3 && replicas !== 5) {
+    throw new RingError('INVALID_OPTION', `replicas must be 1, 3 or 5, got ${describe(replicas)}`);
+  }
+}
+
+/** Throws `INVALID_OPTION` unless `timeoutMs` is a positive finite number. */
+export function checkTimeout(timeoutMs: unknown, name = 'timeoutMs'): asserts timeoutMs is number {
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new RingError('INVALID_OPTION', `${name} must be a positive number, got ${describe(timeoutMs)}`);
+  }
+}
+
+/** The stream under a bucket is gone (deleted, or a server restarted with an empty store). */
+function streamGone(error: unknown): boolean {
+  if (error instanceof JetStreamApiError) return error.code === 10059;
+  // A write to a subject that no stream captures has no responders: the JetStream client calls that "not enabled"
+  // (a class its public entry does not export).
+  return error instanceof Error && error.name === 'JetStreamNotEnabled';
+}
+
+/** A write that expected another last revision of the key. */
+export function wrongRevision(error: unknown): boolean {
+  return error instanceof JetStreamApiError && (error.code === 10071 || error.code === 10164);
+}
+
+/** Whether `nc` was closed for good (`close()`, or the client gave up reconnecting). */
+export function isClosed(nc: NatsConnection): boolean {
+  return nc.isClosed();
+}
+
+/** The `CLOSED` error for a NATS connection closed under an adapter. */
+export function connectionClosed(owner: string, cause?: unknown): RingError {
+  return new RingError(
+    'CLOSED',
+    `${owner}: the NATS connection is closed (closed by its owner, or the client stopped reconnecting); this adapter cannot work on it again: open a new connection and a new adapter`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/**
+ * One JetStream KV bucket, opened (and created when missing) on first use.
+ * When the bucket's stream disappears under it (a server restarted with an
+ * empty store, an operator deleted it), the next call creates it again and
+ * retries once, so the adapters recover as the Redis ones do after an empty
+ * restart. The bucket's settings (history 1, max age, replicas, no direct
+ * gets) are applied only when this process creates it.
+ */
+export class KvBucket {
+  readonly name: string;
+  readonly #nc: NatsConnection;
+  readonly #config: BucketConfig;
+  readonly #owner: string;
+  #kv: Promise<KV> | null = null;
+
+  constructor(nc: NatsConnection, name: string, config: BucketConfig, owner: string) {
+    this.#nc = nc;
+    this.name = name;
+    this.#config = config;
+    this.#owner = owner;
+  }
+
+  /** The JetStream API timeout. */
+  get timeoutMs(): number {
+    return this.#config.timeoutMs;
+  }
+
+  /** Runs `op` on the bucket; creates the bucket again and retries once if its stream is gone. */
+  async run<T>(op: (kv: KV) => Promise<T>): Promise<T> {
+    try {
+      return await op(await this.#open());
+    } catch (error) {
+      if (isClosed(this.#nc)) throw connectionClosed(this.#owner, error);
+      if (!streamGone(error)) throw error;
+      this.#kv = null;
+      try {
+        return await op(await this.#open());
+      } catch (again) {
+        if (isClosed(this.#nc)) throw connectionClosed(this.#owner, again);
+        throw again;
+      }
+    }
+  }
+
+  /** The opened bucket (creating it when missing). */
+  open(): Promise<KV> {
+    return this.#open();
+  }
+
+  #open(): Promise<KV> {
+    if (isClosed(this.#nc)) return Promise.reject(connectionClosed(this.#owner));
+    if (this.#kv === null) {
+      const { ttlMs, replicas, timeoutMs } = this.#config;
+      const js = jetstream(this.#nc, { timeout: timeoutMs });
+      const opening = new Kvm(js).create(this.name, {
+        history: 1,
+        replicas,
+        timeout: timeoutMs,
+        // Reads go to the stream leader: a direct get may be answered by a replica that lags behind.
+        allow_direct: false,
+        ...(ttlMs > 0 ? { ttl: ttlMs } : {}),
+      });
+      this.#kv = opening;
+      opening.catch(() => {
+        if (this.#kv === opening) this.#kv = null;
+      });
+    }
+    return this.#kv;
+  }
+}
