@@ -4,6 +4,10 @@ import { ChannelSubscription, asError } from './channel.js';
 import type { RedisClient, RedisSubscriberClient } from './client.js';
 import { DEFAULT_PREFIX, redisKeys } from './keys.js';
 import { type RedisClusterTopology, type RedisShardSource, ShardChannelSubscription, clusterLocator } from './shard-channel.js';
+import { hashSlot } from './slot.js';
+
+/** Channels whose hash slot a sharded transport remembers. */
+const MAX_CACHED_SLOTS = 10_000;
 
 /** The Redis commands {@link RedisTransport} calls: both ioredis clients (`Redis`, `Cluster`) fit. */
 export interface RedisTransportClient {
@@ -63,6 +67,7 @@ export class RedisTransport implements Transport {
   readonly #listenTimeoutMs: number;
   readonly #sharded: boolean;
   readonly #subscriptions = new Map<string, ChannelSubscription | ShardChannelSubscription>();
+  readonly #slots = new Map<string, number>();
   #closed = false;
 
   constructor(options: RedisTransportOptions) {
@@ -99,7 +104,7 @@ export class RedisTransport implements Transport {
   async publish(address: string, message: string): Promise<number> {
     this.#check();
     if (typeof message !== 'string') throw new RingError('INVALID_OPTION', `publish() needs a string message, got ${describe(message)}`);
-    if (this.#sharded) return Number(await this.#redis.spublish!(this.channel(address), message));
+    if (this.#sharded) return this.#spublish(this.channel(address), message);
     return this.#redis.publish(this.channel(address), message);
   }
 
@@ -153,6 +158,38 @@ export class RedisTransport implements Transport {
     const all = [...this.#subscriptions.values()];
     this.#subscriptions.clear();
     await Promise.all(all.map((s) => s.close()));
+  }
+
+  /**
+   * SPUBLISH, whose count is exact when the master of the channel's slot
+   * answered. A Cluster client's slot map goes stale when a master is demoted
+   * (a manual or takeover failover, a migrated slot) and its replica answers
+   * SPUBLISH itself, counting only its own subscribers, while the message
+   * still reaches the master's: so a 0 is checked against a fresh slot map,
+   * and when the master changed it becomes a rejection ("maybe sent").
+   */
+  async #spublish(channel: string, message: string): Promise<number> {
+    const topology = this.#redis.isCluster === true ? (this.#redis as unknown as RedisClusterTopology) : null;
+    const slot = topology === null ? 0 : this.#slot(channel);
+    const before = topology?.slots[slot]?.[0];
+    const reached = Number(await this.#redis.spublish!(channel, message));
+    if (reached !== 0 || topology === null) return reached;
+    await new Promise<void>((resolve) => topology.refreshSlotsCache(() => resolve()));
+    if (topology.slots[slot]?.[0] !== before) {
+      throw new Error(`the master of ${channel} changed while publishing on it (failover or slot migration): the message may have reached its listeners`);
+    }
+    return 0;
+  }
+
+  /** The hash slot of a channel, cached: a cluster has few addresses. */
+  #slot(channel: string): number {
+    let slot = this.#slots.get(channel);
+    if (slot === undefined) {
+      if (this.#slots.size >= MAX_CACHED_SLOTS) this.#slots.clear();
+      slot = hashSlot(channel);
+      this.#slots.set(channel, slot);
+    }
+    return slot;
   }
 
   /** Where the subscription of a shard channel connects: the master of its slot on a Cluster, else the client's own server. */

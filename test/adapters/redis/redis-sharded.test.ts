@@ -144,6 +144,50 @@ describe.skipIf(skipWithoutRedis('RedisTransport sharded on a Redis Cluster', 'c
       publisher.disconnect();
     }
   });
+  it('subscribes again on the promoted replica after its master fails over, and delivery resumes', async () => {
+    const prefix = randomPrefix('failover');
+    const listenerClient = clusterClient(nodes);
+    const publisher = clusterClient(nodes);
+    const listener = new RedisTransport({ redis: listenerClient, prefix });
+    const sender = new RedisTransport({ redis: publisher, prefix });
+    const replica = await RedisServer.start(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000']);
+    const promoted = serverClient(replica.url);
+    try {
+      const heard: string[] = [];
+      const errors: Error[] = [];
+      await listener.listen('node:f', (m) => heard.push(m), (e) => errors.push(e));
+      expect(await sender.publish('node:f', 'before')).toBe(1);
+      const channel = listener.channel('node:f');
+      const owners = await Promise.all(masters.map(async (m) => ((await m.call('PUBSUB', 'SHARDCHANNELS', channel)) as string[]).length));
+      const master = masters[owners.indexOf(1)]!;
+      const masterId = String(await master.cluster('MYID'));
+      await promoted.cluster('MEET', master.options.host!, master.options.port!);
+      await waitFor(async () => String(await promoted.cluster('NODES')).includes(masterId), { timeoutMs: 10_000, what: 'the new node to learn the cluster' });
+      await promoted.cluster('REPLICATE', masterId);
+      await waitFor(async () => String(await promoted.info('replication')).includes('master_link_status:up'), { timeoutMs: 10_000, what: 'the replica to sync' });
+      await promoted.cluster('FAILOVER');
+      await waitFor(async () => String(await promoted.info('replication')).includes('role:master'), { timeoutMs: 10_000, what: 'the failover' });
+
+      // The old master, now a replica, dropped the channel; the transport subscribed on the new master.
+      await waitFor(async () => ((await promoted.call('PUBSUB', 'SHARDCHANNELS', channel)) as string[]).length === 1, { timeoutMs: 10_000, what: 'the channel on the promoted replica' });
+      expect(await master.call('PUBSUB', 'SHARDCHANNELS', channel)).toEqual([]);
+      expect(errors.length).toBeGreaterThan(0);
+      // The publisher's slot map still names the demoted master, which answers SPUBLISH counting only its own
+      // subscribers (none) while the message reaches the new master's: never a false "0 receivers".
+      const first = await sender.publish('node:f', 'after').catch((error: unknown) => error as Error);
+      expect(first === 1 || (first instanceof Error && /may have reached/.test(first.message)), String(first)).toBe(true);
+      await waitFor(async () => (await sender.publish('node:f', 'after').catch(() => -1)) === 1, { timeoutMs: 10_000, intervalMs: 50 });
+      await waitFor(() => heard.includes('after'));
+      expect(heard[0]).toBe('before');
+    } finally {
+      await listener.close();
+      await sender.close();
+      listenerClient.disconnect();
+      publisher.disconnect();
+      promoted.disconnect();
+      await replica.destroy();
+    }
+  }, 30_000);
 });
 
 describe.skipIf(skipWithoutRedis('RedisTransport sharded on one Redis 7', 'server-or-url'))('RedisTransport sharded on one Redis 7', () => {
