@@ -97,6 +97,11 @@ export class KvBucket {
     this.#owner = owner;
   }
 
+  /** The connection the bucket is used through. */
+  get connection(): NatsConnection {
+    return this.#nc;
+  }
+
   /** The JetStream API timeout. */
   get timeoutMs(): number {
     return this.#config.timeoutMs;

@@ -1,6 +1,6 @@
 import type { KvWatchEntry } from '@nats-io/kv';
 import { RingError } from '../../errors.js';
-import type { KvBucket } from './bucket.js';
+import { connectionClosed, isClosed, type KvBucket } from './bucket.js';
 
 /** What a {@link KvWatchLoop} needs. */
 export interface KvWatchLoopOptions {
@@ -18,11 +18,12 @@ export interface KvWatchLoopOptions {
 }
 
 /**
- * A KV watch that keeps itself alive: the client's ordered consumer already
- * survives reconnects; when the watch fails or ends anyway (its stream was
- * deleted or recreated empty, a consumer lost on a server restart), the loop
- * reports it and watches again, recreating the bucket if it is missing.
- * Stops for good only on `stop()` or when the connection is closed.
+ * A KV watch that keeps itself alive. After every reconnect of the connection
+ * it watches anew (the server may have restarted and lost the consumer, or
+ * even the stream: the bucket is then created again), and when the watch
+ * fails or ends (its stream deleted) it reports that and watches again.
+ * Stops for good only on `stop()` or when the connection is closed (reported
+ * once as `CLOSED`).
  */
 export class KvWatchLoop {
   readonly #o: KvWatchLoopOptions;
@@ -31,14 +32,36 @@ export class KvWatchLoop {
   #wake: (() => void) | null = null;
   readonly #done: Promise<void>;
 
+  readonly #status: AsyncIterable<{ type: string }> & { stop?: () => void };
+
   constructor(options: KvWatchLoopOptions) {
     this.#o = options;
+    this.#status = options.bucket.connection.status() as AsyncIterable<{ type: string }> & { stop?: () => void };
+    void this.#followReconnects();
     this.#done = this.#run();
   }
+
+  async #followReconnects(): Promise<void> {
+    try {
+      for await (const status of this.#status) {
+        if (this.#stopped) break;
+        if (status.type === 'reconnect') {
+          this.#reconnected = true;
+          this.#iterator?.stop(); // ends the current watch: the loop watches again at once
+          this.#wake?.();
+        }
+      }
+    } catch {
+      // the status iterator ends with the connection
+    }
+  }
+
+  #reconnected = false;
 
   /** Stops watching; resolves once the loop has ended. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#status.stop?.();
     this.#iterator?.stop();
     this.#wake?.();
     await this.#done;
@@ -63,6 +86,14 @@ export class KvWatchLoop {
         }
         this.#iterator = null;
         if (this.#stopped) break;
+        if (isClosed(bucket.connection)) {
+          onError(connectionClosed(`the watch of bucket ${bucket.name}`));
+          break;
+        }
+        if (this.#reconnected) {
+          this.#reconnected = false;
+          continue; // a reconnect ended it on purpose: watch again now
+        }
         onError(new Error(`the watch of bucket ${bucket.name} ended (its consumer or stream went away); watching again`));
       } catch (error) {
         this.#iterator = null;
