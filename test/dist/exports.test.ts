@@ -46,6 +46,18 @@ const CORE_EXPORTS = [
 
 const REDIS_EXPORTS = ['RedisRingStore', 'RedisMembership', 'RedisTransport', 'redisKeys', 'DEFAULT_PREFIX', 'DEFAULT_TTL_MS', 'DEFAULT_HEARTBEAT_MS'];
 
+const NATS_EXPORTS = [
+  'NatsRingStore',
+  'NatsMembership',
+  'NatsTransport',
+  'natsNames',
+  'addressToken',
+  'memberKey',
+  'DEFAULT_NATS_PREFIX',
+  'DEFAULT_NATS_TTL_MS',
+  'DEFAULT_NATS_HEARTBEAT_MS',
+];
+
 const SESSIONS_EXPORTS = [
   'SessionNode',
   'Session',
@@ -89,6 +101,7 @@ interface Entry {
 const ENTRIES: readonly Entry[] = [
   { specifier: 'ringroute', file: 'index', names: CORE_EXPORTS },
   { specifier: 'ringroute/redis', file: 'redis', names: REDIS_EXPORTS },
+  { specifier: 'ringroute/nats', file: 'nats', names: NATS_EXPORTS },
   { specifier: 'ringroute/sessions', file: 'sessions', names: SESSIONS_EXPORTS },
   { specifier: 'ringroute/client', file: 'client', names: CLIENT_EXPORTS },
   { specifier: 'ringroute/metrics', file: 'metrics', names: METRICS_EXPORTS },
@@ -234,6 +247,14 @@ describe('ringroute core from dist', () => {
     expect((caught as InstanceType<typeof core.RingError>).code).toBe('INVALID_OPTION');
   });
 
+  it.each(MODES)('shares one RingError class between ringroute and ringroute/nats through %s', async (mode) => {
+    const core = (await loadDist(mode, 'index')) as unknown as typeof import('../../src/index.js');
+    const nats = (await loadDist(mode, 'nats')) as unknown as typeof import('../../src/adapters/nats/index.js');
+    expect(() => new nats.NatsRingStore({ nats: null as never })).toThrow(core.RingError);
+    expect(() => nats.natsNames('a.b')).toThrow(core.RingError);
+    expect(nats.addressToken('node:a.b')).toBe('node:a%2Eb');
+  });
+
   it.each(MODES)('shares one RingError class between ringroute, ringroute/sessions and ringroute/client through %s', async (mode) => {
     const core = (await loadDist(mode, 'index')) as unknown as typeof import('../../src/index.js');
     const sessions = (await loadDist(mode, 'sessions')) as unknown as typeof import('../../src/sessions/index.js');
@@ -299,6 +320,7 @@ describe('ringroute core from dist', () => {
       // The recorder works: it saw the package entry itself.
       expect(resolved).toContain(pathToFileURL(join(DIST, 'index.js')).href);
       expect(resolved.filter((url) => /[\\/]node_modules[\\/]ioredis[\\/]/.test(url))).toEqual([]);
+      expect(resolved.filter((url) => /[\\/]node_modules[\\/]@nats-io[\\/]/.test(url))).toEqual([]);
       expect(esm.cjsLoaded.filter((path) => /[\\/]node_modules[\\/]ioredis[\\/]/.test(path))).toEqual([]);
 
       const cjs = await usePackage('require', 'ringroute');

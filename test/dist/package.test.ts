@@ -29,7 +29,7 @@ let packed: PackedProject;
 let tarball: Uint8Array;
 
 beforeAll(async () => {
-  packed = await packAndInstall(['ioredis', 'prom-client', '@types/node', 'socket.io-adapter']);
+  packed = await packAndInstall(['ioredis', 'prom-client', '@types/node', 'socket.io-adapter', '@nats-io/transport-node', '@nats-io/jetstream', '@nats-io/kv']);
   tarball = new Uint8Array(readFileSync(packed.tarball));
 }, 180_000);
 

@@ -1,13 +1,50 @@
-import { JetStreamApiError, jetstream, type jetstreamManager } from '@nats-io/jetstream';
+import { JetStreamApiError, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { RingError, describe } from '../../errors.js';
 
+/** A message as a {@link NatsConnection} hands it to a subscription callback. */
+export interface NatsMessage {
+  readonly subject: string;
+  /** Status headers: `code` 503 is the server's "no responders". */
+  readonly headers?: { readonly code: number } | undefined;
+  /** The payload as UTF-8 text. */
+  string(): string;
+}
+
+/** A subscription made by {@link NatsConnection.subscribe}. */
+export interface NatsSubscription {
+  unsubscribe(): void;
+  /** Settles when the subscription ends (unsubscribed, or its connection closed). */
+  readonly closed: Promise<void | Error>;
+}
+
 /**
- * A NATS connection as made by `connect()` from `@nats-io/transport-node`
- * (or `wsconnect()`): the type the JetStream client takes. The adapters run
- * requests on it and never close it.
+ * What the adapters use of a NATS connection. `connect()` from
+ * `@nats-io/transport-node` (and `wsconnect()` from `@nats-io/nats-core`)
+ * returns one; the adapters build their JetStream and KV clients on it and
+ * never close it. Declared here, structurally, so that ringroute's types do
+ * not depend on the NATS packages' own declarations.
  */
-export type NatsConnection = Parameters<typeof jetstreamManager>[0];
+export interface NatsConnection {
+  /** The server's INFO: `max_payload` bounds every message. */
+  readonly info?: { readonly max_payload: number } | undefined;
+  publish(subject: string, payload?: string | Uint8Array, options?: { reply?: string }): void;
+  subscribe(subject: string, options?: { callback?: (error: Error | null, msg: NatsMessage) => void }): NatsSubscription;
+  request(subject: string, payload?: string | Uint8Array, options?: { timeout: number }): Promise<unknown>;
+  /** Resolves once the server answered a ping sent after everything queued before. */
+  flush(): Promise<void>;
+  isClosed(): boolean;
+  /** Connection events (`disconnect`, `reconnect`, ...), until the connection closes. */
+  status(): AsyncIterable<{ readonly type: string }>;
+}
+
+/** The connection as the NATS JetStream client types it (the same object). */
+type ClientConnection = Parameters<typeof jetstreamManager>[0];
+
+/** A JetStream manager on `nc`. */
+export function managerFor(nc: NatsConnection, timeoutMs: number): Promise<JetStreamManager> {
+  return jetstreamManager(nc as unknown as ClientConnection, { timeout: timeoutMs, checkAPI: false });
+}
 
 /** Longest wait for one JetStream API call by default, in ms. */
 export const DEFAULT_NATS_TIMEOUT_MS = 2000;
@@ -24,12 +61,9 @@ export interface BucketConfig {
 
 /** Throws `INVALID_OPTION` unless `nc` looks like a NATS connection. */
 export function checkConnection(nc: unknown, owner: string): asserts nc is NatsConnection {
-  const candidate = nc as { publish?: unknown; subscribe?: unknown; request?: unknown; isClosed?: unknown; flush?: unknown } | null;
-  if (
-    typeof nc !== 'object' || nc === null ||
-    typeof candidate!.publish !== 'function' || typeof candidate!.subscribe !== 'function' ||
-    typeof candidate!.request !== 'function' || typeof candidate!.isClosed !== 'function' || typeof candidate!.flush !== 'function'
-  ) {
+  const candidate = nc as Partial<Record<keyof NatsConnection, unknown>> | null;
+  const needed = ['publish', 'subscribe', 'request', 'flush', 'isClosed', 'status'] as const;
+  if (typeof nc !== 'object' || candidate === null || needed.some((name) => typeof candidate[name] !== 'function')) {
     throw new RingError('INVALID_OPTION', `${owner} needs options.nats to be a NATS connection (await connect() from @nats-io/transport-node), got ${describe(nc)}`);
   }
 }
@@ -133,7 +167,7 @@ export class KvBucket {
     if (isClosed(this.#nc)) return Promise.reject(connectionClosed(this.#owner));
     if (this.#kv === null) {
       const { ttlMs, replicas, timeoutMs } = this.#config;
-      const js = jetstream(this.#nc, { timeout: timeoutMs });
+      const js = jetstream(this.#nc as unknown as ClientConnection, { timeout: timeoutMs });
       const opening = new Kvm(js).create(this.name, {
         history: 1,
         replicas,

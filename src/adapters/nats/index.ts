@@ -10,7 +10,7 @@
  * dependencies that only this entry imports. Needs nats-server 2.9 or newer
  * with JetStream. See `docs/adapters.md` ("NATS adapters").
  */
-export type { NatsConnection } from './bucket.js';
+export type { NatsConnection, NatsMessage, NatsSubscription } from './bucket.js';
 export { DEFAULT_NATS_TIMEOUT_MS } from './bucket.js';
 export { DEFAULT_NATS_PREFIX, MAX_NATS_PREFIX_LENGTH, addressToken, memberKey, natsNames, type NatsNames } from './names.js';
 export { DEFAULT_NATS_MAX_STATE_BYTES, NatsRingStore, RING_KEY, type NatsRingStoreOptions } from './ring-store.js';

@@ -36,7 +36,7 @@ export class KvWatchLoop {
 
   constructor(options: KvWatchLoopOptions) {
     this.#o = options;
-    this.#status = options.bucket.connection.status() as AsyncIterable<{ type: string }> & { stop?: () => void };
+    this.#status = options.bucket.connection.status() as AsyncIterable<{ type: string }> & { stop?: () => void }; // a QueuedIterator
     void this.#followReconnects();
     this.#done = this.#run();
   }

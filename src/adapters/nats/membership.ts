@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
 import type { Membership, MembershipAdapter, MembershipEvent } from '../../live/contracts.js';
 import { SingleFlight } from '../../live/single-flight.js';
@@ -14,6 +14,7 @@ import {
   checkTimeout,
   connectionClosed,
   isClosed,
+  managerFor,
   wrongRevision,
   type NatsConnection,
 } from './bucket.js';
@@ -294,7 +295,7 @@ export class NatsMembership implements MembershipAdapter {
   /** Every member record in the bucket, and the stream's last revision when it was listed. */
   async #list(): Promise<{ records: Map<string, Known>; deleted: Set<string>; lastRevision: number }> {
     return this.#run(async (kv) => {
-      this.#jsm ??= jetstreamManager(this.#nc, { timeout: this.#bucket.timeoutMs, checkAPI: false });
+      this.#jsm ??= managerFor(this.#nc, this.#bucket.timeoutMs);
       let jsm: JetStreamManager;
       try {
         jsm = await this.#jsm;

@@ -32,7 +32,7 @@ describe.skipIf(skipWithoutNats('NatsTransport'))('NatsTransport', () => {
   });
 
   it('encodes addresses into one safe subject token each', () => {
-    const fake = { publish() {}, subscribe() {}, request() {}, isClosed: () => false, flush: async () => undefined } as never;
+    const fake = { publish() {}, subscribe() {}, request() {}, isClosed: () => false, flush: async () => undefined, status() {} } as never;
     const transport = new NatsTransport({ nats: fake, prefix: 'chat' });
     expect(transport.subject('node:a')).toBe('chat.sessions.node:a');
     expect(transport.subject('all')).toBe('chat.sessions.all');
