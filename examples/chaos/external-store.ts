@@ -9,23 +9,22 @@
  * single Redis cannot fail over: that kind is not run. The run's keys are
  * deleted at the end.
  */
-import { type Server, type Socket, connect, createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { redisOptions } from '../cluster/redis-url.js';
 import { deletePrefix } from '../cluster/redis-cluster.js';
+import { Relays } from './relay.js';
 import type { FailoverReport } from './store.js';
 
 export class ExternalRedis {
   /** The URL the parts use: the relay on the store's address. */
   readonly relayUrl: string;
   readonly #url: string;
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
+  readonly #relays: Relays;
 
-  private constructor(url: string, relayUrl: string, server: Server) {
+  private constructor(url: string, relayUrl: string, relays: Relays) {
     this.#url = url;
     this.relayUrl = relayUrl;
-    this.#server = server;
+    this.#relays = relays;
   }
 
   /** Checks that `url` answers, then relays `storeAddress:<free port>` to it. */
@@ -43,17 +42,12 @@ export class ExternalRedis {
     } finally {
       probe.disconnect();
     }
-    let relay!: ExternalRedis;
-    const server = createServer((client) => relay.#pipe(client, host, port));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, storeAddress, () => resolve());
-    });
+    const relays = new Relays(storeAddress);
+    const relay = await relays.add({ host, port });
     const relayTarget = new URL(url);
     relayTarget.hostname = storeAddress;
-    relayTarget.port = String((server.address() as { port: number }).port);
-    relay = new ExternalRedis(url, relayTarget.toString(), server);
-    return relay;
+    relayTarget.port = String(relay.port);
+    return new ExternalRedis(url, relayTarget.toString(), relays);
   }
 
   /** Pauses every client of the Redis for `ms` (CLIENT PAUSE ... ALL). */
@@ -69,26 +63,12 @@ export class ExternalRedis {
   }
 
   failover(): Promise<FailoverReport> {
-    return Promise.reject(new Error('a single Redis cannot fail over (run without --redis for Sentinel fail-overs)'));
+    return Promise.reject(new Error('a single Redis cannot fail over (--sentinel, or the run\'s own set, has fail-overs)'));
   }
 
   /** Closes the relay and deletes the run's keys. */
   async destroy(prefix?: string): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await this.#relays.close();
     if (prefix !== undefined) await deletePrefix(this.#url, prefix).catch(() => undefined);
-  }
-
-  #pipe(client: Socket, host: string, port: number): void {
-    const upstream = connect(port, host);
-    for (const s of [client, upstream]) {
-      this.#sockets.add(s);
-      s.on('close', () => this.#sockets.delete(s));
-      s.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
   }
 }

@@ -15,8 +15,9 @@ import type { Watch } from './watch.js';
  * How soon after a fault ends the cluster must have converged, in ms: the
  * documented bounds the verdict checks. A fault "ends" when the part is
  * resumed, started again (kills: the restart includes the process's boot)
- * or the link healed; a fail-over ends when the primary is killed (the bound
- * includes Sentinel's promotion).
+ * or the link healed; a fail-over ends when the primary is killed, or, on a
+ * set given with `--sentinel`, when the runner orders it (the bound includes
+ * Sentinel's promotion).
  */
 export const CONVERGE_BOUNDS_MS: Readonly<Record<FaultKind, number>> = {
   'node-pause': 10_000,
@@ -35,7 +36,7 @@ export interface FaultResult extends Fault {
   readonly endedAt: number;
   /** From the end to convergence; null when it did not converge within twice its bound. */
   readonly convergedMs: number | null;
-  /** Fail-overs: ms from the kill until Sentinel named the new primary. */
+  /** Fail-overs: ms from the kill (`--sentinel`: from `SENTINEL FAILOVER`) until Sentinel named the new primary. */
   readonly promotedMs?: number;
   /** What went wrong carrying it out, if anything. */
   readonly error?: string;
@@ -45,8 +46,13 @@ export interface FaultResult extends Fault {
 export interface FaultContext {
   readonly parts: ReadonlyMap<string, Part>;
   readonly network: Network;
-  /** The store's own faults: the run's Sentinel set, or a Redis given with `--redis`. */
-  readonly store: { pause(ms: number): Promise<void>; failover(): Promise<FailoverReport> };
+  /** The store's own faults: the run's Sentinel set, a Redis given with `--redis`, or a Sentinel set given with `--sentinel`. */
+  readonly store: {
+    pause(ms: number): Promise<void>;
+    failover(): Promise<FailoverReport>;
+    /** Resolves when the store can be failed over (`--sentinel`: the last fail-over's old primary is back in sync); not part of the fault's time. */
+    readyForFailover?(): Promise<void>;
+  };
   readonly watch: Watch;
   /** The runner's own Redis client (through the Sentinels): writes probe that the store takes writes again. */
   readonly redis: Redis;
@@ -93,6 +99,7 @@ export async function runFault(fault: Fault, ctx: FaultContext): Promise<FaultRe
         await ctx.store.pause(fault.durationMs);
         break;
       case 'redis-failover':
+        await ctx.store.readyForFailover?.();
         endedAt = ctx.now();
         promotedMs = (await ctx.store.failover()).promotedMs;
         break;

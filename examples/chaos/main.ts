@@ -12,6 +12,7 @@ import { networkProblem } from './network.js';
 import { formatReport, failures } from './report.js';
 import { runChaos } from './run.js';
 import { FAULT_KINDS, type FaultKind } from './schedule.js';
+import { type SentinelSetOptions, parseSentinelList, sentinelSetProblem } from './external-sentinel.js';
 import { storeProblem } from './store.js';
 
 const HELP = `Usage: npm run chaos -- [options]
@@ -25,6 +26,18 @@ const HELP = `Usage: npm run chaos -- [options]
   --redis URL       run on this Redis instead of the run's own primary,
                     replica and Sentinels: no fail-overs then, pauses by
                     CLIENT PAUSE; the run's keys are deleted at the end
+  --sentinel H:P,H:P
+                    run on the Sentinel set you run (these Sentinels)
+                    instead of the run's own: pauses by CLIENT PAUSE on the
+                    primary, fail-overs by SENTINEL FAILOVER; the run's keys
+                    are deleted at the end
+  --sentinel-name NAME
+                    the primary's name in the Sentinels (default mymaster)
+  --sentinel-password P
+                    the Sentinels' password (or RINGROUTE_SENTINEL_PASSWORD)
+  --redis-password P
+                    the Redis servers' password, with --sentinel (or
+                    RINGROUTE_REDIS_PASSWORD)
   --kinds K,K       only these fault kinds (${FAULT_KINDS.join(', ')})
   --min-per-kind N  the verdict also wants at least N faults of each kind
   --json FILE       also write the report as JSON
@@ -35,7 +48,8 @@ const HELP = `Usage: npm run chaos -- [options]
 
 Runs as root on Linux: each gateway and app node is a host of its own
 (ip netns), partitions drop packets with tc; Redis is the run's own
-primary, replica and three Sentinels (redis-server, redis-sentinel).
+primary, replica and three Sentinels (redis-server, redis-sentinel),
+unless --redis or --sentinel names one you run.
 `;
 
 function usage(message: string): never {
@@ -48,7 +62,8 @@ function parse() {
   return parseArgs({
     options: {
       seed: { type: 'string' }, minutes: { type: 'string' }, users: { type: 'string' }, nodes: { type: 'string' }, gateways: { type: 'string' },
-      rate: { type: 'string' }, redis: { type: 'string' }, kinds: { type: 'string' }, 'min-per-kind': { type: 'string' }, json: { type: 'string' }, trace: { type: 'string' },
+      rate: { type: 'string' }, redis: { type: 'string' }, sentinel: { type: 'string' }, 'sentinel-name': { type: 'string' },
+      'sentinel-password': { type: 'string' }, 'redis-password': { type: 'string' }, kinds: { type: 'string' }, 'min-per-kind': { type: 'string' }, json: { type: 'string' }, trace: { type: 'string' },
       verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -77,19 +92,40 @@ const minutes = number('minutes', values.minutes, 0.25, 60, 1, false);
 const kinds = values.kinds?.split(',').map((k) => k.trim());
 const unknownKind = kinds?.find((k) => !FAULT_KINDS.includes(k as FaultKind));
 if (unknownKind !== undefined) usage(`unknown fault kind ${JSON.stringify(unknownKind)}: the kinds are ${FAULT_KINDS.join(', ')}`);
+if (values.redis !== undefined && values.sentinel !== undefined) usage('--redis and --sentinel exclude each other: give one store');
+for (const option of ['sentinel-name', 'sentinel-password', 'redis-password'] as const) {
+  if (values[option] !== undefined && values.sentinel === undefined) usage(`--${option} goes with --sentinel${option === 'redis-password' && values.redis !== undefined ? ' (with --redis, the password rides in the URL)' : ''}`);
+}
+let sentinel: SentinelSetOptions | undefined;
+if (values.sentinel !== undefined) {
+  const sentinels = parseSentinelList(values.sentinel);
+  if (typeof sentinels === 'string') usage(sentinels);
+  const name = values['sentinel-name'] ?? 'mymaster';
+  if (!/^\S+$/.test(name)) usage(`--sentinel-name must be a name without spaces, got ${JSON.stringify(name)}`);
+  // The environment keeps a password off the command line (which every local user can read in ps).
+  const sentinelPassword = values['sentinel-password'] ?? process.env.RINGROUTE_SENTINEL_PASSWORD;
+  const redisPassword = values['redis-password'] ?? process.env.RINGROUTE_REDIS_PASSWORD;
+  sentinel = { sentinels, name, ...(sentinelPassword ? { sentinelPassword } : {}), ...(redisPassword ? { redisPassword } : {}) };
+}
 const options = {
   seed, durationMs: Math.round(minutes * 60_000),
   users: number('users', values.users, 10, 2000, 200), nodes: number('nodes', values.nodes, 3, 12, 6), gateways: number('gateways', values.gateways, 2, 8, 4),
   oneToOneRate: number('rate', values.rate, 0, 1000, 40), ...(kinds !== undefined ? { kinds: kinds as FaultKind[] } : {}),
   ...(values.trace !== undefined ? { traceDir: resolve(values.trace) } : {}),
   ...(values.redis !== undefined ? { redisUrl: values.redis } : {}),
+  ...(sentinel !== undefined ? { sentinel } : {}),
 };
 if (values.trace !== undefined && !existsSync(values.trace)) mkdirSync(values.trace, { recursive: true });
 const minPerKind = number('min-per-kind', values['min-per-kind'], 0, 10_000, 0);
 if (values.redis !== undefined && redisUrlProblem(values.redis) !== null) usage(redisUrlProblem(values.redis)!);
-const problem = networkProblem() ?? (values.redis === undefined ? storeProblem() : null);
+const problem = networkProblem() ?? (values.redis === undefined && sentinel === undefined ? storeProblem() : null);
 if (problem !== null) {
   process.stderr.write(`chaos: cannot run here: ${problem}\n`);
+  process.exit(2);
+}
+const sentinelProblem = sentinel !== undefined ? await sentinelSetProblem(sentinel) : null;
+if (sentinelProblem !== null) {
+  process.stderr.write(`chaos: --sentinel: ${sentinelProblem}\n`);
   process.exit(2);
 }
 

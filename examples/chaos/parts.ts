@@ -20,8 +20,13 @@ export const ADMIN_PORT = 8081;
 export interface PartSettings {
   readonly ip: string;
   readonly prefix: string;
-  /** The store: Sentinels (`host:port`) and the primary's name, or a Redis URL (`--redis`). */
-  readonly redis: { readonly sentinels: readonly string[]; readonly name: string } | { readonly url: string };
+  /**
+   * The store: Sentinels (`host:port`) and the primary's name, or a Redis URL (`--redis`). A Sentinel set the
+   * user runs (`--sentinel`) adds the file of the `natMap` to the relays and the passwords, if any.
+   */
+  readonly redis:
+    | { readonly sentinels: readonly string[]; readonly name: string; readonly natMapFile?: string; readonly sentinelPassword?: string; readonly password?: string }
+    | { readonly url: string };
   readonly secret: string;
   readonly adminToken: string;
   readonly ttlMs: number;
@@ -114,6 +119,9 @@ export class Part {
     const env = {
       ...process.env, RINGROUTE_SECRET: s.secret, RINGROUTE_ADMIN_TOKEN: s.adminToken,
       ...('url' in s.redis ? { RINGROUTE_REDIS_URL: s.redis.url } : { RINGROUTE_SENTINELS: s.redis.sentinels.join(','), RINGROUTE_SENTINEL_NAME: s.redis.name }),
+      ...('natMapFile' in s.redis && s.redis.natMapFile !== undefined ? { RINGROUTE_SENTINEL_NATMAP: s.redis.natMapFile } : {}),
+      ...('sentinelPassword' in s.redis && s.redis.sentinelPassword ? { RINGROUTE_SENTINEL_PASSWORD: s.redis.sentinelPassword } : {}),
+      ...('password' in s.redis && s.redis.password ? { RINGROUTE_REDIS_PASSWORD: s.redis.password } : {}),
     };
     // `ip netns exec` execs node in the namespace: the pid is node's, so signals reach it, and the IPC channel is inherited.
     const child = spawn(s.ip, ['netns', 'exec', this.host.ns, process.execPath, '--import', 'tsx', ENTRY, JSON.stringify(config)], {

@@ -20,11 +20,13 @@ import { type FaultContext, type FaultResult, runFault } from './faults.js';
 import { Network, ipBinary } from './network.js';
 import { type Incarnation, type OwnershipSummary, measureOwnership, parseOwnershipLog } from './ownership.js';
 import { Part, type PartSettings } from './parts.js';
-import { FAULT_KINDS, type Fault, type FaultKind, planSchedule } from './schedule.js';
+import { DEFAULT_TIMINGS, FAULT_KINDS, type Fault, type FaultKind, planSchedule } from './schedule.js';
 import { RedisSet, SENTINEL_NAME } from './store.js';
 import { Watch } from './watch.js';
 import { ExternalRedis } from './external-store.js';
+import { ExternalSentinels, type SentinelSetOptions } from './external-sentinel.js';
 import { redactUrl, redisOptions } from '../cluster/redis-url.js';
+import { followSentinelSwitches } from '../cluster/sentinel-switch.js';
 
 export interface ChaosOptions {
   readonly seed: number;
@@ -50,6 +52,11 @@ export interface ChaosOptions {
    * then (a single Redis cannot fail over), pauses by `CLIENT PAUSE`.
    */
   readonly redisUrl?: string;
+  /**
+   * Run on this Sentinel set (the user's) instead of the run's own: pauses by
+   * `CLIENT PAUSE` on the primary, fail-overs by `SENTINEL FAILOVER`.
+   */
+  readonly sentinel?: SentinelSetOptions;
   /** Trace every transport message of every part into this folder (see trace.ts). */
   readonly traceDir?: string;
   readonly progress?: (line: string) => void;
@@ -85,6 +92,8 @@ export interface ChaosReport {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const GRACE_MS = 10_000;
+/** With `--sentinel`: how long the plan leaves the store alone after a fail-over (see where it is used). */
+const EXTERNAL_FAILOVER_RECOVER_MS = 20_000;
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const o = { users: 200, nodes: 6, gateways: 4, oneToOneRate: 40, groupRate: 4, perMinute: 12, ttlMs: 3000, ...options };
@@ -102,17 +111,29 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     cleanup.push(() => network.destroy());
     progress(`network ${network.local}/24: the store on ${network.store}, a namespace per part`);
     const prefix = `chaos-${tag}`;
+    if (o.redisUrl !== undefined && o.sentinel !== undefined) throw new Error('redisUrl and sentinel exclude each other');
     const external = o.redisUrl !== undefined ? await ExternalRedis.start(o.redisUrl, network.store) : null;
-    const own = external === null ? await RedisSet.start(network.store) : null;
-    const store = external ?? own!;
-    cleanup.push(() => (external !== null ? external.destroy(prefix) : own!.destroy()));
-    progress(own !== null ? `Redis: a primary, a replica and 3 Sentinels (${own.sentinels.join(', ')})` : `Redis: ${redactUrl(o.redisUrl!)}, relayed on ${network.store}`);
+    const given = o.sentinel !== undefined ? await ExternalSentinels.start(o.sentinel, network.store, join(dir, 'sentinel-natmap.json')) : null;
+    const own = external === null && given === null ? await RedisSet.start(network.store) : null;
+    const store = external ?? given ?? own!;
+    cleanup.push(() => (external !== null ? external.destroy(prefix) : given !== null ? given.destroy(prefix) : own!.destroy()));
+    if (own !== null) progress(`Redis: a primary, a replica and 3 Sentinels (${own.sentinels.join(', ')})`);
+    else if (external !== null) progress(`Redis: ${redactUrl(o.redisUrl!)}, relayed on ${network.store}`);
+    else progress(`Redis: ${given!.describe()}; relayed on ${network.store}`);
+    if (given !== null && given.downAfterMs <= DEFAULT_TIMINGS['redis-pause'].maxMs) {
+      progress(`the Sentinels' down-after-milliseconds is ${given.downAfterMs}: a redis-pause (up to ${DEFAULT_TIMINGS['redis-pause'].maxMs} ms) may turn into a fail-over`);
+    }
 
     const secret = randomSecret();
     const adminToken = randomSecret();
     const settings: PartSettings = {
       ip: ipBinary() ?? 'ip', prefix, secret, adminToken,
-      redis: external !== null ? { url: external.relayUrl } : { sentinels: own!.sentinels, name: SENTINEL_NAME },
+      redis: external !== null ? { url: external.relayUrl }
+        : given !== null ? {
+            sentinels: given.relayedSentinels, name: given.name, natMapFile: given.natMapFile,
+            ...(o.sentinel!.sentinelPassword ? { sentinelPassword: o.sentinel!.sentinelPassword } : {}), ...(o.sentinel!.redisPassword ? { password: o.sentinel!.redisPassword } : {}),
+          }
+        : { sentinels: own!.sentinels, name: SENTINEL_NAME },
       ttlMs: o.ttlMs, heartbeatMs, graceMs: GRACE_MS, ...(o.log ? { log: o.log } : {}), ...(o.traceDir !== undefined ? { traceDir: o.traceDir } : {}),
     };
     const incarnations = new Map<string, { name: string; file: string; endedAt: number; frozen: Array<[number, number]> }>();
@@ -141,12 +162,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     const redis = external !== null
       ? new Redis(o.redisUrl!, { ...redisOptions(o.redisUrl!), maxRetriesPerRequest: 1, commandTimeout: 1000, retryStrategy: () => 100 })
+      : given !== null
+      ? new Redis({ ...given.clientOptions(), maxRetriesPerRequest: 1, commandTimeout: 1000, sentinelRetryStrategy: () => 100, retryStrategy: () => 100 })
       : new Redis({
           sentinels: own!.sentinels.map((s) => ({ host: s.slice(0, s.lastIndexOf(':')), port: Number(s.slice(s.lastIndexOf(':') + 1)) })),
           name: SENTINEL_NAME, maxRetriesPerRequest: 1, commandTimeout: 1000, sentinelRetryStrategy: () => 100, retryStrategy: () => 100,
         });
     redis.on('error', () => undefined);
     cleanup.push(() => redis.disconnect());
+    if (given !== null) {
+      // A forced fail-over leaves the old primary taking writes until Sentinel demotes it: the probe writes must follow the
+      // switch at once, or they would say the store takes writes while they go to the old primary (as the parts do, process.ts).
+      const direct = given.clientOptions();
+      cleanup.push(followSentinelSwitches(redis, { sentinels: direct.sentinels, name: direct.name, ...(direct.sentinelPassword ? { sentinelPassword: direct.sentinelPassword } : {}) }));
+    }
     const router = await RingRouter.start({ store: new RedisRingStore({ redis, prefix }), resyncMs: 200 });
     router.on('error', () => undefined);
     cleanup.push(() => router.close());
@@ -180,10 +209,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     traffic.start('hash');
     await sleep(2000);
 
-    // A single Redis cannot fail over: that kind is left out (and said so) with --redis.
-    const kinds = (o.kinds ?? FAULT_KINDS).filter((k) => external === null || k !== 'redis-failover');
-    if (kinds.length < (o.kinds ?? FAULT_KINDS).length) progress('redis-failover is not run: a single Redis (--redis) cannot fail over');
-    const schedule = planSchedule({ seed: o.seed, durationMs: o.durationMs, nodes: nodeIds, gateways: gatewayIds, perMinute: o.perMinute, kinds });
+    // A single Redis cannot fail over: that kind is left out (and said so) with --redis, and with a Sentinel set that has no replica.
+    const noFailover = external !== null ? 'a single Redis (--redis) cannot fail over' : given !== null && !given.canFailover ? 'the Sentinels name no replica to promote' : null;
+    const kinds = (o.kinds ?? FAULT_KINDS).filter((k) => noFailover === null || k !== 'redis-failover');
+    if (kinds.length < (o.kinds ?? FAULT_KINDS).length) progress(`redis-failover is not run: ${noFailover}`);
+    // On the user's Sentinel set the old primary comes back as a replica only when Sentinel demotes it (at its first INFO
+    // 8 s or more after the promotion) and sees it in sync (at a later INFO): 11 to 20 s with Sentinel's defaults (INFO every
+    // 10 s), measured. The next fail-over waits for it: the plan leaves the store alone that long after each fail-over, so
+    // the Redis lane keeps to its schedule.
+    const timings = given !== null ? { ...DEFAULT_TIMINGS, 'redis-failover': { ...DEFAULT_TIMINGS['redis-failover'], recoverMs: EXTERNAL_FAILOVER_RECOVER_MS } } : DEFAULT_TIMINGS;
+    const schedule = planSchedule({ seed: o.seed, durationMs: o.durationMs, nodes: nodeIds, gateways: gatewayIds, perMinute: o.perMinute, kinds, timings });
     progress(`chaos: ${schedule.length} faults over ${(o.durationMs / 1000).toFixed(0)} s (seed ${o.seed})`);
     const t0 = performance.now();
     const faulted = new Set<string>();
@@ -201,7 +236,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       await until(() => nodeIds.every((id) => watch.nodeServes(id)) && watch.gatewaysAgree(new Set()) && pool.settled() === o.users, 60_000, 'final convergence');
       finalConvergedMs = Math.round(performance.now() - settledFrom);
     } catch {
-      // reported as null
+      // reported as null; what it waited for, for a look:
+      progress(`no convergence within 60 s: ${watch.describe()}; users connected ${pool.settled()} of ${o.users}`);
     }
     traffic.stop();
     await traffic.drain(GRACE_MS * 3);

@@ -116,11 +116,15 @@ class Proc {
   }
 }
 
-/** What one fail-over took, in ms from the kill. */
+/** What one fail-over took, in ms from the kill (a set given with `--sentinel`: from `SENTINEL FAILOVER`). */
 export interface FailoverReport {
   /** Until the Sentinels named the new primary. */
   readonly promotedMs: number;
-  /** Until the old primary was back as a replica, in sync and known to every Sentinel. */
+  /**
+   * Until the old primary was back as a replica, in sync and known to every Sentinel. On a set given with
+   * `--sentinel`, until every Sentinel named the new primary: Sentinel demotes the old one by itself, seconds
+   * later, and the next fail-over waits for it (external-sentinel.ts).
+   */
   readonly readyMs: number;
 }
 

@@ -68,6 +68,19 @@ export class Watch {
     return this.#router.ring.has(id) && seen !== undefined && performance.now() - seen.at < FRESH_MS && !seen.stats.fenced && seen.stats.version === this.#router.version;
   }
 
+  /** The store's ring version and each part's, fence and freshness: what a convergence that did not come was waiting for. */
+  describe(): string {
+    const now = performance.now();
+    const parts = this.#parts.map((p) => {
+      const seen = p.role === 'gateway' ? this.#gateways.get(p.id) : this.#nodes.get(p.id);
+      if (seen === undefined) return `${p.id} never answered`;
+      const node = p.role === 'node' ? `${(seen.stats as NodeStats).fenced ? ' fenced' : ''}${this.#router.ring.has(p.id) ? '' : ' off the ring'}` : '';
+      const age = now - seen.at;
+      return `${p.id} v${seen.stats.version}${node}${age >= FRESH_MS ? ` (answered ${Math.round(age)} ms ago)` : ''}`;
+    });
+    return `store ring v${this.#router.version}; ${parts.join(', ')}`;
+  }
+
   /** The last figures of every node that answered (for the end report). */
   nodeStats(): NodeStats[] {
     return [...this.#nodes.values()].map((s) => s.stats);

@@ -6,10 +6,12 @@
  * `RINGROUTE_ADMIN_TOKEN`, `RINGROUTE_REDIS_URL`: never on a command line,
  * which other local users can read; or `RINGROUTE_SENTINELS`, `host:port`
  * pairs separated by commas, with `RINGROUTE_SENTINEL_NAME`, for a
- * Sentinel-managed primary); reports `{ type: 'ready', url, adminUrl }` over IPC, stops gracefully on
+ * Sentinel-managed primary, and optionally `RINGROUTE_SENTINEL_NATMAP`,
+ * `RINGROUTE_SENTINEL_PASSWORD` and `RINGROUTE_REDIS_PASSWORD`, see
+ * {@link redisClient}); reports `{ type: 'ready', url, adminUrl }` over IPC, stops gracefully on
  * `{ type: 'stop' }` or SIGTERM, and exits if its parent goes away.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { RedisMembership, RedisRingStore, RedisTransport } from 'ringroute/redis';
 import { TracingTransport } from '../chaos/trace.js';
@@ -19,6 +21,7 @@ import type { GatewayLimits } from 'ringroute/gateway';
 import type { Mode, Strategy } from './protocol.js';
 import { startProcessSampler } from './process-stats.js';
 import { redisOptions } from './redis-url.js';
+import { followSentinelSwitches } from './sentinel-switch.js';
 
 export interface ProcessConfig {
   readonly role: 'gateway' | 'node';
@@ -111,22 +114,68 @@ async function main(): Promise<void> {
   report({ type: 'ready', url: part.url, adminUrl: part.adminUrl });
 }
 
-/** The part's Redis client: a Sentinel-managed primary when `RINGROUTE_SENTINELS` is set, else `RINGROUTE_REDIS_URL`. */
+/**
+ * The part's Redis client: a Sentinel-managed primary when `RINGROUTE_SENTINELS` is set, else `RINGROUTE_REDIS_URL`.
+ * With Sentinels, `RINGROUTE_SENTINEL_PASSWORD` is the Sentinels' password and `RINGROUTE_REDIS_PASSWORD` the
+ * servers' (ioredis `sentinelPassword`, `password`), and `RINGROUTE_SENTINEL_NATMAP` maps the addresses the
+ * Sentinels name (primary, replicas, other Sentinels) to the ones this process reaches them at (ioredis `natMap`):
+ * inline JSON, `{"127.0.0.1:6379":{"host":"10.0.0.2","port":40001}}`, or the path of a file holding that JSON,
+ * read again whenever an address is missing from it (the chaos runner adds a relay for each address that shows up).
+ */
 function redisClient(): Redis {
   const sentinels = process.env.RINGROUTE_SENTINELS;
   if (sentinels !== undefined && sentinels !== '') {
-    return new Redis({
-      sentinels: sentinels.split(',').map((pair) => {
-        const at = pair.lastIndexOf(':');
-        return { host: pair.slice(0, at), port: Number(pair.slice(at + 1)) };
-      }),
-      name: process.env.RINGROUTE_SENTINEL_NAME ?? 'mymaster',
+    const natMap = sentinelNatMap(process.env.RINGROUTE_SENTINEL_NATMAP);
+    const sentinelPassword = process.env.RINGROUTE_SENTINEL_PASSWORD;
+    const password = process.env.RINGROUTE_REDIS_PASSWORD;
+    const addresses = sentinels.split(',').map((pair) => {
+      const at = pair.lastIndexOf(':');
+      return { host: pair.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(pair.slice(at + 1)) };
+    });
+    const name = process.env.RINGROUTE_SENTINEL_NAME ?? 'mymaster';
+    const redis = new Redis({
+      sentinels: addresses, name,
+      ...(natMap !== undefined ? { natMap } : {}),
+      ...(sentinelPassword ? { sentinelPassword } : {}),
+      ...(password ? { password } : {}),
       // Bounded calls while the primary is gone, and quick retries: a fail-over takes a second or two.
       maxRetriesPerRequest: 2, commandTimeout: 1000, sentinelRetryStrategy: () => 100, retryStrategy: () => 100,
     });
+    // Off the old primary as soon as a Sentinel announces the new one, not when Sentinel demotes it seconds later (sentinel-switch.ts).
+    followSentinelSwitches(redis, { sentinels: addresses, name, ...(sentinelPassword ? { sentinelPassword } : {}) });
+    return redis;
   }
   const redisUrl = process.env.RINGROUTE_REDIS_URL ?? '';
   return new Redis(redisUrl, redisOptions(redisUrl));
+}
+
+type NatTarget = { host: string; port: number };
+
+/** `RINGROUTE_SENTINEL_NATMAP` as ioredis's `natMap`: inline JSON, or a JSON file read again on each miss. */
+function sentinelNatMap(value: string | undefined): ((key: string) => NatTarget | null) | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const parse = (json: string): Record<string, NatTarget> => {
+    const map = JSON.parse(json) as unknown;
+    if (map === null || typeof map !== 'object' || Array.isArray(map)) throw new Error('RINGROUTE_SENTINEL_NATMAP: not a JSON object');
+    return map as Record<string, NatTarget>;
+  };
+  if (value.trim().startsWith('{')) {
+    const map = parse(value);
+    return (key) => map[key] ?? null;
+  }
+  let map: Record<string, NatTarget> = {};
+  const reload = (): void => {
+    try {
+      map = parse(readFileSync(value, 'utf8'));
+    } catch (error) {
+      log(`[${config.id}] RINGROUTE_SENTINEL_NATMAP ${value}: ${(error as Error).message}`);
+    }
+  };
+  reload();
+  return (key) => {
+    if (map[key] === undefined) reload();
+    return map[key] ?? null;
+  };
 }
 
 /** Appends each ownership event to `file` at once (writeSync: a SIGKILL right after an attach still leaves its line). */

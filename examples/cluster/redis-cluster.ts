@@ -164,15 +164,20 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
 export async function deletePrefix(redisUrl: string, prefix: string): Promise<number> {
   const redis = new Redis(redisUrl, redisOptions(redisUrl));
   try {
-    let deleted = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) deleted += await redis.del(...keys);
-    } while (cursor !== '0');
-    return deleted;
+    return await deleteKeys(redis, prefix);
   } finally {
     redis.disconnect();
   }
+}
+
+/** {@link deletePrefix} on a client the caller holds (e.g. one through the Sentinels). */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
+  let deleted = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.del(...keys);
+  } while (cursor !== '0');
+  return deleted;
 }
