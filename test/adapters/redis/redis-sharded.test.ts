@@ -9,7 +9,7 @@ import { RedisTransport } from '../../../src/adapters/redis/index.js';
 import { hashSlot } from '../../../src/adapters/redis/slot.js';
 import { RingError } from '../../../src/errors.js';
 import { transportContract } from '../../contract/transport.contract.js';
-import { RedisServer, randomPrefix, skipWithoutRedis, useRedisCluster, useRedisServer } from '../../support/redis-server.js';
+import { RedisClusterServers, RedisServer, randomPrefix, skipWithoutRedis, useRedisCluster, useRedisServer } from '../../support/redis-server.js';
 import { waitFor } from '../../support/wait.js';
 
 type Nodes = () => Array<{ host: string; port: number }>;
@@ -38,6 +38,25 @@ describe('RedisTransport sharded channel names', () => {
     expect(new RedisTransport({ redis: fake, sharded: true }).channel('all')).toBe('ringroute:sessions:{all}');
     expect(() => new RedisTransport({ redis: { publish: fake.publish, duplicate: fake.duplicate }, sharded: true })).toThrow(RingError);
     expect(() => new RedisTransport({ redis: fake, sharded: 'yes' as never })).toThrow(/sharded must be a boolean/);
+  });
+
+  it('rejects listen() at once when the server does not know SSUBSCRIBE (Redis before 7)', async () => {
+    const old = {
+      ...fake,
+      duplicate: () => ({
+        ssubscribe: async () => Promise.reject(new Error("ERR unknown command 'ssubscribe', with args beginning with: 'x'")),
+        on: () => undefined,
+        quit: async () => 'OK',
+        disconnect: () => undefined,
+      }),
+    };
+    const transport = new RedisTransport({ redis: old as never, sharded: true, listenTimeoutMs: 60_000 });
+    const errors: Error[] = [];
+    const started = performance.now();
+    await expect(transport.listen('node:a', () => undefined, (e) => errors.push(e))).rejects.toThrow(/unknown command/);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(errors).toHaveLength(1);
+    await transport.close();
   });
 });
 
@@ -161,10 +180,14 @@ describe.skipIf(skipWithoutRedis('RedisTransport sharded on a Redis Cluster', 'c
       const owners = await Promise.all(masters.map(async (m) => ((await m.call('PUBSUB', 'SHARDCHANNELS', channel)) as string[]).length));
       const master = masters[owners.indexOf(1)]!;
       const masterId = String(await master.cluster('MYID'));
+      await master.config('SET', 'repl-diskless-sync-delay', '0'); // the replica syncs at once, not after 5 s
       await promoted.cluster('MEET', master.options.host!, master.options.port!);
       await waitFor(async () => String(await promoted.cluster('NODES')).includes(masterId), { timeoutMs: 10_000, what: 'the new node to learn the cluster' });
       await promoted.cluster('REPLICATE', masterId);
       await waitFor(async () => String(await promoted.info('replication')).includes('master_link_status:up'), { timeoutMs: 10_000, what: 'the replica to sync' });
+      // Every master must know it as the replica of that master (gossip) before a failover can be agreed.
+      const replicaId = String(await promoted.cluster('MYID'));
+      await waitFor(async () => (await Promise.all(masters.map(async (m) => String(await m.call('CLUSTER', 'REPLICAS', masterId))))).every((r) => r.includes(replicaId)), { timeoutMs: 10_000, what: 'the masters to learn the replica' });
       await promoted.cluster('FAILOVER');
       await waitFor(async () => String(await promoted.info('replication')).includes('role:master'), { timeoutMs: 10_000, what: 'the failover' });
 
@@ -188,6 +211,62 @@ describe.skipIf(skipWithoutRedis('RedisTransport sharded on a Redis Cluster', 'c
       await replica.destroy();
     }
   }, 30_000);
+});
+
+describe.skipIf(skipWithoutRedis('RedisTransport sharded, master killed', 'cluster'))('RedisTransport sharded when a master with a replica is killed', () => {
+  let servers: RedisClusterServers | null = null;
+  let replica: RedisServer | null = null;
+  afterAll(async () => {
+    await replica?.destroy();
+    await servers?.destroy();
+  });
+
+  it('subscribes on the replica the cluster promotes, and delivery resumes', async () => {
+    // A cluster of its own: its master is killed.
+    servers = await RedisClusterServers.start(3);
+    const nodes = (): Array<{ host: string; port: number }> => servers!.nodes;
+    const prefix = randomPrefix('killed');
+    const listenerClient = clusterClient(nodes);
+    const publisher = clusterClient(nodes);
+    const listener = new RedisTransport({ redis: listenerClient, prefix });
+    const sender = new RedisTransport({ redis: publisher, prefix });
+    const admins = servers.servers.map((server) => serverClient(server.url));
+    replica = await RedisServer.start(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000']);
+    const promoted = serverClient(replica.url);
+    try {
+      // 1 s node timeout: the failover comes quickly; no diskless sync delay: the replica syncs at once (not after 5 s).
+      for (const a of [...admins, promoted]) await a.config('SET', 'cluster-node-timeout', '1000', 'repl-diskless-sync-delay', '0');
+      const heard: string[] = [];
+      const errors: Error[] = [];
+      await listener.listen('node:k', (m) => heard.push(m), (e) => errors.push(e));
+      const channel = listener.channel('node:k');
+      const owner = (await Promise.all(admins.map(async (m) => ((await m.call('PUBSUB', 'SHARDCHANNELS', channel)) as string[]).length))).indexOf(1);
+      const masterId = String(await admins[owner]!.cluster('MYID'));
+      await promoted.cluster('MEET', '127.0.0.1', servers.servers[owner]!.port);
+      await waitFor(async () => String(await promoted.cluster('NODES')).includes(masterId), { timeoutMs: 10_000, what: 'the new node to learn the cluster' });
+      await promoted.cluster('REPLICATE', masterId);
+      await waitFor(async () => String(await promoted.info('replication')).includes('master_link_status:up'), { timeoutMs: 10_000, what: 'the replica to sync' });
+      // Every master must know it as the replica of that master (gossip) before they can vote for it.
+      const replicaId = String(await promoted.cluster('MYID'));
+      await waitFor(async () => (await Promise.all(admins.map(async (m) => String(await m.call('CLUSTER', 'REPLICAS', masterId))))).every((r) => r.includes(replicaId)), { timeoutMs: 10_000, what: 'the masters to learn the replica' });
+      expect(await sender.publish('node:k', 'before')).toBe(1);
+
+      await servers.servers[owner]!.kill();
+      await waitFor(async () => String(await promoted.info('replication')).includes('role:master'), { timeoutMs: 20_000, intervalMs: 100, what: 'the failover' });
+      await waitFor(async () => ((await promoted.call('PUBSUB', 'SHARDCHANNELS', channel)) as string[]).length === 1, { timeoutMs: 10_000, what: 'the channel on the promoted replica' });
+      await waitFor(async () => (await sender.publish('node:k', 'after').catch(() => -1)) === 1, { timeoutMs: 10_000, intervalMs: 50 });
+      await waitFor(() => heard.includes('after'));
+      expect(heard[0]).toBe('before');
+      expect(errors.length).toBeGreaterThan(0);
+    } finally {
+      await listener.close();
+      await sender.close();
+      listenerClient.disconnect();
+      publisher.disconnect();
+      promoted.disconnect();
+      for (const a of admins) a.disconnect();
+    }
+  }, 45_000);
 });
 
 describe.skipIf(skipWithoutRedis('RedisTransport sharded on one Redis 7', 'server-or-url'))('RedisTransport sharded on one Redis 7', () => {
