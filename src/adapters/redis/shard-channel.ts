@@ -40,8 +40,14 @@ export interface RedisClusterTopology {
 /** Where a shard channel's subscription connects: called before every (re)connect, `moved` true after a failure. */
 export type ShardLocator = (moved: boolean) => Promise<RedisShardSource>;
 
-/** Options of every connection a {@link ShardChannelSubscription} opens: it reconnects and resubscribes itself, on the master it locates again. */
-const CONNECTION_OVERRIDES = Object.freeze({ autoResubscribe: false, retryStrategy: null, lazyConnect: false, enableOfflineQueue: true });
+/**
+ * Options of every connection a {@link ShardChannelSubscription} opens: it
+ * reconnects and resubscribes itself, on the master it locates again, and
+ * subscribes to the channel's full name (ioredis would prepend a `keyPrefix`
+ * to the SSUBSCRIBE argument, as to SPUBLISH's, but not to the name in the
+ * messages).
+ */
+const CONNECTION_OVERRIDES = Object.freeze({ autoResubscribe: false, retryStrategy: null, lazyConnect: false, enableOfflineQueue: true, keyPrefix: '' });
 
 /** How long `close()` waits for a graceful QUIT before dropping the connection. */
 const QUIT_TIMEOUT_MS = 1000;

@@ -19,6 +19,8 @@ export interface RedisTransportClient {
   duplicate(): RedisSubscriberClient;
   /** `true` on an ioredis `Cluster`: turns {@link RedisTransportOptions.sharded} on by default. */
   readonly isCluster?: boolean;
+  /** The client's options: a `keyPrefix` there is part of shard channel names (ioredis prepends it to `SPUBLISH`'s channel). */
+  readonly options?: { readonly keyPrefix?: string | undefined };
 }
 
 /** Options of {@link RedisTransport}. */
@@ -130,8 +132,9 @@ export class RedisTransport implements Transport {
       subscribed: () => confirm(),
       refused: (error: Error) => refuse(error),
     };
+    const wire = this.#wireName(channel);
     const subscription = this.#sharded
-      ? new ShardChannelSubscription(this.#locator(channel), channel, handlers)
+      ? new ShardChannelSubscription(this.#locator(wire), wire, handlers)
       : // ChannelSubscription only calls duplicate() on the client it is given.
         new ChannelSubscription(this.#redis as unknown as RedisClient, channel, handlers);
     this.#subscriptions.set(address, subscription);
@@ -170,7 +173,7 @@ export class RedisTransport implements Transport {
    */
   async #spublish(channel: string, message: string): Promise<number> {
     const topology = this.#redis.isCluster === true ? (this.#redis as unknown as RedisClusterTopology) : null;
-    const slot = topology === null ? 0 : this.#slot(channel);
+    const slot = topology === null ? 0 : this.#slot(this.#wireName(channel));
     const before = topology?.slots[slot]?.[0];
     const reached = Number(await this.#redis.spublish!(channel, message));
     if (reached !== 0 || topology === null) return reached;
@@ -179,6 +182,12 @@ export class RedisTransport implements Transport {
       throw new Error(`the master of ${channel} changed while publishing on it (failover or slot migration): the message may have reached its listeners`);
     }
     return 0;
+  }
+
+  /** The name a shard channel has on the server: the client's `keyPrefix` (applied by ioredis to SPUBLISH) and the channel. */
+  #wireName(channel: string): string {
+    const keyPrefix = this.#redis.options?.keyPrefix;
+    return this.#sharded && typeof keyPrefix === 'string' ? keyPrefix + channel : channel;
   }
 
   /** The hash slot of a channel, cached: a cluster has few addresses. */

@@ -124,6 +124,29 @@ describe.skipIf(skipWithoutRedis('RedisTransport sharded on a Redis Cluster', 'c
     }
   });
 
+  it('works with a keyPrefix on the Cluster client (part of the channel name, as ioredis sends SPUBLISH)', async () => {
+    const prefix = randomPrefix('keyprefix');
+    const make = (): Cluster => {
+      const c = new Cluster(nodes(), { keyPrefix: 'kp:', redisOptions: { maxRetriesPerRequest: 1 }, clusterRetryStrategy: () => 50 });
+      c.on('error', () => undefined);
+      return c;
+    };
+    const clients = [make(), make()];
+    const [listener, sender] = clients.map((redis) => new RedisTransport({ redis, prefix }));
+    try {
+      const heard: string[] = [];
+      await listener!.listen('node:p', (m) => heard.push(m));
+      expect(await sender!.publish('node:p', 'hi')).toBe(1);
+      await waitFor(() => heard.length === 1);
+      const subscribed = (await Promise.all(masters.map((m) => m.call('PUBSUB', 'SHARDCHANNELS', `kp:${prefix}:*`)))).flat();
+      expect(subscribed).toEqual([`kp:${listener!.channel('node:p')}`]);
+    } finally {
+      await listener!.close();
+      await sender!.close();
+      for (const c of clients) c.disconnect();
+    }
+  });
+
   it('subscribes again on the new master after the slot of a channel migrates, and delivery resumes', async () => {
     const prefix = randomPrefix('migrate');
     const listenerClient = clusterClient(nodes);
@@ -271,6 +294,26 @@ describe.skipIf(skipWithoutRedis('RedisTransport sharded, master killed', 'clust
 
 describe.skipIf(skipWithoutRedis('RedisTransport sharded on one Redis 7', 'server-or-url'))('RedisTransport sharded on one Redis 7', () => {
   const url = useRedisServer();
+
+  it('works with a keyPrefix on the client', async () => {
+    const prefix = randomPrefix('keyprefix-one');
+    const clients = [0, 1].map(() => {
+      const redis = new Redis(url(), { keyPrefix: 'kp:', maxRetriesPerRequest: 1 });
+      redis.on('error', () => undefined);
+      return redis;
+    });
+    const [listener, sender] = clients.map((redis) => new RedisTransport({ redis, prefix, sharded: true }));
+    try {
+      const heard: string[] = [];
+      await listener!.listen('node:p', (m) => heard.push(m));
+      expect(await sender!.publish('node:p', 'hi')).toBe(1);
+      await waitFor(() => heard.length === 1);
+    } finally {
+      await listener!.close();
+      await sender!.close();
+      for (const c of clients) c.disconnect();
+    }
+  });
 
   transportContract('RedisTransport (single server, sharded)', () => {
     const prefix = randomPrefix('sharded-one');
