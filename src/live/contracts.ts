@@ -8,8 +8,10 @@ import type { RingNode } from '../ring/types.js';
  * repairs garbage), so a store that lost its data (a Redis restart without
  * persistence, a fail-over to an empty replica) is recognisable as a new
  * generation. Within an epoch, versions start at 1 and grow by exactly one on
- * every change. States are ordered by (epoch, version): a consumer never takes
- * an older version of the epoch it holds, and it moves to a different epoch
+ * every change. States are ordered by (epoch, version): a consumer takes an
+ * older version of the epoch it holds only when the store itself went back
+ * (writes lost in a fail-over; `RingRouter` believes it after two reads in a
+ * row and reports `CONFLICT`), and it moves to a different epoch
  * only after reading that epoch from the store (epochs cannot be ordered
  * against each other by data, since nothing of the old one survives).
  */

@@ -61,9 +61,10 @@ export interface RingRouterEvents {
  * It applies only what it **reads** from the store: a push (which anyone who
  * can publish could forge, and which can be stale) merely triggers a read.
  * Reads run one at a time, so a read that returns later never carries an
- * older state than one already applied; within an epoch the router only moves
- * to higher versions, and it moves to another epoch only when a read shows
- * that the store holds it. It re-reads every `resyncMs`, and keeps answering
+ * older state than one already applied; within an epoch the router moves to
+ * higher versions, and to a lower one only when two reads in a row show the
+ * store went back (writes lost in a fail-over, reported as `CONFLICT`), and it
+ * moves to another epoch only when a read shows that the store holds it. It re-reads every `resyncMs`, and keeps answering
  * lookups from the last good ring while the store is down, hung or holds bad
  * data.
  *
@@ -92,6 +93,8 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
   #againByPush = false;
   #loop: Promise<void> | undefined;
   #overdueReportedAt = 0;
+  /** Reads in a row that showed an older version of the epoch in use. */
+  #behindReads = 0;
 
   private constructor(store: RingStore, ring: HashRing, readTimeoutMs: number, logger: Logger | undefined) {
     super();
@@ -260,11 +263,26 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
   #adopt(state: RingState, byPush: boolean): void {
     if (this.#closed) return;
     const newEpoch = state.epoch !== this.#epoch;
-    if (!newEpoch && state.version < this.#version) return;
+    // An older version of the epoch in use: the store went back, having lost the writes this router read (a
+    // fail-over that lost more than one), or this read was stale (a replica behind). Only a second read in a row
+    // that is still behind is believed: the store is then the truth, and the router follows it, or the next
+    // versions the coordinator writes would look old to it for ever.
+    const behind = !newEpoch && state.version < this.#version;
+    if (!behind) this.#behindReads = 0;
+    else if (++this.#behindReads < 2) return;
     // The version in use, read again: the same nodes, unless the write this router had read was lost (a fail-over
     // to a replica that never got it) and another write took its version. The store is the truth: adopt it.
-    const conflict = !newEpoch && state.version === this.#version;
-    if (conflict && sameNodes(this.#ring.nodes(), state.nodes)) return;
+    const conflict = !newEpoch && state.version <= this.#version;
+    if (conflict && sameNodes(this.#ring.nodes(), state.nodes)) {
+      if (behind) {
+        this.#behindReads = 0;
+        this.#conflicts++;
+        this.#fail(new RingError('CONFLICT', `the store went back from ring ${state.epoch} version ${this.#version} to version ${state.version} (lost writes, e.g. a fail-over), with the nodes this router serves: follows its version`));
+        this.#version = state.version;
+      }
+      return;
+    }
+    this.#behindReads = 0;
     let next: HashRing;
     let diff: RingDiff;
     try {
@@ -285,7 +303,8 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
     this.#version = state.version;
     if (conflict) {
       this.#conflicts++;
-      this.#fail(new RingError('CONFLICT', `the store holds other nodes under ring ${state.epoch} version ${state.version} than this router served (a lost write, e.g. a fail-over): adopted the store's (${diff.added.length} added, ${diff.removed.length} removed, ${(diff.movedFraction * 100).toFixed(1)}% of keys moved)`));
+      const what = behind ? `the store went back to ring ${state.epoch} version ${state.version}, under the version this router served, with other nodes` : `the store holds other nodes under ring ${state.epoch} version ${state.version} than this router served`;
+      this.#fail(new RingError('CONFLICT', `${what} (a lost write, e.g. a fail-over): adopted the store's (${diff.added.length} added, ${diff.removed.length} removed, ${(diff.movedFraction * 100).toFixed(1)}% of keys moved)`));
     }
     if (newEpoch || conflict || !byPush) this.emit('resync', state);
     this.emit('change', diff, state);

@@ -128,7 +128,7 @@ describe('RingRouter', () => {
     await router.close();
   });
 
-  it('orders states by (epoch, version): a new epoch is adopted from a read, older versions of an epoch never', async () => {
+  it('orders states by (epoch, version): a new epoch is adopted from a read, an older version of an epoch not from one read', async () => {
     const store = new ScriptedStore();
     store.state = { epoch: E, version: 9, nodes: nodes('a') };
     const router = await RingRouter.start({ store, resyncMs: 60_000 });
@@ -144,7 +144,7 @@ describe('RingRouter', () => {
     store.push(store.state);
     await waitFor(() => router.epoch === 'epoch-2');
     expect(router.version).toBe(1);
-    // An older version of the epoch in use is never applied, even when read.
+    // An older version of the epoch in use is not applied from one read (it may be a stale one)...
     store.state = { epoch: 'epoch-2', version: 3, nodes: nodes('a', 'b') };
     await router.resync();
     store.state = { epoch: 'epoch-2', version: 2, nodes: nodes('c') };
@@ -152,6 +152,42 @@ describe('RingRouter', () => {
     expect(router.version).toBe(3);
     expect(router.ring.nodes().map((n) => n.id)).toEqual(['a', 'b']);
     expect(seen).toEqual(['epoch-2/1', 'epoch-2/3']);
+    // ...and a newer read in between starts the count again.
+    store.state = { epoch: 'epoch-2', version: 3, nodes: nodes('a', 'b') };
+    await router.resync();
+    store.state = { epoch: 'epoch-2', version: 2, nodes: nodes('c') };
+    await router.resync();
+    expect(router.version).toBe(3);
+    await router.close();
+  });
+
+  it('follows a store that went back more than one version (a fail-over that lost two writes), after two reads, as CONFLICT', async () => {
+    const store = new ScriptedStore();
+    store.state = { epoch: E, version: 3, nodes: nodes('a', 'b', 'c') };
+    const router = await RingRouter.start({ store, resyncMs: 60_000 });
+    const errors: RingError[] = [];
+    router.on('error', (e) => errors.push(e as RingError));
+    // Versions 2 and 3 were lost: the promoted replica holds version 1.
+    store.state = { epoch: E, version: 1, nodes: nodes('a', 'b') };
+    await router.resync();
+    expect(router.version).toBe(3);
+    await router.resync();
+    expect(router.version).toBe(1);
+    expect(router.ring.nodes().map((n) => n.id)).toEqual(['a', 'b']);
+    expect(router.conflicts).toBe(1);
+    expect(errors.map((e) => e.code)).toEqual(['CONFLICT']);
+    expect(errors[0]!.message).toMatch(/went back to ring .* version 1/);
+    // The coordinator's next write, version 2, is newer to this router again: before, it looked old for ever.
+    store.state = { epoch: E, version: 2, nodes: nodes('a', 'b', 'd') };
+    store.push(store.state);
+    await waitFor(() => router.version === 2, { what: 'version 2 adopted' });
+    expect(router.ring.nodes().map((n) => n.id)).toEqual(['a', 'b', 'd']);
+    // Gone back with the same nodes: only the version follows, reported too.
+    store.state = { epoch: E, version: 1, nodes: nodes('a', 'b', 'd') };
+    await router.resync();
+    await router.resync();
+    expect(router.version).toBe(1);
+    expect(router.conflicts).toBe(2);
     await router.close();
   });
 
