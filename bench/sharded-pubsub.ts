@@ -12,7 +12,7 @@
  * figures are medians over the rounds (per master: totals).
  *
  *   npm run bench:sharded                                   # both cases, 20,000 messages per round, 3 rounds
- *   npm run bench:sharded -- --cases=spublish --messages=50000 --rounds=1 --bytes=512
+ *   npm run bench:sharded -- --cases=spublish --messages=50000 --rounds=1 --bytes=512 --nodes=32
  */
 import { cpus, loadavg } from 'node:os';
 import { Cluster, Redis } from 'ioredis';
@@ -27,7 +27,7 @@ const MESSAGES = Number(args.get('messages') ?? 20_000);
 const ROUNDS = Number(args.get('rounds') ?? 3);
 const WINDOW = Number(args.get('window') ?? 128);
 const BYTES = Number(args.get('bytes') ?? 128);
-const NODES = 8;
+const NODES = Number(args.get('nodes') ?? 8);
 for (const c of CASES) if (c !== 'publish' && c !== 'spublish') throw new Error(`unknown case ${c} (publish, spublish)`);
 
 interface MasterStats {
