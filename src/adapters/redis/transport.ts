@@ -49,9 +49,9 @@ export interface RedisTransportOptions {
 
 /**
  * A {@link Transport} over Redis pub/sub: one channel per address (so one
- * per node, one per sender, and `all` for broadcast), each named
- * `{prefix}:sessions:<address>`, so on a Redis Cluster all of a prefix's
- * channels share the hash tag. Publishing uses your client; each listened
+ * per node, one per sender, and `all` for broadcast), named
+ * `{prefix}:sessions:<address>`, or `prefix:sessions:{<address>}` with
+ * sharded pub/sub. Publishing uses your client; each listened
  * address gets its own duplicated connection, renewed after reconnects.
  * Pub/sub is at most once: a message published while a listener reconnects
  * is lost, which the senders' retries and timeouts cover.
