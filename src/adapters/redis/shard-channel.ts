@@ -15,6 +15,8 @@ export interface RedisShardSource {
 export interface RedisShardSubscriberClient {
   /** Subscribes to shard channels (one slot); resolves once the server confirmed, rejects with `MOVED` when another master serves the slot. */
   ssubscribe(...channels: string[]): Promise<unknown>;
+  /** `ROLE`: resolves to an array whose first element is `master` or `slave`. */
+  role(): Promise<unknown>;
   /** A message published with `SPUBLISH` on a subscribed shard channel. */
   on(event: 'smessage', listener: (channel: string, message: string) => void): unknown;
   /** A connection error. */
@@ -37,8 +39,17 @@ export interface RedisClusterTopology {
   refreshSlotsCache(callback?: (error?: Error | null) => void): void;
 }
 
-/** Where a shard channel's subscription connects: called before every (re)connect, `moved` true after a failure. */
-export type ShardLocator = (moved: boolean) => Promise<RedisShardSource>;
+/**
+ * Where a shard channel's subscription connects: called before every
+ * (re)connect, `moved` true after a failure. `mastersOnly` (a Cluster):
+ * subscribe only on a master, since a replica of the slot's master accepts
+ * `SSUBSCRIBE` too and gets the messages, but the master's `SPUBLISH` would
+ * not count that subscriber.
+ */
+export interface ShardLocator {
+  (moved: boolean): Promise<RedisShardSource>;
+  readonly mastersOnly?: boolean;
+}
 
 /**
  * Options of every connection a {@link ShardChannelSubscription} opens: it
@@ -105,6 +116,18 @@ export class ShardChannelSubscription {
     client.on('end', () => {
       if (current()) this.#drop(client, new Error(`the connection of shard channel ${this.#channel} closed; subscribing again`));
     });
+    if (this.#locate.mastersOnly === true) {
+      // A slot map read from a node that had not yet heard of a failover names the old master, now a replica.
+      // Sent before SSUBSCRIBE, so a replica is dropped before its subscription counts as confirmed.
+      client.role().then(
+        (role) => {
+          if (current() && Array.isArray(role) && role[0] !== 'master') {
+            this.#drop(client, new Error(`the node located for shard channel ${this.#channel} is a replica (a failover is under way); locating its master again`));
+          }
+        },
+        () => undefined, // the connection failed: its 'end' or the SSUBSCRIBE reports it
+      );
+    }
     client.ssubscribe(this.#channel).then(
       () => {
         if (!current()) return;
@@ -169,7 +192,7 @@ export class ShardChannelSubscription {
 export function clusterLocator(cluster: RedisClusterTopology, channel: string): ShardLocator {
   const slot = hashSlot(channel);
   const refresh = (): Promise<void> => new Promise((resolve) => cluster.refreshSlotsCache(() => resolve()));
-  return async (moved) => {
+  const locate = async (moved: boolean): Promise<RedisShardSource> => {
     if (moved || cluster.slots[slot]?.[0] === undefined) await refresh();
     const key = cluster.slots[slot]?.[0];
     if (key === undefined) throw new Error(`no master serves slot ${slot} of ${channel} (is the cluster up?)`);
@@ -177,4 +200,5 @@ export function clusterLocator(cluster: RedisClusterTopology, channel: string): 
     if (node === undefined) throw new Error(`the master ${key} of slot ${slot} (${channel}) is not connected yet`);
     return node;
   };
+  return Object.assign(locate, { mastersOnly: true });
 }

@@ -176,7 +176,8 @@ export class RedisTransport implements Transport {
     const slot = topology === null ? 0 : this.#slot(this.#wireName(channel));
     const before = topology?.slots[slot]?.[0];
     const reached = Number(await this.#redis.spublish!(channel, message));
-    if (reached !== 0 || topology === null) return reached;
+    // No slot map before: the client was connecting and sent the command with the map it just loaded.
+    if (reached !== 0 || topology === null || before === undefined) return reached;
     await new Promise<void>((resolve) => topology.refreshSlotsCache(() => resolve()));
     if (topology.slots[slot]?.[0] !== before) {
       throw new Error(`the master of ${channel} changed while publishing on it (failover or slot migration): the message may have reached its listeners`);

@@ -11,6 +11,7 @@ import { RingError } from '../../../src/errors.js';
 import { transportContract } from '../../contract/transport.contract.js';
 import { RedisClusterServers, RedisServer, randomPrefix, skipWithoutRedis, useRedisCluster, useRedisServer } from '../../support/redis-server.js';
 import { waitFor } from '../../support/wait.js';
+import { TestCluster } from '../../sessions/support.js';
 
 type Nodes = () => Array<{ host: string; port: number }>;
 
@@ -90,6 +91,17 @@ describe.skipIf(skipWithoutRedis('RedisTransport sharded on a Redis Cluster', 'c
     };
   });
 
+  it('resolves 0 for a first publish on a client still loading its slot map', async () => {
+    for (let i = 0; i < 5; i++) {
+      const redis = clusterClient(nodes);
+      try {
+        expect(await new RedisTransport({ redis, prefix: randomPrefix('first') }).publish('node:nobody', 'x')).toBe(0);
+      } finally {
+        redis.disconnect();
+      }
+    }
+  });
+
   it('computes the slot of a channel as CLUSTER KEYSLOT does', async () => {
     const names = ['a', 'chat:sessions:{node:a}', '{}x', 'x{}y{z}', '{{a}}', 'é:{ü}', 'rr:sessions:{sender:7}', '🙂{🙃}'];
     for (const name of names) expect(hashSlot(name), name).toBe(await masters[0]!.cluster('KEYSLOT', name));
@@ -121,6 +133,33 @@ describe.skipIf(skipWithoutRedis('RedisTransport sharded on a Redis Cluster', 'c
     } finally {
       await Promise.all([...listeners, sender].map((t) => t.close()));
       publisher.disconnect();
+    }
+  });
+
+  it('carries deliveries and outcomes between session nodes and a dispatcher', async () => {
+    const clients: Cluster[] = [];
+    const prefix = randomPrefix('sessions');
+    const cluster = new TestCluster(() => {
+      const redis = clusterClient(nodes);
+      clients.push(redis);
+      return new RedisTransport({ redis, prefix });
+    });
+    try {
+      await cluster.startNode('a');
+      await cluster.startNode('b');
+      await cluster.setRing(['a', 'b']);
+      const got: string[] = [];
+      const users = ['user-1', 'user-2', 'user-3', 'user-4'];
+      const sessions = users.map((u) => cluster.client(u, 'a'));
+      for (const s of sessions) s.on('message', (d) => got.push(d));
+      await waitFor(() => sessions.every((s) => s.node !== null));
+      const dispatcher = await cluster.dispatcher();
+      const outcomes = await dispatcher.sendGroup(users, 'hi group');
+      expect(outcomes.map((o) => o.status)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
+      await waitFor(() => got.length === 4);
+    } finally {
+      await cluster.close();
+      for (const c of clients) c.disconnect();
     }
   });
 
@@ -273,6 +312,7 @@ describe.skipIf(skipWithoutRedis('RedisTransport sharded, master killed', 'clust
       const replicaId = String(await promoted.cluster('MYID'));
       await waitFor(async () => (await Promise.all(admins.map(async (m) => String(await m.call('CLUSTER', 'REPLICAS', masterId))))).every((r) => r.includes(replicaId)), { timeoutMs: 10_000, what: 'the masters to learn the replica' });
       expect(await sender.publish('node:k', 'before')).toBe(1);
+      await waitFor(() => heard.length === 1); // counted is not yet written to the socket: let it arrive before the kill
 
       await servers.servers[owner]!.kill();
       await waitFor(async () => String(await promoted.info('replication')).includes('role:master'), { timeoutMs: 20_000, intervalMs: 100, what: 'the failover' });
