@@ -158,6 +158,49 @@ export class KvBucket {
     }
   }
 
+  /**
+   * The last sequence of the bucket's whole stream (the revision of the
+   * newest message of any key, deleted or not); 0 for an empty stream.
+   */
+  async lastSequence(): Promise<number> {
+    const jsm = await managerFor(this.#nc, this.#config.timeoutMs);
+    return (await jsm.streams.info(`KV_${this.name}`)).state.last_seq;
+  }
+
+  /**
+   * Writes `value` under `key` only if the newest message of the whole stream
+   * is still `lastSequence` (`Nats-Expected-Last-Sequence`), and resolves to
+   * the new revision. For a bucket that holds one key this is a
+   * compare-and-set on that key, and, unlike the per-key expectation that
+   * the KV client's `update` sends, one that nats-server 2.9 also enforces
+   * between concurrent writers on a JetStream cluster: its leader checks it
+   * against the proposals in flight, where two updates expecting the same key
+   * revision were both accepted in our tests on a 3-server 2.9.10 cluster.
+   */
+  async putIfLast(key: string, value: string, lastSequence: number): Promise<number> {
+    return this.run(async () => {
+      const js = jetstream(this.#nc as unknown as ClientConnection, { timeout: this.#config.timeoutMs });
+      const ack = await js.publish(`$KV.${this.name}.${key}`, value, { expect: { lastSequence }, timeout: this.#config.timeoutMs });
+      return ack.seq;
+    });
+  }
+
+  /**
+   * On a JetStream cluster a new stream answers nothing until its replicas
+   * elected a leader (a read sent before that times out): wait for one, at
+   * most 10 x timeoutMs. A single server has no such wait.
+   */
+  async #leaderElected(): Promise<void> {
+    const jsm = await managerFor(this.#nc, this.#config.timeoutMs);
+    const deadline = Date.now() + 10 * this.#config.timeoutMs;
+    for (;;) {
+      const info = await jsm.streams.info(`KV_${this.name}`).catch(() => null);
+      if (info !== null && (info.cluster === undefined || (info.cluster.leader ?? '') !== '')) return;
+      if (Date.now() > deadline) throw new Error(`bucket ${this.name}: its stream has no leader after ${10 * this.#config.timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** The opened bucket (creating it when missing). */
   open(): Promise<KV> {
     return this.#open();
@@ -168,14 +211,28 @@ export class KvBucket {
     if (this.#kv === null) {
       const { ttlMs, replicas, timeoutMs } = this.#config;
       const js = jetstream(this.#nc as unknown as ClientConnection, { timeout: timeoutMs });
-      const opening = new Kvm(js).create(this.name, {
-        history: 1,
-        replicas,
-        timeout: timeoutMs,
-        // Reads go to the stream leader: a direct get may be answered by a replica that lags behind.
-        allow_direct: false,
-        ...(ttlMs > 0 ? { ttl: ttlMs } : {}),
-      });
+      const create = () =>
+        new Kvm(js).create(this.name, {
+          history: 1,
+          replicas,
+          timeout: timeoutMs,
+          // Reads go to the stream leader: a direct get may be answered by a replica that lags behind.
+          allow_direct: false,
+          ...(ttlMs > 0 ? { ttl: ttlMs } : {}),
+        });
+      const opening = (async () => {
+        // On a cluster, asking about a stream that another client is creating at that moment can go unanswered
+        // (nats-server 2.9): try again a few times before giving up.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const kv = await create();
+            await this.#leaderElected();
+            return kv;
+          } catch (error) {
+            if (attempt >= 3 || !(error instanceof Error && error.name === 'TimeoutError') || isClosed(this.#nc)) throw error;
+          }
+        }
+      })();
       this.#kv = opening;
       opening.catch(() => {
         if (this.#kv === opening) this.#kv = null;

@@ -69,11 +69,11 @@ export interface NatsRingStoreOptions {
  * A {@link RingStore} in a NATS JetStream KV bucket.
  *
  * The ring is the key `ring` of the bucket `<prefix>-ring` (history 1),
- * holding `{"epoch":"E","version":N,"nodes":[...]}`. `compareAndSet` reads
- * the entry, checks the version and epoch, and writes the next version with
- * the entry's revision as the expected last revision of the key, so the
- * server refuses the write if anyone wrote in between: two gateways can never
- * both win a version. The first write into an empty key starts a new epoch
+ * holding `{"epoch":"E","version":N,"nodes":[...]}`; nothing else may be
+ * written to that bucket. `compareAndSet` reads the entry, checks the version
+ * and epoch, and writes the next version expecting the entry's revision to
+ * be the stream's last sequence, so the server refuses the write if anyone
+ * wrote in between: two gateways can never both win a version. The first write into an empty key starts a new epoch
  * (this process's clock in ms and 64 random bits), so a store that lost its
  * data (a bucket deleted, a server restarted empty) shows up as a new epoch.
  * `watch` is a KV watch of the key, which starts with the stored value (the
@@ -129,7 +129,7 @@ export class NatsRingStore implements RingStore {
   async read(): Promise<RingState | null> {
     this.#assertOpen('read');
     return this.#bucket.run(async (kv) => {
-      const entry = await kv.get(RING_KEY);
+      const entry = await getRing(kv);
       return live(entry) === null ? null : this.#parse(entry!);
     });
   }
@@ -154,10 +154,16 @@ export class NatsRingStore implements RingStore {
     }
     const valid = this.#validate(nodes);
     return this.#bucket.run(async (kv) => {
-      const entry = await kv.get(RING_KEY);
+      let entry = await getRing(kv);
+      let last = entry?.revision ?? 0;
       if (live(entry) === null) {
         if (expectedVersion !== 0) return null;
-        return this.#write(kv, entry, { epoch: newEpoch(), version: 1, nodes: valid });
+        // No ring: expect the stream's last sequence, read BEFORE reading the key again, so that a ring written
+        // in between is either seen by that read or makes the write fail.
+        last = await this.#bucket.lastSequence();
+        entry = await getRing(kv);
+        if (live(entry) === null) return this.#write(last, { epoch: newEpoch(), version: 1, nodes: valid });
+        last = entry!.revision;
       }
       let stored: RingState;
       try {
@@ -166,7 +172,7 @@ export class NatsRingStore implements RingStore {
         throw new RingError('INVALID_SNAPSHOT', `compareAndSet refused to overwrite ${this.#where()}: it holds a value that is not a ring state (repair() replaces it)`, { cause: error });
       }
       if (stored.version !== expectedVersion || (expectedEpoch !== undefined && stored.epoch !== expectedEpoch)) return null;
-      return this.#write(kv, entry, { epoch: stored.epoch, version: stored.version + 1, nodes: valid });
+      return this.#write(last, { epoch: stored.epoch, version: stored.version + 1, nodes: valid });
     });
   }
 
@@ -179,13 +185,13 @@ export class NatsRingStore implements RingStore {
     this.#assertOpen('repair');
     const valid = this.#validate(nodes);
     return this.#bucket.run(async (kv) => {
-      const entry = await kv.get(RING_KEY);
+      const entry = await getRing(kv);
       if (live(entry) === null) return null;
       try {
         this.#parse(entry!);
         return null; // valid: nothing to repair
       } catch {
-        return this.#write(kv, entry, { epoch: newEpoch(), version: 1, nodes: valid });
+        return this.#write(entry!.revision, { epoch: newEpoch(), version: 1, nodes: valid });
       }
     });
   }
@@ -235,11 +241,12 @@ export class NatsRingStore implements RingStore {
     await loop?.stop();
   }
 
-  async #write(kv: KV, entry: KvEntry | null, state: RingState): Promise<RingState | null> {
+  async #write(lastSequence: number, state: RingState): Promise<RingState | null> {
     const text = JSON.stringify({ epoch: state.epoch, version: state.version, nodes: state.nodes });
     try {
-      // The revision read is the expected last revision of the key (0: no message at all).
-      await kv.put(RING_KEY, text, { previousSeq: entry?.revision ?? 0 });
+      // The bucket holds only the ring key, so "the stream's newest message is the one read" is the
+      // compare-and-set (see KvBucket.putIfLast for why not the per-key expectation).
+      await this.#bucket.putIfLast(RING_KEY, text, lastSequence);
     } catch (error) {
       if (wrongRevision(error)) return null; // someone wrote in between
       throw error;
@@ -286,4 +293,18 @@ function live(entry: KvEntry | null): KvEntry | null {
 /** A new epoch id: this process's clock in ms and 64 random bits. */
 function newEpoch(): string {
   return `${Date.now()}-${randomBytes(8).toString('hex')}`;
+}
+
+/**
+ * Reads the ring entry, once more if the first read timed out: on a JetStream
+ * cluster a read can go unanswered while the stream's leadership moves, and a
+ * read is safe to repeat (writes never are).
+ */
+async function getRing(kv: KV): Promise<KvEntry | null> {
+  try {
+    return await kv.get(RING_KEY);
+  } catch (error) {
+    if (!(error instanceof Error && error.name === 'TimeoutError')) throw error;
+    return kv.get(RING_KEY);
+  }
 }
