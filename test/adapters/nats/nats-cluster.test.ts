@@ -7,8 +7,9 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NatsRingStore, natsNames } from '../../../src/adapters/nats/index.js';
-import type { RingState, RingStore } from '../../../src/live/contracts.js';
+import { NatsMembership, NatsRingStore, natsNames } from '../../../src/adapters/nats/index.js';
+import type { MembershipAdapter, RingState, RingStore } from '../../../src/live/contracts.js';
+import { membershipContract } from '../../contract/membership.contract.js';
 import { ringStoreContract, type RingStoreHarness } from '../../contract/ring-store.contract.js';
 import { NatsCluster, randomNatsPrefix, skipWithoutNats } from '../../support/nats-server.js';
 import { sleep, waitFor } from '../../support/wait.js';
@@ -77,6 +78,27 @@ describe.skipIf(skipWithoutNats('NATS adapters on a 3-server JetStream cluster')
       wipe: () => deleteStreams(cluster!, prefix),
       async cleanup() {
         await Promise.all(opened.map(({ store }) => store.close()));
+        await Promise.all(opened.map(({ nc }) => nc.close()));
+        await deleteStreams(cluster!, prefix);
+      },
+    };
+  });
+
+  membershipContract('NatsMembership (3-server cluster, 3 replicas)', () => {
+    const prefix = randomNatsPrefix('cmembers');
+    const opened: Array<{ adapter: MembershipAdapter; nc: NatsConnection }> = [];
+    let next = 0;
+    return {
+      ttlMs: 1000,
+      expireWithinMs: 1000 + 250 + 1500,
+      async create() {
+        const nc = await connectTo(cluster!, next++);
+        const adapter = new NatsMembership({ nats: nc, prefix, ttlMs: 1000, heartbeatMs: 250, replicas: 3 });
+        opened.push({ adapter, nc });
+        return adapter;
+      },
+      async cleanup() {
+        await Promise.all(opened.map(({ adapter }) => adapter.close()));
         await Promise.all(opened.map(({ nc }) => nc.close()));
         await deleteStreams(cluster!, prefix);
       },
