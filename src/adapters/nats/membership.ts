@@ -130,6 +130,10 @@ export class NatsMembership implements MembershipAdapter {
   #jsm: Promise<JetStreamManager> | null = null;
   #checked: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
+  /** performance.now() until which the adapter recovers from a server that stopped answering (see #answered). */
+  #stalledUntil = 0;
+  /** performance.now() of the server's last answer while heartbeats or scans ran (0: none yet). */
+  #lastAnswer = 0;
   #ticking = false;
   #closed = false;
   #reportedClosed = false;
@@ -222,6 +226,12 @@ export class NatsMembership implements MembershipAdapter {
   async members(): Promise<RingNode[]> {
     this.#assertOpen('members');
     const { records } = await this.#list();
+    const left = this.#stalledUntil - performance.now();
+    if (left > 0) {
+      throw new Error(
+        `the NATS server stopped answering for longer than members can renew their entries; live members may have aged out meanwhile and are re-registering: not listing members for another ${Math.ceil(left)} ms`,
+      );
+    }
     return [...records.values()].map((k) => k.record.node).sort((a, b) => compareIds(a.id, b.id));
   }
 
@@ -294,6 +304,43 @@ export class NatsMembership implements MembershipAdapter {
 
   /** Every member record in the bucket, and the stream's last revision when it was listed. */
   async #list(): Promise<{ records: Map<string, Known>; deleted: Set<string>; lastRevision: number }> {
+    const listed = await this.#listNow();
+    this.#answered();
+    return listed;
+  }
+
+  /**
+   * Called on every answer of the server. While this adapter heartbeats or
+   * scans, the server answers at least every `heartbeatMs` or so; a gap longer
+   * than `ttlMs - heartbeatMs` between two answers means the server stopped
+   * answering (paused, stalled, cut off) for long
+   * enough that no heartbeat could land: NATS then expires live members by
+   * their age when it comes back (2.9 has no rule like the Redis scripts'
+   * clock gap). For `ttlMs + heartbeatMs` after such an answer the adapter
+   * reports no expiry and `members()` rejects, so coordinators hold their
+   * writes (their grace period) while the live members' heartbeats register
+   * them again; a member that really died is reported after that.
+   */
+  #answered(): void {
+    const now = performance.now();
+    const last = this.#lastAnswer;
+    const active = this.#held.size > 0 || this.#watchers.size > 0;
+    this.#lastAnswer = active ? now : 0;
+    // A member's entry can only have aged out if no write of it landed for ttlMs, i.e. after a gap of more
+    // than ttlMs - heartbeatMs in the server's answers.
+    if (!active || last === 0 || now - last <= this.#ttlMs - this.#heartbeatMs) return;
+    const quietBefore = now < this.#stalledUntil;
+    this.#stalledUntil = now + this.#ttlMs + this.#heartbeatMs;
+    if (!quietBefore) {
+      this.#report(
+        new Error(
+          `the NATS server did not answer for ${Math.round(now - last)} ms (heartbeats every ${this.#heartbeatMs} ms, ttl ${this.#ttlMs} ms): live members may have aged out; no expiries are reported and members() waits ${this.#ttlMs + this.#heartbeatMs} ms while they re-register`,
+        ),
+      );
+    }
+  }
+
+  async #listNow(): Promise<{ records: Map<string, Known>; deleted: Set<string>; lastRevision: number }> {
     return this.#run(async (kv) => {
       this.#jsm ??= managerFor(this.#nc, this.#bucket.timeoutMs);
       let jsm: JetStreamManager;
@@ -414,6 +461,7 @@ export class NatsMembership implements MembershipAdapter {
     if (!held.displaced) {
       try {
         held.revision = await this.#run((kv) => kv.update(held.key, held.value, held.revision));
+        this.#answered();
         held.confirmed = [held.confirmed[1], sent];
         return;
       } catch (error) {
@@ -497,8 +545,10 @@ export class NatsMembership implements MembershipAdapter {
       this.#known = records;
       return;
     }
+    const recovering = performance.now() < this.#stalledUntil;
     for (const [id, k] of [...known]) {
       if (records.has(id) || k.revision > lastRevision) continue; // present, or written after the listing
+      if (recovering && !deleted.has(memberKey(id))) continue; // maybe aged out while the server was stalled: wait
       known.delete(id);
       this.#watchers.deliver({ type: deleted.has(memberKey(id)) ? 'leave' : 'expire', node: k.record.node });
     }
