@@ -53,4 +53,48 @@ describe.skipIf(skipWithoutNats('a paused nats-server'))('a paused nats-server',
       await Promise.allSettled(connections.map((nc) => nc.close()));
     }
   }, 60_000);
+
+  it('removes a member that died during the pause once the others re-registered', async () => {
+    server ??= await NatsServer.start();
+    const prefix = randomNatsPrefix('pausedead');
+    const ttlMs = 600;
+    const timing = { ttlMs, heartbeatMs: 150 };
+    const connections: NatsConnection[] = [];
+    const open = async () => {
+      const nc = await connect({ servers: server!.url, reconnectTimeWait: 50, maxReconnectAttempts: -1, pingInterval: 60_000 });
+      connections.push(nc);
+      return nc;
+    };
+    const closers: Array<() => Promise<void>> = [];
+    try {
+      const members = new NatsMembership({ nats: await open(), prefix, ...timing });
+      closers.push(() => members.close());
+      await members.join({ id: 'a' });
+      await members.join({ id: 'b' });
+      const dying = await members.join({ id: 'c' });
+      const coordinator = await RingCoordinator.start({ membership: new NatsMembership({ nats: await open(), prefix, ...timing }), store: new NatsRingStore({ nats: await open(), prefix }), settleMs: 20, resyncMs: 500 });
+      coordinator.on('error', () => undefined);
+      closers.push(() => coordinator.close());
+      const router = await RingRouter.start({ store: new NatsRingStore({ nats: await open(), prefix }), resyncMs: 200, readTimeoutMs: 400 });
+      router.on('error', () => undefined);
+      closers.push(() => router.close());
+      await waitFor(() => router.ring.size === 3, { what: 'three members in the ring' });
+      const sizes: number[] = [];
+      router.on('change', () => sizes.push(router.ring.size));
+      server.pause();
+      dying.abandon();
+      await sleep(3 * ttlMs);
+      server.resume();
+      const resumed = performance.now();
+      await waitFor(() => router.ring.size === 2 && !router.ring.has('c'), { timeoutMs: 10_000, what: 'the dead member to leave the ring' });
+      const took = performance.now() - resumed;
+      console.info(`[NATS pause] a member died during a ${3 * ttlMs} ms pause: removed ${took.toFixed(0)} ms after the server resumed; ring sizes ${JSON.stringify(sizes)}`);
+      // Never emptied on the way: only the dead member's keys moved.
+      expect(sizes).toEqual([2]);
+      expect(took).toBeLessThan(3 * ttlMs + 1000);
+    } finally {
+      for (const close of closers.reverse()) await close().catch(() => undefined);
+      await Promise.allSettled(connections.map((nc) => nc.close()));
+    }
+  }, 60_000);
 });
