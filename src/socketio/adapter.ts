@@ -9,8 +9,6 @@ import { HOLD, UNHOLD, type WireMessage, type WireOptions, parseMessage } from '
 import type { ResolvedOptions } from './options.js';
 import { RingError } from '../errors.js';
 
-/** Timeout of `fetchSockets` and `serverSideEmit` with ack when none is given, as in socket.io-adapter. */
-const DEFAULT_TIMEOUT_MS = 5000;
 
 type Ring = ResolvedOptions['router']['ring'];
 type Local = (packet: unknown, opts: BroadcastOptions) => void;
@@ -177,7 +175,7 @@ export class RingrouteAdapter extends ClusterAdapter {
       const collector = new AckCollector(this.#peers.size, asked, clientCountCallback, ack);
       this.#ackRequests.set(requestId, collector);
       // Socket.IO's operator gives up at its timeout; forget the request then.
-      setTimeout(() => this.#ackRequests.delete(requestId), opts.flags?.timeout ?? DEFAULT_TIMEOUT_MS).unref?.();
+      setTimeout(() => this.#ackRequests.delete(requestId), opts.flags?.timeout ?? this.#o.requestTimeoutMs).unref?.();
     }
     Adapter.prototype.broadcastWithAck.call(this, packet, opts, clientCountCallback, ack);
   }
@@ -188,7 +186,7 @@ export class RingrouteAdapter extends ClusterAdapter {
     const requestId = randomId();
     const asked = this.#send({ type: MessageType.FETCH_SOCKETS, data: { requestId, opts: wireOptions(opts) } }, true);
     return new Promise((resolve, reject) => {
-      const request = new PeerRequest(asked, local, opts.flags?.timeout ?? DEFAULT_TIMEOUT_MS, (error, sockets) => {
+      const request = new PeerRequest(asked, local, opts.flags?.timeout ?? this.#o.requestTimeoutMs, (error, sockets) => {
         this.#requests.delete(requestId);
         if (error === null) resolve(sockets);
         else reject(error);
@@ -205,7 +203,7 @@ export class RingrouteAdapter extends ClusterAdapter {
     }
     const ack = packet.pop() as (error: Error | null, responses: unknown[]) => void;
     const requestId = randomId();
-    const request = new PeerRequest(this.#peers.keys(), [], DEFAULT_TIMEOUT_MS, (error, responses) => {
+    const request = new PeerRequest(this.#peers.keys(), [], this.#o.requestTimeoutMs, (error, responses) => {
       this.#requests.delete(requestId);
       ack(error, responses);
     });

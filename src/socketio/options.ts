@@ -50,6 +50,12 @@ export interface SocketIoAdapterOptions {
   readonly maxReplayBytes?: number;
   /** Ids of routed messages remembered to drop a second copy. @default 10000 */
   readonly maxRecentIds?: number;
+  /**
+   * How long `serverSideEmit` with an ack waits for the other servers, and
+   * `fetchSockets` without a `timeout` flag (Socket.IO passes no timeout to
+   * `serverSideEmit`). socket.io-adapter's value. @default 5000
+   */
+  readonly requestTimeoutMs?: number;
   /** Largest encoded message sent or accepted; a bigger one is dropped and reported. @default 1000000 */
   readonly maxMessageBytes?: number;
 }
@@ -69,6 +75,7 @@ export interface ResolvedOptions {
   readonly maxMessageBytes: number;
   readonly replayMs: number;
   readonly maxReplayBytes: number;
+  readonly requestTimeoutMs: number;
 }
 
 /**
@@ -118,6 +125,7 @@ export function resolveOptions(options: SocketIoAdapterOptions): ResolvedOptions
     maxRecentIds: positive('maxRecentIds', options.maxRecentIds, 10_000, true),
     maxMessageBytes: positive('maxMessageBytes', options.maxMessageBytes, 1_000_000, true),
     replayMs: positive('replayMs', options.replayMs, 250),
+    requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 5000),
     maxReplayBytes: positive('maxReplayBytes', options.maxReplayBytes, 4_000_000, true),
   };
 }

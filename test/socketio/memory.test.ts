@@ -13,7 +13,7 @@ function memory(roomKey?: (room: string) => string | undefined, holdDelayMs?: nu
       adapter: createAdapter({
         router,
         transport: holdDelayMs === undefined ? bus.connect() : lateHolds(bus, holdDelayMs),
-        nodeId: NODES[i]!,
+        nodeId: NODES[i]!, requestTimeoutMs: 1000,
         ...(roomKey === undefined ? {} : { roomKey }),
       }),
     });

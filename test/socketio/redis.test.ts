@@ -20,7 +20,7 @@ describe.skipIf(skip)('ringroute/socket.io over RedisTransport (a real redis-ser
         const client = new Redis(url(), { lazyConnect: false });
         const transport = new RedisTransport({ redis: client, prefix });
         return {
-          adapter: createAdapter({ router, transport, nodeId: NODES[i]!, ...(roomKey === undefined ? {} : { roomKey }) }),
+          adapter: createAdapter({ router, transport, nodeId: NODES[i]!, requestTimeoutMs: 1000, ...(roomKey === undefined ? {} : { roomKey }) }),
           cleanup: async () => {
             await transport.close();
             client.disconnect();

@@ -213,6 +213,7 @@ describe('ringroute/socket.io options', () => {
     [{ router, transport, nodeId: 'n', heartbeatIntervalMs: 5000, heartbeatTimeoutMs: 4000 }, /must be longer than heartbeatIntervalMs/],
     [{ router, transport, nodeId: 'n', maxHolds: 1.5 }, /maxHolds must be a positive integer/],
     [{ router, transport, nodeId: 'n', prefix: '' }, /prefix must be a string of 1 to 64/],
+    [{ router, transport, nodeId: 'n', requestTimeoutMs: -1 }, /requestTimeoutMs must be a positive number, got -1/],
   ])('refuses bad options %#', (options, message) => {
     let error: unknown;
     try {
