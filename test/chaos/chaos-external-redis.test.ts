@@ -20,7 +20,7 @@ describe.skipIf(skip)(SUITE, () => {
   it('runs every kind but the fail-over against it, loses nothing, and leaves no key behind', { timeout: 200_000 }, async () => {
     const server = await RedisServer.start();
     try {
-      const report = await runChaos({ seed: 5, durationMs: 30_000, redisUrl: `redis://127.0.0.1:${server.port}` });
+      const report = await runChaos({ seed: 5, durationMs: 20_000, redisUrl: `redis://127.0.0.1:${server.port}` });
       if (failures(report).length > 0) console.log(formatReport(report));
       const kinds = new Set(report.faults.map((f) => f.kind));
       expect(kinds.has('redis-failover')).toBe(false);
