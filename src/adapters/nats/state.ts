@@ -1,42 +1,16 @@
 import type { RingState } from '../../live/contracts.js';
 import { RingError, describe } from '../../errors.js';
-import { normalizeNode, normalizeNodes } from '../../ring/node.js';
+import { normalizeNode } from '../../ring/node.js';
+import { parseJson, parseRingState as parseRingStateText } from '../../live/ring-state.js';
 import type { RingNode } from '../../ring/types.js';
 
-/** What an epoch id may look like. */
-export const EPOCH = /^[A-Za-z0-9-]{1,64}$/;
+export { EPOCH } from '../../live/ring-state.js';
 
-/**
- * Parses and fully validates a ring state read from the KV bucket. Throws
- * `INVALID_SNAPSHOT` for anything but `{"epoch": <id>, "version": <positive
- * safe integer>, "nodes": [valid nodes, ids unique]}` of at most `maxBytes`.
- */
+/** Parses and fully validates a ring state read from the KV bucket (see the shared `parseRingState`). */
 export function parseRingState(raw: Uint8Array, where: string, maxBytes: number): RingState {
-  if (raw.byteLength > maxBytes) {
-    throw new RingError('INVALID_SNAPSHOT', `ring state at ${where} is ${raw.byteLength} bytes; the limit is ${maxBytes} (maxStateBytes)`);
-  }
-  const value = parseJson(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'), `ring state at ${where}`);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new RingError('INVALID_SNAPSHOT', `ring state at ${where} must be an object {epoch, version, nodes}, got ${describe(value)}`);
-  }
-  const { epoch, version, nodes } = value as { epoch?: unknown; version?: unknown; nodes?: unknown };
-  if (typeof epoch !== 'string' || !EPOCH.test(epoch)) {
-    throw new RingError('INVALID_SNAPSHOT', `ring state at ${where} has epoch ${describe(epoch)}; expected 1-64 letters, digits and dashes`);
-  }
-  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
-    throw new RingError('INVALID_SNAPSHOT', `ring state at ${where} has version ${describe(version)}; expected a positive safe integer`);
-  }
-  if (!Array.isArray(nodes)) {
-    throw new RingError('INVALID_SNAPSHOT', `ring state at ${where} has nodes ${describe(nodes)}; expected an array`);
-  }
-  let valid;
-  try {
-    valid = normalizeNodes(nodes, `${where}.nodes`);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new RingError('INVALID_SNAPSHOT', `ring state at ${where} (version ${version}) holds a bad node list: ${reason}`, { cause: error });
-  }
-  return Object.freeze({ epoch, version, nodes: Object.freeze(valid) });
+  // The size is checked before decoding a value that may be huge.
+  if (raw.byteLength > maxBytes) return parseRingStateText('', where, maxBytes, raw.byteLength);
+  return parseRingStateText(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'), where, maxBytes, raw.byteLength);
 }
 
 /** A member record as stored: the node and the random token of the `join` that holds it. */
@@ -64,10 +38,3 @@ export function parseMemberRecord(raw: Uint8Array, where: string): MemberRecord 
   return { node: valid, json: JSON.stringify(valid), owner };
 }
 
-function parseJson(raw: string, what: string): unknown {
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch (error) {
-    throw new RingError('INVALID_SNAPSHOT', `${what} is not valid JSON (starts with ${describe(raw.slice(0, 40))})`, { cause: error });
-  }
-}
