@@ -1,8 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import type { Transport } from '../../live/transport.js';
 import { RingError, describe } from '../../errors.js';
 import { checkConnection, checkTimeout, connectionClosed, isClosed, type NatsConnection } from './bucket.js';
 import { DEFAULT_NATS_PREFIX, addressToken, natsNames } from './names.js';
+
+/** Bytes of randomness drawn at once for reply-subject secrets (512 publishes' worth). */
+const SECRET_POOL_BYTES = 4096;
 
 /** Options of {@link NatsTransport}. */
 export interface NatsTransportOptions {
@@ -40,6 +43,13 @@ export interface NatsTransportOptions {
  * loses messages, which senders' timeouts and retries cover. On a NATS
  * cluster a subscription made on one server takes a moment to be known to the
  * others, so a publish right after a `listen` elsewhere may still resolve 0.
+ *
+ * Trust: every client of the NATS account can publish to any subject. Each
+ * publish's reply subject carries 64 random bits, so a client that cannot
+ * read the address's subject cannot forge a "nobody listens" (tested with
+ * forged no-responders statuses on the whole reply inbox); one that can read
+ * it can also read and forge the messages themselves. Give the cluster's
+ * processes a NATS account (or permissions) of their own.
  */
 export class NatsTransport implements Transport {
   readonly #nc: NatsConnection;
@@ -47,8 +57,14 @@ export class NatsTransport implements Transport {
   readonly #timeoutMs: number;
   readonly #inboxPrefix: string;
   readonly #subscriptions = new Map<string, { unsubscribe(): void }>();
-  /** Reply subject id to "the server said nobody listens". */
-  readonly #pending = new Map<number, boolean>();
+  /**
+   * Publishes waiting for their round trip, by id: the secret in their reply
+   * subject and whether a no-responders status came back for it.
+   */
+  readonly #pending = new Map<number, { readonly secret: string; nobody: boolean }>();
+  /** Random bytes for the reply subjects' secrets, drawn 8 at a time and refilled when used up. */
+  readonly #secrets = Buffer.alloc(SECRET_POOL_BYTES);
+  #secretOffset = SECRET_POOL_BYTES;
   #inbox: { prefix: string; sub: { unsubscribe(): void } } | null = null;
   #sequence = 0;
   #flush: Promise<void> | null = null;
@@ -95,9 +111,10 @@ export class NatsTransport implements Transport {
     }
     const inbox = this.#ensureInbox();
     const id = ++this.#sequence;
-    this.#pending.set(id, false);
+    const pending = { secret: this.#secret(), nobody: false };
+    this.#pending.set(id, pending);
     try {
-      this.#nc.publish(subject, message, { reply: `${inbox}.${id}` });
+      this.#nc.publish(subject, message, { reply: `${inbox}.${id}-${pending.secret}` });
     } catch (error) {
       this.#pending.delete(id);
       if (isClosed(this.#nc)) throw connectionClosed('NatsTransport', error);
@@ -106,7 +123,7 @@ export class NatsTransport implements Transport {
     let nobody = false;
     try {
       await this.#roundTrip();
-      nobody = this.#pending.get(id) === true;
+      nobody = pending.nobody;
     } catch (error) {
       // The message was handed to the connection: it may have gone out.
       throw new Error(`publish to ${subject} not confirmed (maybe sent): ${(error as Error).message}`, { cause: error });
@@ -198,8 +215,12 @@ export class NatsTransport implements Transport {
           callback: (_error, msg) => {
             // A 503 status is the server's "no subscription matched": nothing else is ever sent here.
             if (msg?.headers?.code !== 503) return;
-            const id = Number(msg.subject.slice(prefix.length + 1));
-            if (this.#pending.has(id)) this.#pending.set(id, true);
+            // Any client of the account may publish here; only the server learnt the secret of a publish's reply
+            // subject (and whoever can read the address's subject: see the class's note on trust).
+            const token = msg.subject.slice(prefix.length + 1);
+            const dash = token.indexOf('-');
+            const pending = this.#pending.get(Number(token.slice(0, dash)));
+            if (pending !== undefined && dash > 0 && token.slice(dash + 1) === pending.secret) pending.nobody = true;
           },
         });
       } catch (error) {
@@ -209,6 +230,17 @@ export class NatsTransport implements Transport {
       this.#inbox = { prefix, sub };
     }
     return this.#inbox.prefix;
+  }
+
+  /** 64 random bits, hex: makes a reply subject unguessable to a client that cannot read the publish itself. */
+  #secret(): string {
+    if (this.#secretOffset + 8 > SECRET_POOL_BYTES) {
+      randomFillSync(this.#secrets);
+      this.#secretOffset = 0;
+    }
+    const secret = this.#secrets.toString('hex', this.#secretOffset, this.#secretOffset + 8);
+    this.#secretOffset += 8;
+    return secret;
   }
 
   /** One flush for every publish of this tick: the server answers it after the no-responders statuses of those publishes. */

@@ -7,12 +7,12 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NatsMembership, NatsRingStore, natsNames } from '../../../src/adapters/nats/index.js';
+import { NatsMembership, NatsRingStore, NatsTransport, natsNames } from '../../../src/adapters/nats/index.js';
 import type { MembershipAdapter, RingState, RingStore } from '../../../src/live/contracts.js';
 import { membershipContract } from '../../contract/membership.contract.js';
 import { ringStoreContract, type RingStoreHarness } from '../../contract/ring-store.contract.js';
 import { NatsCluster, randomNatsPrefix, skipWithoutNats } from '../../support/nats-server.js';
-import { sleep, waitFor } from '../../support/wait.js';
+import { sleep, waitFor, waitForTimed } from '../../support/wait.js';
 
 /** A connection that prefers server `first` of the cluster and fails over to the others. */
 function connectTo(cluster: NatsCluster, first: number): Promise<NatsConnection> {
@@ -103,6 +103,30 @@ describe.skipIf(skipWithoutNats('NATS adapters on a 3-server JetStream cluster')
         await deleteStreams(cluster!, prefix);
       },
     };
+  });
+
+  it('NatsTransport carries messages between clients of different servers, and 0 means nobody listens anywhere', async () => {
+    const prefix = randomNatsPrefix('ctransport');
+    const [onFirst, onLast] = await Promise.all([connectTo(cluster!, 0), connectTo(cluster!, 2)]);
+    const listener = new NatsTransport({ nats: onFirst, prefix });
+    const sender = new NatsTransport({ nats: onLast, prefix });
+    try {
+      const heard: string[] = [];
+      await listener.listen('node-a', (m) => heard.push(m));
+      // The subscription reaches the other servers over the routes a moment later: until then 0 (nobody, there).
+      const { ms: propagatedMs } = await waitForTimed(async () => (await sender.publish('node-a', 'probe')) === 1, { timeoutMs: 5000, what: 'the subscription to reach server 3' });
+      const sent = Array.from({ length: 500 }, (_, i) => `m${i}`);
+      const results = await Promise.all(sent.map((m) => sender.publish('node-a', m)));
+      expect(results.every((r) => r === 1)).toBe(true);
+      await waitFor(() => heard.filter((m) => m !== 'probe').length >= sent.length, { what: 'every message across the cluster' });
+      expect(heard.filter((m) => m !== 'probe')).toEqual(sent); // in order, once each
+      expect(await sender.publish('node-b', 'x')).toBe(0);
+      console.info(`[NATS cluster transport] subscription known on another server after ${propagatedMs.toFixed(0)} ms; 500 messages across servers, in order, once each`);
+    } finally {
+      await listener.close();
+      await sender.close();
+      await Promise.allSettled([onFirst.close(), onLast.close()]);
+    }
   });
 });
 
