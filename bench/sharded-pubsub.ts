@@ -19,9 +19,10 @@ import { Cluster, Redis } from 'ioredis';
 import { HashRing, createXxHash32 } from '../src/index.js';
 import { RedisTransport } from '../src/adapters/redis/index.js';
 import { RedisClusterServers } from '../test/support/redis-server.js';
+import { flags, hashRoutedLoad, median } from './hash-routed.js';
 
 type Case = 'publish' | 'spublish';
-const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
+const args = flags();
 const CASES = (args.get('cases') ?? 'publish,spublish').split(',') as Case[];
 const MESSAGES = Number(args.get('messages') ?? 20_000);
 const ROUNDS = Number(args.get('rounds') ?? 3);
@@ -67,15 +68,6 @@ function diff(after: MasterStats, before: MasterStats): MasterStats {
   };
 }
 
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return quantile(sorted, 0.5);
-}
-
 interface Round {
   rate: number;
   p50: number;
@@ -95,42 +87,24 @@ async function round(kind: Case, servers: RedisClusterServers, masters: Redis[],
     return c;
   });
   const transports = clients.map((redis) => new RedisTransport({ redis, prefix, sharded: kind === 'spublish' }));
-  const latencies: number[] = [];
-  let received = 0;
-  let done!: () => void;
-  const all = new Promise<void>((resolve) => (done = resolve));
-  await Promise.all(
-    transports.map((t, i) =>
-      t.listen(`node:node-${i}`, (message) => {
-        latencies.push(performance.now() - Number(message.slice(0, message.indexOf('|'))));
-        if (++received === MESSAGES) done();
-      }),
-    ),
-  );
-  const channels = await Promise.all(masters.map(async (m) => ((await m.call('PUBSUB', 'SHARDCHANNELS', `${prefix}:*`)) as string[]).length));
-  const padding = 'x'.repeat(Math.max(0, BYTES - 20));
-  const keys = Array.from({ length: MESSAGES }, (_, i) => `user-${(i * 7919) % 100_000}`);
-  const owners = ring.lookupMany(keys).map((n) => `node:${n.id}`);
-  const before = await Promise.all(masters.map(readStats));
-  const started = performance.now();
-  let next = 0;
-  let zero = 0;
-  const worker = async (): Promise<void> => {
-    while (next < MESSAGES) {
-      const i = next++;
-      const reached = await transports[i % NODES]!.publish(owners[i]!, `${performance.now()}|${padding}`);
-      if (reached === 0) zero++;
-    }
-  };
-  await Promise.all(Array.from({ length: WINDOW }, worker));
-  await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-  const seconds = (performance.now() - started) / 1000;
+  let channels: number[] = [];
+  let before: MasterStats[] = [];
+  const load = await hashRoutedLoad({
+    transports,
+    ring,
+    messages: MESSAGES,
+    window: WINDOW,
+    bytes: BYTES,
+    beforeSend: async () => {
+      channels = await Promise.all(masters.map(async (m) => ((await m.call('PUBSUB', 'SHARDCHANNELS', `${prefix}:*`)) as string[]).length));
+      before = await Promise.all(masters.map(readStats));
+    },
+  });
   const after = await Promise.all(masters.map(readStats));
   await Promise.all(transports.map((t) => t.close()));
   for (const c of clients) c.disconnect();
-  if (received < MESSAGES) console.warn(`${kind}: only ${received}/${MESSAGES} received`);
-  latencies.sort((a, b) => a - b);
-  return { rate: received / seconds, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), zero, channels, masters: after.map((a, i) => diff(a, before[i]!)) };
+  if (load.received < MESSAGES) console.warn(`${kind}: only ${load.received}/${MESSAGES} received`);
+  return { rate: load.rate, p50: load.p50, p99: load.p99, zero: load.zero, channels, masters: after.map((a, i) => diff(a, before[i]!)) };
 }
 
 const servers = await RedisClusterServers.start(3);
