@@ -49,6 +49,12 @@ export function managerFor(nc: NatsConnection, timeoutMs: number): Promise<JetSt
 /** Longest wait for one JetStream API call by default, in ms. */
 export const DEFAULT_NATS_TIMEOUT_MS = 2000;
 
+/** Longest wait for one answer to a bucket's creation before asking again, in ms. */
+const CREATE_ATTEMPT_TIMEOUT_MS = 1000;
+
+/** Longest wait for one answer while polling a new stream for its leader, in ms. */
+const LEADER_POLL_TIMEOUT_MS = 250;
+
 /** How a {@link KvBucket} creates its bucket when it is missing. */
 export interface BucketConfig {
   /** Max age of an entry (the member ttl), in ms; 0 for none. */
@@ -191,7 +197,9 @@ export class KvBucket {
    * most 10 x timeoutMs. A single server has no such wait.
    */
   async #leaderElected(): Promise<void> {
-    const jsm = await managerFor(this.#nc, this.#config.timeoutMs);
+    // Asked before the election, the stream's info goes unanswered until the request times out (nats-server 2.9):
+    // ask often with a short timeout rather than once per timeoutMs (a 5 s wait on every new bucket).
+    const jsm = await managerFor(this.#nc, Math.min(this.#config.timeoutMs, LEADER_POLL_TIMEOUT_MS));
     const deadline = Date.now() + 10 * this.#config.timeoutMs;
     for (;;) {
       const info = await jsm.streams.info(`KV_${this.name}`).catch(() => null);
@@ -210,26 +218,29 @@ export class KvBucket {
     if (isClosed(this.#nc)) return Promise.reject(connectionClosed(this.#owner));
     if (this.#kv === null) {
       const { ttlMs, replicas, timeoutMs } = this.#config;
-      const js = jetstream(this.#nc as unknown as ClientConnection, { timeout: timeoutMs });
+      // On a cluster, asking about a stream that another client is creating at that moment can go unanswered
+      // (nats-server 2.9) until the request times out: ask again with a short timeout until timeoutMs x 3 ran out.
+      const attemptMs = Math.min(timeoutMs, CREATE_ATTEMPT_TIMEOUT_MS);
+      const createJs = jetstream(this.#nc as unknown as ClientConnection, { timeout: attemptMs });
       const create = () =>
-        new Kvm(js).create(this.name, {
+        new Kvm(createJs).create(this.name, {
           history: 1,
           replicas,
-          timeout: timeoutMs,
+          timeout: attemptMs,
           // Reads go to the stream leader: a direct get may be answered by a replica that lags behind.
           allow_direct: false,
           ...(ttlMs > 0 ? { ttl: ttlMs } : {}),
         });
       const opening = (async () => {
-        // On a cluster, asking about a stream that another client is creating at that moment can go unanswered
-        // (nats-server 2.9): try again a few times before giving up.
-        for (let attempt = 1; ; attempt++) {
+        const deadline = Date.now() + 3 * timeoutMs;
+        for (;;) {
           try {
-            const kv = await create();
+            await create();
             await this.#leaderElected();
-            return kv;
+            // The handle every later call uses waits the full timeoutMs, not the creation's short one.
+            return await new Kvm(jetstream(this.#nc as unknown as ClientConnection, { timeout: timeoutMs, checkAPI: false })).open(this.name);
           } catch (error) {
-            if (attempt >= 3 || !(error instanceof Error && error.name === 'TimeoutError') || isClosed(this.#nc)) throw error;
+            if (Date.now() >= deadline || !(error instanceof Error && error.name === 'TimeoutError') || isClosed(this.#nc)) throw error;
           }
         }
       })();
