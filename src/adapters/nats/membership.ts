@@ -2,6 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
 import type { Membership, MembershipAdapter, MembershipEvent } from '../../live/contracts.js';
+import {
+  DEFAULT_MEMBER_HEARTBEAT_MS,
+  DEFAULT_MEMBER_TTL_MS,
+  MAX_MEMBER_TTL_MS,
+  MIN_MEMBER_HEARTBEAT_MS,
+  resolveMembershipTiming,
+} from '../../live/membership-timing.js';
 import { SingleFlight } from '../../live/single-flight.js';
 import { RingError, describe } from '../../errors.js';
 import { compareIds, normalizeNode } from '../../ring/node.js';
@@ -11,7 +18,6 @@ import {
   KvBucket,
   checkConnection,
   checkReplicas,
-  checkTimeout,
   connectionClosed,
   isClosed,
   managerFor,
@@ -23,14 +29,14 @@ import { KvWatchLoop } from './kv-watch.js';
 import { DEFAULT_NATS_PREFIX, memberKey, natsNames, type NatsNames } from './names.js';
 import { parseMemberRecord, type MemberRecord } from './state.js';
 
-/** Default time a member stays alive without a heartbeat. */
-export const DEFAULT_NATS_TTL_MS = 3000;
+/** Default time a member stays alive without a heartbeat (the same for every adapter). */
+export const DEFAULT_NATS_TTL_MS = DEFAULT_MEMBER_TTL_MS;
 /** Default interval of heartbeats and expiry scans. */
-export const DEFAULT_NATS_HEARTBEAT_MS = 1000;
+export const DEFAULT_NATS_HEARTBEAT_MS = DEFAULT_MEMBER_HEARTBEAT_MS;
 /** Smallest accepted `heartbeatMs`. */
-export const MIN_NATS_HEARTBEAT_MS = 10;
+export const MIN_NATS_HEARTBEAT_MS = MIN_MEMBER_HEARTBEAT_MS;
 /** Largest accepted `ttlMs`: one day. */
-export const MAX_NATS_TTL_MS = 86_400_000;
+export const MAX_NATS_TTL_MS = MAX_MEMBER_TTL_MS;
 
 /** Options of a {@link NatsMembership}. */
 export interface NatsMembershipOptions {
@@ -143,21 +149,9 @@ export class NatsMembership implements MembershipAdapter {
       throw new RingError('INVALID_OPTION', `NatsMembership options must be an object like { nats, prefix }, got ${describe(options)}`);
     }
     checkConnection(options.nats, 'NatsMembership');
-    const ttlMs = options.ttlMs ?? Math.max(DEFAULT_NATS_TTL_MS, 3 * (options.heartbeatMs ?? 0));
-    const heartbeatMs = options.heartbeatMs ?? Math.min(DEFAULT_NATS_HEARTBEAT_MS, Math.floor(ttlMs / 3));
-    if (!Number.isSafeInteger(ttlMs) || ttlMs < 2 * MIN_NATS_HEARTBEAT_MS || ttlMs > MAX_NATS_TTL_MS) {
-      throw new RingError('INVALID_OPTION', `ttlMs must be an integer in [${2 * MIN_NATS_HEARTBEAT_MS}, ${MAX_NATS_TTL_MS}], got ${describe(ttlMs)}`);
-    }
-    if (!Number.isSafeInteger(heartbeatMs) || heartbeatMs < MIN_NATS_HEARTBEAT_MS || heartbeatMs * 2 > ttlMs) {
-      throw new RingError('INVALID_OPTION', `heartbeatMs must be an integer in [${MIN_NATS_HEARTBEAT_MS}, ttlMs / 2 = ${Math.floor(ttlMs / 2)}], got ${describe(heartbeatMs)}`);
-    }
-    const timeoutMs = options.timeoutMs ?? ttlMs;
-    checkTimeout(timeoutMs);
+    const { ttlMs, heartbeatMs, timeoutMs } = resolveMembershipTiming(options);
     const replicas = options.replicas ?? 1;
     checkReplicas(replicas);
-    if (options.onError !== undefined && typeof options.onError !== 'function') {
-      throw new RingError('INVALID_OPTION', `onError must be a function, got ${describe(options.onError)}`);
-    }
     this.#nc = options.nats;
     this.#names = natsNames(options.prefix ?? DEFAULT_NATS_PREFIX);
     this.#ttlMs = ttlMs;

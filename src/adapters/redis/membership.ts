@@ -5,20 +5,27 @@ import { compareIds, normalizeNode } from '../../ring/node.js';
 import type { RingNode } from '../../ring/types.js';
 import { asError } from './channel.js';
 import { Watchers } from './watchers.js';
+import {
+  DEFAULT_MEMBER_HEARTBEAT_MS,
+  DEFAULT_MEMBER_TTL_MS,
+  MAX_MEMBER_TTL_MS,
+  MIN_MEMBER_HEARTBEAT_MS,
+  resolveMembershipTiming,
+} from '../../live/membership-timing.js';
 import { SingleFlight } from '../../live/single-flight.js';
 import { checkClient, type RedisClient } from './client.js';
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
 import { JOIN_SCRIPT, LEAVE_SCRIPT, MEMBERS_SCRIPT, TICK_SCRIPT } from './scripts.js';
 import { parseJson, parseMembershipEvent, parseNode } from './state.js';
 
-/** Default time a member stays alive without a heartbeat. */
-export const DEFAULT_TTL_MS = 3000;
+/** Default time a member stays alive without a heartbeat (the same for every adapter). */
+export const DEFAULT_TTL_MS = DEFAULT_MEMBER_TTL_MS;
 /** Default interval of heartbeats and reaper passes. */
-export const DEFAULT_HEARTBEAT_MS = 1000;
+export const DEFAULT_HEARTBEAT_MS = DEFAULT_MEMBER_HEARTBEAT_MS;
 /** Smallest accepted `heartbeatMs`. */
-export const MIN_HEARTBEAT_MS = 10;
+export const MIN_HEARTBEAT_MS = MIN_MEMBER_HEARTBEAT_MS;
 /** Largest accepted `ttlMs`: one day. */
-export const MAX_TTL_MS = 86_400_000;
+export const MAX_TTL_MS = MAX_MEMBER_TTL_MS;
 
 /** Options of a {@link RedisMembership}. */
 export interface RedisMembershipOptions {
@@ -144,26 +151,8 @@ export class RedisMembership implements MembershipAdapter {
       throw new RingError('INVALID_OPTION', `RedisMembership options must be an object like { redis, prefix }, got ${describe(options)}`);
     }
     checkClient(options.redis, 'RedisMembership');
-    // Each default follows the other option when only one is given.
-    const ttlMs = options.ttlMs ?? Math.max(DEFAULT_TTL_MS, 3 * (options.heartbeatMs ?? 0));
-    const heartbeatMs = options.heartbeatMs ?? Math.min(DEFAULT_HEARTBEAT_MS, Math.floor(ttlMs / 3));
-    if (!Number.isSafeInteger(ttlMs) || ttlMs < 2 * MIN_HEARTBEAT_MS || ttlMs > MAX_TTL_MS) {
-      throw new RingError('INVALID_OPTION', `ttlMs must be an integer in [${2 * MIN_HEARTBEAT_MS}, ${MAX_TTL_MS}], got ${describe(ttlMs)}`);
-    }
-    if (!Number.isSafeInteger(heartbeatMs) || heartbeatMs < MIN_HEARTBEAT_MS || heartbeatMs * 2 > ttlMs) {
-      throw new RingError(
-        'INVALID_OPTION',
-        `heartbeatMs must be an integer in [${MIN_HEARTBEAT_MS}, ttlMs / 2 = ${Math.floor(ttlMs / 2)}], got ${describe(heartbeatMs)}`,
-      );
-    }
-    const timeoutMs = options.timeoutMs ?? ttlMs;
-    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      throw new RingError('INVALID_OPTION', `timeoutMs must be a positive number, got ${describe(timeoutMs)}`);
-    }
+    const { ttlMs, heartbeatMs, timeoutMs } = resolveMembershipTiming(options);
     this.#timeoutMs = timeoutMs;
-    if (options.onError !== undefined && typeof options.onError !== 'function') {
-      throw new RingError('INVALID_OPTION', `onError must be a function, got ${describe(options.onError)}`);
-    }
     this.#redis = options.redis;
     this.#keys = redisKeys(options.prefix ?? DEFAULT_PREFIX);
     this.#ttlMs = ttlMs;
