@@ -6,33 +6,19 @@
  * the process exits early.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
+import { findExecutable, killChild, portIsFree, stopChild, trackChild } from './server-process.js';
 import { skipFor } from './skip.js';
 
 const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 10_000;
 
-function findNatsServer(): string | null {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];
-  for (const dir of dirs) {
-    if (dir === '') continue;
-    const file = join(dir, 'nats-server');
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
 /** The `nats-server` binary (PATH or /usr/sbin), or null. */
-export const natsServerBinary = findNatsServer();
+export const natsServerBinary = findExecutable('nats-server', ['/usr/sbin', '/usr/local/sbin']);
 
 /**
  * Whether a suite that needs nats-server must be skipped: prints one line
@@ -42,26 +28,6 @@ export function skipWithoutNats(suite: string): boolean {
   return skipFor(suite, natsServerBinary === null ? 'no nats-server on PATH or in /usr/sbin (install the Debian package nats-server)' : null);
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function track(child: ChildProcess): void {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const proc of live) proc.kill('SIGKILL');
-    });
-  }
-}
-
-async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, HOST, () => server.close(() => resolve(true)));
-  });
-}
 
 /** A random free port, never 4222. */
 export async function freePort(): Promise<number> {
@@ -135,7 +101,7 @@ export class NatsServer {
   async #spawn(): Promise<void> {
     const args = ['-js', '-a', HOST, '-p', String(this.port), '-sd', join(this.dir, 'store'), ...this.#args];
     const child = spawn(natsServerBinary!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    track(child);
+    trackChild(child);
     this.#child = child;
     this.#log = [];
     const keep = (chunk: Buffer): void => {
@@ -164,16 +130,7 @@ export class NatsServer {
     const child = this.#child;
     if (child === null) return;
     this.#child = null;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGCONT');
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
+    await stopChild(child);
   }
 
   /** Kills the process at once (SIGKILL), as a crash would. */
@@ -181,11 +138,7 @@ export class NatsServer {
     const child = this.#child;
     if (child === null) return;
     this.#child = null;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
+    await killChild(child);
   }
 
   /** Freezes the process (SIGSTOP). */

@@ -5,12 +5,13 @@
  * when a test fails or the process exits early.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { findExecutable, killChild, portIsFree, stopChild, trackChild } from './server-process.js';
 
 const run = promisify(execFile);
 const HOST = '127.0.0.1';
@@ -18,17 +19,7 @@ const START_TIMEOUT_MS = 10_000;
 
 /** Full path of `name` on PATH, or null. */
 export function findBinary(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const file = join(dir, name);
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // not here
-    }
-  }
-  return null;
+  return findExecutable(name);
 }
 
 /** What Redis the tests can use. */
@@ -75,27 +66,6 @@ export function skipWithoutRedis(suite: string, need: 'server-or-url' | 'binary'
   return true;
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function track(child: ChildProcess): void {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    // Last resort: never leave a redis-server behind, whatever happened.
-    process.once('exit', () => {
-      for (const proc of live) proc.kill('SIGKILL');
-    });
-  }
-}
-
-async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, HOST, () => server.close(() => resolve(true)));
-  });
-}
 
 /** A random free port P whose cluster bus port P + 10000 is free too. */
 async function freePort(): Promise<number> {
@@ -183,7 +153,7 @@ export class RedisServer {
       ...this.#extraArgs,
     ];
     const child = spawn(redisEnv.server!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    track(child);
+    trackChild(child);
     this.#child = child;
     this.#log = [];
     const keep = (chunk: Buffer): void => {
@@ -212,16 +182,7 @@ export class RedisServer {
     const child = this.#child;
     if (child === null) return;
     this.#child = null;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGCONT'); // a paused server would never handle SIGTERM
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
+    await stopChild(child);
   }
 
   /** Kills the process at once (SIGKILL), as a crash would: no shutdown, no waiting for replicas. */
@@ -229,11 +190,7 @@ export class RedisServer {
     const child = this.#child;
     if (child === null) return;
     this.#child = null;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
+    await killChild(child);
   }
 
   /** Freezes the process (SIGSTOP), as a fork for a snapshot or a VM stall would: connections stay open, nothing is answered. */
