@@ -16,7 +16,8 @@ import { memoryTransport } from './transport-memory.js';
 import { redisTransport } from './transport-redis.js';
 import type { Transport } from './transport.js';
 import { readVersion } from './version.js';
-import { WORKER_ARG, runWorker } from './worker.js';
+import { WORKER_ARG } from './worker-pool.js';
+import { runWorker } from './worker.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   // Usage errors of `ringroute bench ...` point at its flags, others at the commands.

@@ -1,44 +1,15 @@
 /**
- * A node of the redis transport, run as its own process. For each cluster
- * it is part of, it holds its users' sessions and subscribes, with its own
- * Redis connection, to that cluster's shared broadcast channel and to its
- * own channel; after each run it reports its counters, its CPU time and the
- * latency of every delivery to the parent over IPC. Workers are reused from
- * one node count to the next, so each process starts once.
+ * A node of a pub/sub transport (redis), run as its own process. For
+ * each cluster it is part of, it holds its users' sessions and listens, on
+ * its own connection, at that cluster's broadcast address and at its own;
+ * after each run it reports its counters, its CPU time and the latency of
+ * every delivery to the parent over IPC. Workers are reused from one node
+ * count to the next, so each process starts once.
  */
-import { connectRedis, type BenchRedis } from './redis-client.js';
-import { SessionNode, type NodeCounters, type NodeTimes } from './session-node.js';
-
-/** The hidden first argument that starts `main` as a worker. */
-export const WORKER_ARG = '__ringroute-bench-worker';
-
-/** Messages from the parent. */
-export type ToWorker =
-  /** Become node `nodeId` of the cluster whose channels start with `prefix`, holding `users`. */
-  | { readonly type: 'init'; readonly nodeId: string; readonly url: string; readonly prefix: string; readonly users: readonly string[] }
-  /** Zero the counters and count from now until the end marker. */
-  | { readonly type: 'start' }
-  /** Leave the cluster: unsubscribe and drop the sessions. */
-  | { readonly type: 'idle' }
-  | { readonly type: 'stop' };
-
-/** Messages to the parent. */
-export type FromWorker =
-  | { readonly type: 'ready' }
-  | { readonly type: 'started' }
-  | { readonly type: 'idle' }
-  | { readonly type: 'done'; readonly counters: NodeCounters; readonly cpuMicros: number; readonly times: NodeTimes; readonly latencies: Float64Array }
-  | { readonly type: 'error'; readonly message: string };
-
-/** The channel every node of a cluster subscribes to, for broadcast. */
-export function broadcastChannel(prefix: string): string {
-  return `${prefix}all`;
-}
-
-/** A node's own channel, for hash routing. */
-export function nodeChannel(prefix: string, nodeId: string): string {
-  return `${prefix}node:${nodeId}`;
-}
+import { SessionNode } from './session-node.js';
+import type { NodeBus } from './transport-pubsub.js';
+import { redisNodeBus } from './transport-redis.js';
+import type { FromWorker, ToWorker } from './worker-pool.js';
 
 /** Runs this process as a worker until the parent says stop or goes away. */
 export function runWorker(): void {
@@ -52,12 +23,12 @@ export function runWorker(): void {
   // Never outlive the benchmark.
   process.on('disconnect', () => process.exit(0));
 
-  let sub: BenchRedis | undefined;
+  let bus: NodeBus | undefined;
   let node: SessionNode | undefined;
   let running = false;
   let cpuStart = process.cpuUsage();
 
-  const onMessage = (_channel: string, payload: string): void => {
+  const onMessage = (payload: string): void => {
     if (!running || node === undefined) return;
     if (!node.receive(payload)) {
       running = false;
@@ -71,13 +42,10 @@ export function runWorker(): void {
   const handle = async (message: ToWorker): Promise<void> => {
     switch (message.type) {
       case 'init':
-        if (sub === undefined) {
-          sub = await connectRedis(message.url);
-          sub.on('message', onMessage);
-        }
-        await sub.unsubscribe();
+        bus ??= await redisNodeBus(message.url);
+        await bus.leave();
         node = new SessionNode(message.nodeId, message.users, true);
-        await sub.subscribe(broadcastChannel(message.prefix), nodeChannel(message.prefix, message.nodeId));
+        await bus.join(message.prefix, message.nodeId, onMessage, fail);
         send({ type: 'ready' });
         return;
       case 'start':
@@ -89,11 +57,11 @@ export function runWorker(): void {
       case 'idle':
         running = false;
         node = undefined;
-        await sub?.unsubscribe();
+        await bus?.leave();
         send({ type: 'idle' });
         return;
       case 'stop':
-        if (sub !== undefined) await sub.quit().catch(() => sub?.disconnect());
+        await bus?.close();
         process.exit(0);
     }
   };
