@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^ringroute$/, replacement: src('index.ts') },
       { find: /^ringroute\/redis$/, replacement: src('adapters/redis/index.ts') },
+      { find: /^ringroute\/nats$/, replacement: src('adapters/nats/index.ts') },
       { find: /^ringroute\/nginx$/, replacement: src('proxy/nginx/index.ts') },
       { find: /^ringroute\/haproxy$/, replacement: src('proxy/haproxy/index.ts') },
       { find: /^ringroute\/sessions$/, replacement: src('sessions/index.ts') },

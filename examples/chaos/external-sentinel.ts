@@ -22,7 +22,7 @@
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { deleteKeys } from '../cluster/redis-cluster.js';
+import { deleteKeys } from '../cluster/redis-engine.js';
 import { type Address, Relays, addressKey } from './relay.js';
 import type { FailoverReport } from './store.js';
 

@@ -11,7 +11,7 @@
  */
 import { Redis } from 'ioredis';
 import { redisOptions } from '../cluster/redis-url.js';
-import { deletePrefix } from '../cluster/redis-cluster.js';
+import { deletePrefix } from '../cluster/redis-engine.js';
 import { Relays } from './relay.js';
 import type { FailoverReport } from './store.js';
 

@@ -10,8 +10,8 @@
  *
  * In memory mode the gateways and nodes share the scenario's process, so a
  * proxy user costs 3 there and a route user 1; a run that cannot fit is
- * refused before anything starts. On Redis each gateway and node is a
- * process of its own: the plan gives the gateways as many processes as the
+ * refused before anything starts. On Redis or NATS each gateway and node
+ * is a process of its own: the plan gives the gateways as many processes as the
  * proxied users need and refuses a node count whose share does not fit.
  */
 import { readFileSync } from 'node:fs';
@@ -69,7 +69,7 @@ export interface ProcessPlan {
   /** User processes and the users of each (the last may hold fewer). */
   readonly userProcesses: number;
   readonly usersPerProcess: number;
-  /** Gateway processes on Redis (at least the scenario's 2); 2 in memory mode. */
+  /** Gateway processes on Redis or NATS (at least the scenario's 2); 2 in memory mode. */
   readonly gateways: number;
   /** Sessions a node holds in its share (users / nodes). */
   readonly nodeShare: number;
@@ -87,16 +87,16 @@ export function usersPerProcess(limit: number): number {
  * descriptor limit): the memory mode past its capacity, or a node that
  * could not hold its share.
  */
-export function planProcesses(run: { users: number; nodes: number; via: Via | 'mixed'; redis: boolean; gateways?: number }, limit = descriptorLimit()): ProcessPlan | string {
+export function planProcesses(run: { users: number; nodes: number; via: Via | 'mixed'; processes: boolean; gateways?: number }, limit = descriptorLimit()): ProcessPlan | string {
   const { users, nodes, via } = run;
   const minGateways = run.gateways ?? 2;
   const perProcess = usersPerProcess(limit);
   const userProcesses = Math.max(1, Math.ceil(users / perProcess));
   const spread = Math.ceil(users / userProcesses);
-  if (!run.redis) {
+  if (!run.processes) {
     const capacity = memoryCapacity(limit, via);
     if (users > capacity) {
-      return `--users ${users} does not fit in memory mode: the whole cluster shares one process, limited to ${limit} descriptors (ulimit -n), which holds at most ${capacity} users with --via ${via}; run on Redis (--redis URL, a process per gateway and node) to go bigger`;
+      return `--users ${users} does not fit in memory mode: the whole cluster shares one process, limited to ${limit} descriptors (ulimit -n), which holds at most ${capacity} users with --via ${via}; run on Redis or NATS (--redis URL or --nats URL, a process per gateway and node) to go bigger`;
     }
     return { limit, userProcesses, usersPerProcess: spread, gateways: minGateways, nodeShare: Math.ceil(users / nodes), budget: limit };
   }

@@ -1,8 +1,8 @@
 /**
  * Starting the cluster's parts. The scenario drives a {@link ClusterHandle}
  * and never knows whether the parts are objects in this process (memory
- * adapters, in-process bus) or OS processes talking through Redis
- * (redis-cluster.ts): it reaches both over HTTP.
+ * adapters, in-process bus) or OS processes talking through Redis or NATS
+ * (process-cluster.ts): it reaches both over HTTP.
  */
 import { type MembershipAdapter, MemoryMembership, MemoryRingStore, MemoryTransport, type RingNode, RingRouter, type RingStore, type Transport } from 'ringroute';
 import type { GatewayLimits } from 'ringroute/gateway';
@@ -11,8 +11,8 @@ import { Gateway } from './gateway.js';
 import type { Mode, Strategy } from './protocol.js';
 
 export interface ClusterHandle {
-  /** `memory` or `redis`. */
-  readonly kind: 'memory' | 'redis';
+  /** `memory`, or the engine of the processes (`redis`, `nats`). */
+  readonly kind: 'memory' | 'redis' | 'nats';
   /** Gateways' base URLs, `http://host:port`. */
   readonly gateways: readonly string[];
   /** Gateways' admin URLs (behind the admin token), in the order of `gateways`. */
@@ -27,7 +27,7 @@ export interface ClusterHandle {
   stopNode(id: string): Promise<void>;
   /** Stops every part gracefully: gateways first (each pending send gets its outcome), then the nodes leave and close their sessions with 4005 (going away). */
   shutdown(): Promise<void>;
-  /** Kills a node abruptly: in-process its server is destroyed and its membership abandoned; with Redis, SIGKILL. */
+  /** Kills a node abruptly: in-process its server is destroyed and its membership abandoned; as a process, SIGKILL. */
   killNode(id: string): Promise<void>;
   /** Joins a member that is not an app node (the attack phase registers bad URLs); resolves to its leave. */
   joinMember(node: RingNode): Promise<() => Promise<void>>;
@@ -80,6 +80,29 @@ export interface PartAdapters {
   close(): Promise<void>;
 }
 
+/** A handle's live app nodes: what it holds for each, and their URLs (the maps {@link ClusterHandle} shows). */
+export class LiveNodes<T> {
+  readonly parts = new Map<string, T>();
+  readonly urls = new Map<string, string>();
+  readonly adminUrls = new Map<string, string>();
+
+  add(id: string, part: T, url: string, adminUrl: string): void {
+    this.parts.set(id, part);
+    this.urls.set(id, url);
+    this.adminUrls.set(id, adminUrl);
+  }
+
+  /** Removes node `id` and returns what was held for it; throws when it is not live. */
+  take(id: string): T {
+    const part = this.parts.get(id);
+    if (part === undefined) throw new Error(`no live node ${id}`);
+    this.parts.delete(id);
+    this.urls.delete(id);
+    this.adminUrls.delete(id);
+    return part;
+  }
+}
+
 /** Everything in this process: MemoryRingStore, MemoryMembership and MemoryTransport, one handle of each per part. */
 export async function startMemoryCluster(settings: ClusterSettings): Promise<ClusterHandle> {
   const store = settings.backends?.store ?? new MemoryRingStore();
@@ -106,37 +129,25 @@ export async function startMemoryCluster(settings: ClusterSettings): Promise<Clu
     });
     gateways.push({ gateway, adapters: a });
   }
-  const nodes = new Map<string, { node: AppNode; adapters: PartAdapters }>();
-  const urls = new Map<string, string>();
-  const adminUrls = new Map<string, string>();
-  const take = (id: string) => {
-    const entry = nodes.get(id);
-    if (entry === undefined) throw new Error(`no live node ${id}`);
-    nodes.delete(id);
-    urls.delete(id);
-    adminUrls.delete(id);
-    return entry;
-  };
+  const nodes = new LiveNodes<{ node: AppNode; adapters: PartAdapters }>();
   const handle: ClusterHandle = {
     kind: 'memory',
     gateways: gateways.map((g) => g.gateway.url),
     admins: gateways.map((g) => g.gateway.adminUrl),
-    nodes: urls,
-    nodeAdmins: adminUrls,
+    nodes: nodes.urls,
+    nodeAdmins: nodes.adminUrls,
     async startNode(id, strategy) {
       const a = adapters();
       const node = await AppNode.start({ id, ...a, ...credentials(settings), strategy, ...log, ...(settings.closesPerSecond !== undefined ? { maxClosesPerSecond: settings.closesPerSecond } : {}) });
-      nodes.set(id, { node, adapters: a });
-      urls.set(id, node.url);
-      adminUrls.set(id, node.adminUrl);
+      nodes.add(id, { node, adapters: a }, node.url, node.adminUrl);
     },
     async stopNode(id) {
-      const { node, adapters: a } = take(id);
+      const { node, adapters: a } = nodes.take(id);
       await node.stop();
       await a.close();
     },
     async killNode(id) {
-      const { node, adapters: a } = take(id);
+      const { node, adapters: a } = nodes.take(id);
       await node.kill(); // abandons its membership: it expires after ttlMs, as a crashed process would
       await a.close();
     },
@@ -153,11 +164,11 @@ export async function startMemoryCluster(settings: ClusterSettings): Promise<Clu
     },
     async shutdown() {
       for (const { gateway } of gateways) await gateway.drain();
-      await Promise.all([...nodes.values()].map(({ node }) => node.shutdown()));
+      await Promise.all([...nodes.parts.values()].map(({ node }) => node.shutdown()));
       await handle.close();
     },
     async close() {
-      for (const id of [...nodes.keys()]) await handle.killNode(id);
+      for (const id of [...nodes.parts.keys()]) await handle.killNode(id);
       for (const { gateway, adapters: a } of gateways) {
         await gateway.close();
         await a.close();

@@ -3,9 +3,11 @@
  *
  *   npm start                                    # memory adapters, one process
  *   npm start -- --redis redis://127.0.0.1:6379  # one process per node and gateway
+ *   npm start -- --redis redis://127.0.0.1:7000,redis://127.0.0.1:7001,redis://127.0.0.1:7002  # a Redis Cluster
+ *   npm start -- --nats nats://127.0.0.1:4222    # NATS with JetStream, one process per part
  *   npm start -- --redis redis://127.0.0.1:6379 --outage-ms 14000
  *   npm start -- --users 500 --json report.json
- *   npm start -- serve [--redis URL] [--nodes N] [--port P] [--admin-port Q] [--secret S]
+ *   npm start -- serve [--redis URL | --nats URL] [--nodes N] [--port P] [--admin-port Q] [--secret S]
  *
  * Prints the report as tables and a one-line verdict (progress goes to
  * stderr, on a terminal only) and exits with 1 when a message was lost, 2
@@ -18,7 +20,8 @@ import { MIN_SECRET_LENGTH } from './auth.js';
 import { planProcesses } from './capacity.js';
 import { formatReport, passed } from './report.js';
 import { clientPauseOutage } from './redis-outage.js';
-import { redisUrlProblem } from './redis-url.js';
+import { natsUrlProblem } from './nats-engine.js';
+import { redisClusterTarget } from './redis-url.js';
 import { serve } from './serve.js';
 import { type ScenarioOptions, runScenario } from './scenario.js';
 
@@ -39,10 +42,15 @@ const HELP = `Usage: npm start -- [options]          the scripted scenario, with
                       printed by serve)
 
   --redis URL         run on Redis, one OS process per gateway and app node
-                      (and as many gateways as the users' descriptors need)
-  --outage-ms N       with --redis: pause Redis for N ms (CLIENT PAUSE ALL)
-                      with hash traffic running, and report what the
-                      senders were told about the messages sent meanwhile
+                      (and as many gateways as the users' descriptors need);
+                      URL,URL,...: the nodes of a Redis Cluster (sharded
+                      pub/sub, SPUBLISH)
+  --nats URL          run on NATS with JetStream (nats-server 2.9+), one OS
+                      process per part as with --redis; URL,URL,...: the
+                      servers of one NATS cluster
+  --outage-ms N       with --redis and one URL: pause Redis for N ms (CLIENT
+                      PAUSE ALL) with hash traffic running, and report what
+                      the senders were told about the messages sent meanwhile
   --json FILE         also write the report as JSON
   --users N           simulated users (default 2000), in processes of their
                       own; in memory mode at most what one process's
@@ -84,6 +92,7 @@ function readArgs() {
         port: { type: 'string' },
         'admin-port': { type: 'string' },
         redis: { type: 'string' },
+        nats: { type: 'string' },
         'outage-ms': { type: 'string' },
         json: { type: 'string' },
         users: { type: 'string' },
@@ -134,8 +143,11 @@ function int(name: string, value: string | undefined, min: number, max: number):
 
 const via = values.via;
 if (via !== undefined && via !== 'proxy' && via !== 'route' && via !== 'mixed') usage(`--via must be proxy, route or mixed, got ${JSON.stringify(via)}`);
-const redisProblem = values.redis === undefined ? null : redisUrlProblem(values.redis);
-if (redisProblem !== null) usage(redisProblem);
+if (values.redis !== undefined && values.nats !== undefined) usage('--redis and --nats exclude each other: the cluster runs on one of them');
+const redisTarget = values.redis === undefined ? null : redisClusterTarget(values.redis);
+if (typeof redisTarget === 'string') usage(redisTarget);
+const natsProblem = values.nats === undefined ? null : natsUrlProblem(values.nats);
+if (natsProblem !== null) usage(natsProblem);
 if (values.json !== undefined) {
   // Fail before a run of several seconds, not after it.
   const dir = dirname(resolve(values.json));
@@ -155,6 +167,7 @@ if (serving) {
   try {
     await serve({
       ...(values.redis !== undefined ? { redisUrl: values.redis } : {}),
+      ...(values.nats !== undefined ? { natsUrl: values.nats } : {}),
       ...(values.nodes !== undefined ? { nodes: int('nodes', values.nodes, 1, MAX.nodes)! } : {}),
       ...(values.port !== undefined ? { port: int('port', values.port, 0, 65535)! } : {}),
       ...(values['admin-port'] !== undefined ? { adminPort: int('admin-port', values['admin-port'], 0, 65535)! } : {}),
@@ -185,14 +198,17 @@ const numbers = {
   ttlMs: int('ttl-ms', values['ttl-ms'], 100, MAX.ms),
 };
 const outageMs = int('outage-ms', values['outage-ms'], 1000, 60_000);
+if (outageMs !== undefined && values.nats !== undefined) usage('--outage-ms works with --redis only: it pauses Redis with CLIENT PAUSE, which NATS has no counterpart of');
 if (outageMs !== undefined && values.redis === undefined) usage('--outage-ms needs --redis: it pauses the Redis the cluster runs on');
+if (outageMs !== undefined && redisTarget !== null) usage('--outage-ms needs --redis with one URL: it pauses that Redis with CLIENT PAUSE, not the masters of a Redis Cluster');
 // Before anything starts: a run this machine's descriptor limit cannot hold is refused in one line.
-const plan = planProcesses({ users: numbers.users ?? 2000, nodes: numbers.nodes ?? 3, via: via ?? 'mixed', redis: values.redis !== undefined });
+const plan = planProcesses({ users: numbers.users ?? 2000, nodes: numbers.nodes ?? 3, via: via ?? 'mixed', processes: values.redis !== undefined || values.nats !== undefined });
 if (typeof plan === 'string') usage(plan);
 const options: ScenarioOptions = {
   // Only the options given: the scenario has the defaults.
   ...(Object.fromEntries(Object.entries(numbers).filter(([, v]) => v !== undefined)) as Partial<Record<keyof typeof numbers, number>>),
   ...(values.redis !== undefined ? { redisUrl: values.redis } : {}),
+  ...(values.nats !== undefined ? { natsUrl: values.nats } : {}),
   ...(outageMs !== undefined && values.redis !== undefined ? { outage: clientPauseOutage(values.redis, outageMs) } : {}),
   ...(secret !== undefined ? { secret } : {}),
   ...(via !== undefined ? { via } : {}),

@@ -87,7 +87,7 @@ export interface GatewayAgreement {
 }
 
 export interface Report {
-  readonly adapters: 'memory' | 'redis';
+  readonly adapters: 'memory' | 'redis' | 'nats';
   readonly config: Record<string, unknown>;
   readonly durationMs: number;
   readonly modes: Record<Mode, Record<TrafficKind, KindFigures>>;

@@ -17,7 +17,9 @@ import type { GatewayStats } from './gateway.js';
 import { requestJson } from './http.js';
 import { PaceController } from './pace.js';
 import { DEFAULT_GRACE_MS, type Mode, type Strategy } from './protocol.js';
-import { startRedisCluster } from './redis-cluster.js';
+import { engineFor } from './engine.js';
+import { redactNatsUrl } from './nats-engine.js';
+import { startProcessCluster } from './process-cluster.js';
 import { type GatewayAgreement, type Report, type StrategyFigures, type WindowFigures, countOutcomes, failureReasons, summarize } from './report.js';
 import { RemotePool } from './remote-pool.js';
 import { type PartSample, connectFigures, refusalFigures, scaleFigures } from './scale.js';
@@ -31,7 +33,7 @@ export interface ScenarioOptions {
   readonly users?: number;
   /** App nodes at the start (one more joins). @default 3 */
   readonly nodes?: number;
-  /** At least this many gateways; on Redis as many more as the proxied users' descriptors need (capacity.ts). @default 2 */
+  /** At least this many gateways; as processes (Redis, NATS) as many more as the proxied users' descriptors need (capacity.ts). @default 2 */
   readonly gateways?: number;
   /**
    * Users started per second, over all user processes: the pace of the
@@ -39,8 +41,13 @@ export interface ScenarioOptions {
    * change causes. @default 1000
    */
   readonly connectRate?: number;
-  /** Run on Redis (one process per gateway and node) instead of in memory. */
+  /**
+   * Run on Redis (one process per gateway and node) instead of in memory:
+   * one URL, or a Redis Cluster's URLs separated by commas.
+   */
   readonly redisUrl?: string;
+  /** Run on NATS with JetStream (one process per gateway and node): one `nats://` URL, or several separated by commas. */
+  readonly natsUrl?: string;
   /** @default 250 */
   readonly oneToOneRate?: number;
   /** @default 25 */
@@ -102,7 +109,8 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
     graceMs: DEFAULT_GRACE_MS, ttlMs, heartbeatMs: Math.max(10, Math.min(500, Math.floor(ttlMs / 4))), via: 'mixed' as const, ...options,
   };
   // Refused before anything starts: a run the machine's descriptor limit cannot hold.
-  const plan = planProcesses({ users: o.users, nodes: o.nodes, via: o.via, redis: o.redisUrl !== undefined, gateways: o.gateways });
+  const engine = engineFor({ redis: o.redisUrl, nats: o.natsUrl });
+  const plan = planProcesses({ users: o.users, nodes: o.nodes, via: o.via, processes: engine !== null, gateways: o.gateways });
   if (typeof plan === 'string') throw new Error(plan);
   const SETTLE_TIMEOUT_MS = settleTimeoutMs(o.users, o.connectRate);
   startProcessSampler(); // this process's peak descriptors (in memory mode the whole cluster's) from the start
@@ -128,8 +136,8 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
     if (t === undefined) tokens.set(user, (t = signer.sign(user)));
     return t;
   };
-  progress(`starting ${o.nodes} nodes and ${plan.gateways} gateways (${o.redisUrl ? `Redis ${o.redisUrl}, one process each` : 'in memory'}), ${plan.userProcesses} user processes`);
-  const cluster = o.redisUrl ? await startRedisCluster({ ...settings, redisUrl: o.redisUrl }) : await startMemoryCluster(settings);
+  progress(`starting ${o.nodes} nodes and ${plan.gateways} gateways (${engine ? `${engine.label}, one process each` : 'in memory'}), ${plan.userProcesses} user processes`);
+  const cluster = engine ? await startProcessCluster({ ...settings, engine }) : await startMemoryCluster(settings);
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const admin = new Admin(cluster, agent, settings.adminToken, SETTLE_TIMEOUT_MS);
   // During a staged outage sends pile up unanswered: room for all of them, so none is skipped.
@@ -265,7 +273,7 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
     const selective = await join('selective');
     const survivors = [...initial, extra].filter((id) => id !== victim);
     const victims = pool.users.filter((user) => user.node === victim);
-    progress(`killing ${victim} (${victims.length} users)${cluster.kind === 'redis' ? ' with SIGKILL' : ''}`);
+    progress(`killing ${victim} (${victims.length} users)${cluster.kind !== 'memory' ? ' with SIGKILL' : ''}`);
     const killedAt = performance.now();
     await cluster.killNode(victim);
     const ring = admin.waitRing(survivors, `${victim} killed`).then((a) => ({ a, ms: performance.now() - killedAt }));
@@ -291,7 +299,8 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Report
       adapters: cluster.kind,
       config: { users: o.users, nodes: o.nodes, gateways: o.gateways, oneToOneRate: o.oneToOneRate, groupRate: o.groupRate, groups, groupSize: o.groupSize,
         steadyMs: o.steadyMs, graceMs: o.graceMs, ttlMs: o.ttlMs, heartbeatMs: o.heartbeatMs, via: o.via,
-        ...('prefix' in cluster ? { redisUrl: o.redisUrl, redisPrefix: cluster.prefix } : {}) },
+        ...('prefix' in cluster && o.redisUrl !== undefined ? { redisUrl: o.redisUrl, redisPrefix: cluster.prefix } : {}),
+        ...('prefix' in cluster && o.natsUrl !== undefined ? { natsUrl: redactNatsUrl(o.natsUrl), natsPrefix: cluster.prefix } : {}) },
       durationMs: Math.round(performance.now() - started),
       modes,
       strategies: { 'reconnect-all': reconnectAll, selective },

@@ -1,7 +1,7 @@
 /**
  * `npm start -- serve`: the cluster as a long-running service. Starts one
  * gateway (public and admin ports) and N app nodes, in memory or one
- * process each on Redis, prints where they are and the credentials, and
+ * process each on Redis or NATS, prints where they are and the credentials, and
  * runs until SIGINT or SIGTERM; then shuts down cleanly: the gateway stops
  * taking requests and answers every pending send with its outcome, the
  * nodes leave membership and close their sessions with 4005 (going away).
@@ -11,11 +11,14 @@ import { TokenSigner, randomSecret } from './auth.js';
 import type { GatewayStats } from './gateway.js';
 import { requestJson } from './http.js';
 import { DEFAULT_GRACE_MS } from './protocol.js';
-import { startRedisCluster } from './redis-cluster.js';
-import { redactUrl } from './redis-url.js';
+import { engineFor } from './engine.js';
+import { startProcessCluster } from './process-cluster.js';
 
 export interface ServeOptions {
+  /** One URL, or a Redis Cluster's URLs separated by commas. */
   readonly redisUrl?: string;
+  /** NATS with JetStream: one `nats://` URL, or several separated by commas. */
+  readonly natsUrl?: string;
   /** @default 3 */
   readonly nodes?: number;
   /** Public port of the gateway. @default 8080 */
@@ -39,12 +42,13 @@ export async function serve(options: ServeOptions): Promise<void> {
     gateways: 1, nodes, strategy: 'selective', mode: 'hash', graceMs: DEFAULT_GRACE_MS, ttlMs: 5000, heartbeatMs: 1000,
     secret, adminToken, ports: { gateway: options.port ?? 8080, admin: options.adminPort ?? 8081 }, ...(options.log ? { log: options.log } : {}),
   };
-  const cluster: ClusterHandle = options.redisUrl ? await startRedisCluster({ ...settings, redisUrl: options.redisUrl }) : await startMemoryCluster(settings);
+  const engine = engineFor({ redis: options.redisUrl, nats: options.natsUrl });
+  const cluster: ClusterHandle = engine ? await startProcessCluster({ ...settings, engine }) : await startMemoryCluster(settings);
   const gateway = cluster.gateways[0]!;
   await waitForRing(cluster.admins[0]!, adminToken, nodes.length);
   const demo = await new TokenSigner(secret).sign('alice', 24 * 3600);
   const o = options.out;
-  o(`ringroute cluster: ${nodes.length} app nodes, ${options.redisUrl ? `Redis ${redactUrl(options.redisUrl)}, one process each` : 'in memory, one process'}`);
+  o(`ringroute cluster: ${nodes.length} app nodes, ${engine ? `${engine.label}, one process each` : 'in memory, one process'}`);
   o(`  gateway   ${gateway}   (GET /healthz open; GET /route, POST /send, POST /groups/:id/send, WebSocket /ws need a token)`);
   o(`  admin     ${cluster.admins[0]}   (GET /stats, POST /admin/mode with "Authorization: Bearer <admin token>")`);
   for (const [id, url] of cluster.nodes) o(`  ${id.padEnd(9)} ${url}   admin ${cluster.nodeAdmins.get(id) ?? '?'}`);

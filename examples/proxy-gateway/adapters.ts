@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { type MembershipAdapter, MemoryRingStore, MemoryTransport, RingCoordinator, type RingNode, type RingStore, type Transport } from 'ringroute';
 import { type RedisMembershipHandle, RedisMembership, RedisRingStore, RedisTransport } from 'ringroute/redis';
-import { deletePrefix } from '../cluster/redis-cluster.js';
+import { deletePrefix } from '../cluster/redis-engine.js';
 import { redactUrl, redisOptions } from '../cluster/redis-url.js';
 
 /** One app node's connections. */

@@ -22,16 +22,16 @@ describe('capacity: processes from the descriptor limit', () => {
     expect(memoryCapacity(20_000, 'proxy')).toBe(6000);
     expect(memoryCapacity(20_000, 'route')).toBe(18_000);
     expect(memoryCapacity(20_000, 'mixed')).toBe(9000);
-    expect(planProcesses({ users: 9000, nodes: 3, via: 'mixed', redis: false }, 20_000)).toMatchObject({ gateways: 2, userProcesses: 1 });
-    expect(planProcesses({ users: 9001, nodes: 3, via: 'mixed', redis: false }, 20_000)).toMatch(/^--users 9001 does not fit in memory mode: .*at most 9000 users with --via mixed; run on Redis/);
+    expect(planProcesses({ users: 9000, nodes: 3, via: 'mixed', processes: false }, 20_000)).toMatchObject({ gateways: 2, userProcesses: 1 });
+    expect(planProcesses({ users: 9001, nodes: 3, via: 'mixed', processes: false }, 20_000)).toMatch(/^--users 9001 does not fit in memory mode: .*at most 9000 users with --via mixed; run on Redis/);
   });
 
   it('gives a Redis run enough gateway and user processes, and refuses nodes that cannot hold their share', () => {
-    const plan = planProcesses({ users: 100_000, nodes: 8, via: 'mixed', redis: true }, 20_000);
+    const plan = planProcesses({ users: 100_000, nodes: 8, via: 'mixed', processes: true }, 20_000);
     // 50,000 proxied users x 2 descriptors over 0.9 of a gateway's 19,488: 6 gateways; 15,000 users a process: 7.
     expect(plan).toMatchObject({ gateways: 6, userProcesses: 7, usersPerProcess: 14_286, nodeShare: 12_500 });
-    expect(planProcesses({ users: 20_000, nodes: 4, via: 'route', redis: true }, 20_000)).toMatchObject({ gateways: 2, userProcesses: 2 });
-    expect(planProcesses({ users: 100_000, nodes: 4, via: 'mixed', redis: true }, 20_000)).toMatch(/gives each node 25000 sessions, x 1\.3 headroom > .*use at least --nodes 7$/);
+    expect(planProcesses({ users: 20_000, nodes: 4, via: 'route', processes: true }, 20_000)).toMatchObject({ gateways: 2, userProcesses: 2 });
+    expect(planProcesses({ users: 100_000, nodes: 4, via: 'mixed', processes: true }, 20_000)).toMatch(/gives each node 25000 sessions, x 1\.3 headroom > .*use at least --nodes 7$/);
   });
 
   it('spreads the proxied users evenly over the gateways, also with --via mixed', () => {
@@ -50,6 +50,6 @@ describe('npm start -- under a low descriptor limit', () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/^cluster example: [^\n]+ \("npm start -- --help" lists the options\)\n$/);
-    expect(result.stderr).toMatch(/--users 1200 does not fit in memory mode: .*limited to 4096 descriptors \(ulimit -n\), which holds at most 1048 users with --via mixed; run on Redis \(--redis URL/);
+    expect(result.stderr).toMatch(/--users 1200 does not fit in memory mode: .*limited to 4096 descriptors \(ulimit -n\), which holds at most 1048 users with --via mixed; run on Redis or NATS \(--redis URL or --nats URL/);
   });
 });

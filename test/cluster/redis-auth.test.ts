@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenSigner } from '../../examples/cluster/auth.js';
 import { User } from '../../examples/cluster/client.js';
 import { requestJson } from '../../examples/cluster/http.js';
-import { startRedisCluster } from '../../examples/cluster/redis-cluster.js';
+import { startRedisCluster } from '../../examples/cluster/process-cluster.js';
 import { RedisServer, redisEnv, skipWithoutRedis } from '../support/redis-server.js';
 import { waitFor } from '../support/wait.js';
 

@@ -1,32 +1,44 @@
 /**
- * The cluster as OS processes sharing one Redis: each gateway and each app
- * node is a child process (process.ts run with tsx) with its own Redis
- * connections. Every run uses a fresh key prefix and deletes its keys at
- * the end.
+ * The cluster as OS processes sharing one engine (engine.ts: Redis, a Redis
+ * Cluster or NATS): each gateway and each app node is a child process
+ * (process.ts run with tsx) with its own connection. Every run uses a fresh
+ * prefix and deletes what it stored under it at the end (Redis keys, NATS
+ * buckets).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { type RingNode, RingRouter } from 'ringroute';
-import { RedisMembership, RedisRingStore } from 'ringroute/redis';
-import { type ClusterHandle, type ClusterSettings, firstPorts } from './cluster.js';
+import { type ClusterHandle, type ClusterSettings, LiveNodes, firstPorts } from './cluster.js';
+import type { Engine } from './engine.js';
 import type { ProcessConfig, ProcessReport } from './process.js';
 import type { Strategy } from './protocol.js';
-import { redisOptions } from './redis-url.js';
+import { redisEngine } from './redis-engine.js';
 
 const ENTRY = fileURLToPath(new URL('./process.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const START_TIMEOUT_MS = 20_000;
+/** How long the scenario waits for the engine to answer before it starts any part. */
+const ENGINE_WAIT_MS = 5000;
 
-export interface RedisClusterSettings extends ClusterSettings {
-  readonly redisUrl: string;
-  /** @default a fresh `ringroute-example-<random>` */
+export interface ProcessClusterSettings extends ClusterSettings {
+  readonly engine: Engine;
+  /** Letters, digits and `-` (valid for every engine). @default a fresh `ringroute-example-<random>` */
   readonly prefix?: string;
 }
 
-export async function startRedisCluster(settings: RedisClusterSettings): Promise<ClusterHandle & { readonly prefix: string }> {
+/** {@link startProcessCluster} on `--redis URL[,URL...]`. */
+export function startRedisCluster(settings: ClusterSettings & { readonly redisUrl: string; readonly prefix?: string }): Promise<ProcessCluster> {
+  return startProcessCluster({ ...settings, engine: redisEngine(settings.redisUrl) });
+}
+
+export type ProcessCluster = ClusterHandle & { readonly prefix: string; readonly engine: Engine };
+
+export async function startProcessCluster(settings: ProcessClusterSettings): Promise<ProcessCluster> {
+  const { engine } = settings;
   const prefix = settings.prefix ?? `ringroute-example-${randomBytes(4).toString('hex')}`;
+  // Not answering is said once, here, rather than by every part after its own wait.
+  const connection = await engine.connect({ name: 'scenario', prefix, waitMs: ENGINE_WAIT_MS, ...(settings.log ? { log: settings.log } : {}) });
   const children = new Set<ChildProcess>();
   const spawnPart = (role: ProcessConfig['role'], id: string, strategy: Strategy) => {
     const ports = role === 'gateway' && id === 'gw-1' ? firstPorts(settings) : {};
@@ -38,7 +50,7 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
       ...(settings.closesPerSecond !== undefined ? { closesPerSecond: settings.closesPerSecond } : {}),
     };
     // Secrets go in the environment, never on the command line (readable by every local user in ps).
-    const env = { ...process.env, RINGROUTE_SECRET: settings.secret, RINGROUTE_ADMIN_TOKEN: settings.adminToken, RINGROUTE_REDIS_URL: settings.redisUrl };
+    const env = { ...process.env, RINGROUTE_SECRET: settings.secret, RINGROUTE_ADMIN_TOKEN: settings.adminToken, ...engine.env };
     const child = fork(ENTRY, [JSON.stringify(config)], { cwd: ROOT, env, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
     children.add(child);
     child.once('exit', () => children.delete(child));
@@ -80,30 +92,20 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
       child.send({ type: 'drain' });
     });
   const gateways: Array<{ child: ChildProcess; url: string; adminUrl: string }> = [];
-  const watchers: Array<{ close(): Promise<void> }> = [];
-  const redis = new Redis(settings.redisUrl, redisOptions(settings.redisUrl));
-  redis.on('error', (error: Error) => settings.log?.(`[scenario] redis: ${error.message}`));
-  const nodes = new Map<string, ChildProcess>();
-  const urls = new Map<string, string>();
-  const adminUrls = new Map<string, string>();
-  const take = (id: string): ChildProcess => {
-    const child = nodes.get(id);
-    if (child === undefined) throw new Error(`no live node ${id}`);
-    nodes.delete(id);
-    urls.delete(id);
-    adminUrls.delete(id);
-    return child;
-  };
+  /** The scenario's own memberships and stores on the engine, closed with the cluster. */
+  const opened: Array<{ close(): Promise<void> }> = [];
+  const nodes = new LiveNodes<ChildProcess>();
   const handle = {
-    kind: 'redis' as const,
+    kind: engine.kind,
     prefix,
+    engine,
     gateways: [] as string[],
     admins: [] as string[],
-    nodes: urls,
-    nodeAdmins: adminUrls,
+    nodes: nodes.urls,
+    nodeAdmins: nodes.adminUrls,
     async joinMember(node: RingNode) {
-      const membership = new RedisMembership({ redis, prefix, ttlMs: settings.ttlMs, heartbeatMs: settings.heartbeatMs });
-      watchers.push(membership);
+      const membership = connection.membership({ ttlMs: settings.ttlMs, heartbeatMs: settings.heartbeatMs });
+      opened.push(membership);
       const member = await membership.join(node);
       return async () => {
         await member.leave();
@@ -111,34 +113,34 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
       };
     },
     async router() {
-      return RingRouter.start({ store: new RedisRingStore({ redis, prefix }), resyncMs: 200 });
+      const store = connection.store();
+      opened.push(store);
+      return RingRouter.start({ store, resyncMs: 200 });
     },
     async startNode(id: string, strategy: Strategy) {
       const { child, url, adminUrl } = await spawnPart('node', id, strategy);
-      nodes.set(id, child);
-      urls.set(id, url);
-      adminUrls.set(id, adminUrl);
+      nodes.add(id, child, url, adminUrl);
     },
     async stopNode(id: string) {
-      await stopChild(take(id));
+      await stopChild(nodes.take(id));
     },
     async killNode(id: string) {
-      const child = take(id);
+      const child = nodes.take(id);
       child.kill('SIGKILL');
       await exited(child);
     },
     async shutdown() {
       await Promise.all(gateways.map((g) => drainChild(g.child)));
-      await Promise.all([...nodes.keys()].map((id) => stopChild(take(id), 'shutdown')));
+      await Promise.all([...nodes.parts.keys()].map((id) => stopChild(nodes.take(id), 'shutdown')));
       await handle.close();
     },
     async close() {
-      await Promise.all([...nodes.keys()].map((id) => handle.stopNode(id)));
+      await Promise.all([...nodes.parts.keys()].map((id) => handle.stopNode(id)));
       await Promise.all(gateways.map((g) => stopChild(g.child)));
       for (const child of children) child.kill('SIGKILL');
-      for (const w of watchers) await w.close().catch(() => undefined);
-      redis.disconnect();
-      await deletePrefix(settings.redisUrl, prefix);
+      for (const o of opened) await o.close().catch(() => undefined);
+      await connection.close().catch(() => undefined);
+      await engine.clean(prefix);
     },
   };
   try {
@@ -153,31 +155,9 @@ export async function startRedisCluster(settings: RedisClusterSettings): Promise
     await Promise.all(settings.nodes.map((id) => handle.startNode(id, settings.strategy)));
   } catch (error) {
     for (const child of children) child.kill('SIGKILL');
-    redis.disconnect();
-    await deletePrefix(settings.redisUrl, prefix).catch(() => undefined);
+    await connection.close().catch(() => undefined);
+    await engine.clean(prefix).catch(() => undefined);
     throw error;
   }
   return handle;
-}
-
-/** Deletes every key of the run (all of them carry the hash tag `{prefix}`). */
-export async function deletePrefix(redisUrl: string, prefix: string): Promise<number> {
-  const redis = new Redis(redisUrl, redisOptions(redisUrl));
-  try {
-    return await deleteKeys(redis, prefix);
-  } finally {
-    redis.disconnect();
-  }
-}
-
-/** {@link deletePrefix} on a client the caller holds (e.g. one through the Sentinels). */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
-  let deleted = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.del(...keys);
-  } while (cursor !== '0');
-  return deleted;
 }
