@@ -3,6 +3,9 @@
  * checks, and the help text. Parsing is pure (no I/O) so tests can call it.
  */
 
+/** Where the nodes run: in this process, or one process per node on Redis or NATS pub/sub. */
+export type TransportName = 'memory' | 'redis' | 'nats';
+
 /** The options of one `ringroute bench` run, defaults filled in. */
 export interface BenchOptions {
   /** Cluster sizes to measure, ascending. */
@@ -15,9 +18,10 @@ export interface BenchOptions {
   readonly groupShare: number;
   /** Characters of text per message. */
   readonly payloadBytes: number;
-  readonly transport: 'memory' | 'redis';
+  readonly transport: TransportName;
   readonly redisUrl: string;
-  /** Messages per second offered by the gateway on the redis transport; 0 = as fast as it can. */
+  readonly natsUrl: string;
+  /** Messages per second offered by the gateway on the redis and nats transports; 0 = as fast as it can. */
   readonly rate: number;
   /** Measured repetitions of each mode at each node count; the median CPU is reported. */
   readonly rounds: number;
@@ -49,14 +53,15 @@ export class UsageError extends Error {
 export const DEFAULTS = {
   nodes: [2, 4, 8, 16] as readonly number[],
   users: 10_000,
-  messages: { memory: 30_000, redis: 2_000 },
+  messages: { memory: 30_000, redis: 2_000, nats: 2_000 },
   groupSize: 8,
   groupShare: 0.5,
   payloadBytes: 64,
   transport: 'memory' as const,
   redisUrl: 'redis://127.0.0.1:6379',
+  natsUrl: 'nats://127.0.0.1:4222',
   rate: 500,
-  rounds: { memory: 5, redis: 1 },
+  rounds: { memory: 5, redis: 1, nats: 1 },
   seed: 1,
 } as const;
 
@@ -65,6 +70,8 @@ export const LIMITS = {
   nodesMemory: 1024,
   /** One OS process per node. */
   nodesRedis: 64,
+  /** One OS process per node. */
+  nodesNats: 64,
   users: 10_000_000,
   messages: 10_000_000,
   payloadBytes: 1_048_576,
@@ -107,10 +114,11 @@ checksummed); a mismatch fails the run with exit code 1.
 
 Flags:
   --nodes LIST        comma-separated node counts to measure, each >= 1
-                      (default ${DEFAULTS.nodes.join(',')}; at most ${LIMITS.nodesRedis} with --transport redis)
+                      (default ${DEFAULTS.nodes.join(',')}; at most ${LIMITS.nodesRedis} with --transport
+                      redis or nats)
   --users N           users, one session each (default ${DEFAULTS.users})
   --messages N        messages routed per mode and node count
-                      (default ${DEFAULTS.messages.memory} with memory, ${DEFAULTS.messages.redis} with redis)
+                      (default ${DEFAULTS.messages.memory} with memory, ${DEFAULTS.messages.redis} with redis or nats)
   --group-size N      members per chat group; 0 = one-to-one messages only
                       (default ${DEFAULTS.groupSize}; at most --users)
   --group-share F     share of messages sent to a group, in (0, 1], when
@@ -122,15 +130,23 @@ Flags:
                               Redis connection; real pub/sub: one shared channel
                               for broadcast, one channel per node for hash.
                               Needs the ioredis package.
+                      nats:   as redis, on core NATS subjects, through the
+                              library's own NatsTransport (ringroute/nats).
+                              Needs @nats-io/transport-node, @nats-io/jetstream
+                              and @nats-io/kv. CPU leaves out the NATS server.
   --redis URL         Redis server for --transport redis
                       (default ${DEFAULTS.redisUrl}); implies --transport
                       redis. Channels get a unique prefix, so a shared server
                       is safe.
+  --nats URL          NATS server for --transport nats
+                      (default ${DEFAULTS.natsUrl}); implies --transport
+                      nats. Subjects get a unique prefix, so a shared server
+                      is safe.
   --rate N            messages per second the gateway offers with --transport
-                      redis; 0 = as fast as it can (default ${DEFAULTS.rate}).
+                      redis or nats; 0 = as fast as it can (default ${DEFAULTS.rate}).
                       Latency is measured at this load.
   --rounds N          measured repetitions of each mode; the median CPU is
-                      reported (default ${DEFAULTS.rounds.memory} with memory, ${DEFAULTS.rounds.redis} with redis)
+                      reported (default ${DEFAULTS.rounds.memory} with memory, ${DEFAULTS.rounds.redis} with redis or nats)
   --seed N            seed of the workload generator, an integer in
                       [0, 2^32) (default ${DEFAULTS.seed}); the same seed gives the
                       same users, groups and messages
@@ -147,10 +163,11 @@ Figures in the tables, per node count: bcast, hash and (ratio) bcast / hash:
   wasted/msg          visits to a node holding none of the recipients
   bytes/msg           serialized bytes delivered to nodes per message
   CPU µs/deliv        user+system CPU of the whole run (gateway, nodes and,
-                      with redis, the worker processes and the Redis server)
+                      with redis, the worker processes and the Redis server;
+                      with nats, the gateway and the worker processes)
                       per message delivered to a user
   deliv/CPU-s         the inverse: deliveries per second of CPU
-  p50/p99 ms          send-to-delivery latency (redis transport only)
+  p50/p99 ms          send-to-delivery latency (redis and nats transports)
 Only in the --json report (its schema: ringroute/report.schema.json):
   sessionLookups      lookups in the nodes' local session maps, in total and
                       per message
@@ -160,18 +177,19 @@ Only in the --json report (its schema: ringroute/report.schema.json):
   every round and by process (gateway, nodes, Redis), wall time, maximum
   latency, and the fewest and most sessions on a node.
 
-Exit codes: 0 done, 1 the run failed (delivery mismatch, Redis error),
-2 invalid arguments or missing ioredis.
+Exit codes: 0 done, 1 the run failed (delivery mismatch, Redis or NATS
+error), 2 invalid arguments or a missing ioredis or NATS package.
 
 Examples:
   ringroute bench
   ringroute bench --nodes 2,4,8,16,32 --group-size 0 --json r.json --svg r.svg
   ringroute bench --transport redis --redis redis://127.0.0.1:6379 --nodes 2,4,8
+  ringroute bench --transport nats --nats nats://127.0.0.1:4222 --nodes 2,4,8
 `;
 
 const FLAGS = new Set([
   'nodes', 'users', 'messages', 'group-size', 'group-share', 'payload', 'transport',
-  'redis', 'rate', 'rounds', 'seed', 'json', 'svg', 'quiet', 'help', 'version',
+  'redis', 'nats', 'rate', 'rounds', 'seed', 'json', 'svg', 'quiet', 'help', 'version',
 ]);
 
 /**
@@ -226,15 +244,18 @@ function readFlags(args: readonly string[]): Map<string, string> {
 
 function benchOptions(flags: ReadonlyMap<string, string>): BenchOptions {
   const transportFlag = flags.get('transport');
-  if (transportFlag !== undefined && transportFlag !== 'memory' && transportFlag !== 'redis') {
-    throw new UsageError(`--transport must be "memory" or "redis", got ${JSON.stringify(transportFlag)}`);
+  if (transportFlag !== undefined && transportFlag !== 'memory' && transportFlag !== 'redis' && transportFlag !== 'nats') {
+    throw new UsageError(`--transport must be "memory", "redis" or "nats", got ${JSON.stringify(transportFlag)}`);
   }
   const redisFlag = flags.get('redis');
-  if (redisFlag !== undefined && transportFlag === 'memory') throw new UsageError('--redis needs --transport redis');
-  const transport: 'memory' | 'redis' = transportFlag ?? (redisFlag !== undefined ? 'redis' : DEFAULTS.transport);
-  if (transport === 'memory' && flags.has('rate')) throw new UsageError('--rate applies to --transport redis only');
+  const natsFlag = flags.get('nats');
+  if (redisFlag !== undefined && natsFlag !== undefined) throw new UsageError('--redis and --nats choose different transports: give one of them');
+  if (redisFlag !== undefined && transportFlag !== undefined && transportFlag !== 'redis') throw new UsageError('--redis needs --transport redis');
+  if (natsFlag !== undefined && transportFlag !== undefined && transportFlag !== 'nats') throw new UsageError('--nats needs --transport nats');
+  const transport: TransportName = transportFlag ?? (redisFlag !== undefined ? 'redis' : natsFlag !== undefined ? 'nats' : DEFAULTS.transport);
+  if (transport === 'memory' && flags.has('rate')) throw new UsageError('--rate applies to --transport redis or nats only');
 
-  const maxNodes = transport === 'redis' ? LIMITS.nodesRedis : LIMITS.nodesMemory;
+  const maxNodes = transport === 'redis' ? LIMITS.nodesRedis : transport === 'nats' ? LIMITS.nodesNats : LIMITS.nodesMemory;
   const nodes = nodeList(flags.get('nodes'), maxNodes, transport);
   const users = integer(flags, 'users', DEFAULTS.users, 1, LIMITS.users);
   const messages = integer(flags, 'messages', DEFAULTS.messages[transport], 1, LIMITS.messages);
@@ -246,6 +267,8 @@ function benchOptions(flags: ReadonlyMap<string, string>): BenchOptions {
   const groupShare = shareText === undefined ? DEFAULTS.groupShare : share(shareText);
   const redisUrl = redisFlag ?? DEFAULTS.redisUrl;
   if (!/^rediss?:\/\/\S+$/.test(redisUrl)) throw new UsageError(`--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redisUrl)}`);
+  const natsUrl = natsFlag ?? DEFAULTS.natsUrl;
+  if (!/^(nats|tls):\/\/\S+$/.test(natsUrl)) throw new UsageError(`--nats must be a nats:// or tls:// URL, got ${JSON.stringify(natsUrl)}`);
 
   return {
     nodes,
@@ -256,6 +279,7 @@ function benchOptions(flags: ReadonlyMap<string, string>): BenchOptions {
     payloadBytes: integer(flags, 'payload', DEFAULTS.payloadBytes, 0, LIMITS.payloadBytes),
     transport,
     redisUrl,
+    natsUrl,
     rate: integer(flags, 'rate', DEFAULTS.rate, 0, LIMITS.rate),
     rounds: integer(flags, 'rounds', DEFAULTS.rounds[transport], 1, LIMITS.rounds),
     seed: integer(flags, 'seed', DEFAULTS.seed, 0, 0xffffffff),

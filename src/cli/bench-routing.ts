@@ -79,12 +79,19 @@ export interface NodeCountResult {
   readonly ratio: Ratios;
 }
 
+/**
+ * The options as the report records them: `natsUrl` only with the nats
+ * transport, so that memory and redis reports keep the shape they had
+ * before NATS was added (and still match the schema of that time).
+ */
+export type ReportArgs = Omit<BenchOptions, 'natsUrl'> & { readonly natsUrl?: string };
+
 /** The whole report, as written by `--json`. */
 export interface BenchReport {
   readonly tool: 'ringroute bench';
   readonly date: string;
   readonly machine: { readonly cpu: string; readonly cores: number; readonly node: string; readonly platform: string; readonly arch: string; readonly memoryGiB: number };
-  readonly args: BenchOptions;
+  readonly args: ReportArgs;
   readonly workload: {
     readonly users: number;
     readonly messages: number;
@@ -170,7 +177,7 @@ export async function runRoutingBench(options: BenchOptions, transport: Transpor
     tool: 'ringroute bench',
     date: new Date().toISOString(),
     machine: machine(),
-    args: options,
+    args: reportArgs(options),
     workload: {
       users: workload.users.length,
       messages: workload.messages.length,
@@ -183,6 +190,13 @@ export async function runRoutingBench(options: BenchOptions, transport: Transpor
     correct: problems.length === 0,
     problems,
   };
+}
+
+/** The options without `natsUrl` unless the nats transport ran. */
+function reportArgs(options: BenchOptions): ReportArgs {
+  if (options.transport === 'nats') return options;
+  const { natsUrl: _unused, ...args } = options;
+  return args;
 }
 
 /** What the machine is, for the report. */

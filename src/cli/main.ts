@@ -13,6 +13,7 @@ import { createProgress } from './progress.js';
 import { formatReport, formatVerdict } from './report.js';
 import { renderSvg } from './svg.js';
 import { memoryTransport } from './transport-memory.js';
+import { natsTransport } from './transport-nats.js';
 import { redisTransport } from './transport-redis.js';
 import type { Transport } from './transport.js';
 import { readVersion } from './version.js';
@@ -43,15 +44,14 @@ async function main(argv: readonly string[]): Promise<number> {
 
   let transport: Transport;
   try {
+    // Workers run this same entry: the built dist/cli.js, or main.ts under tsx.
+    const worker = { script: resolve(process.argv[1]!), execArgv: process.execArgv };
     transport =
       options.transport === 'memory'
         ? memoryTransport()
-        : await redisTransport({
-            url: options.redisUrl,
-            rate: options.rate,
-            // Workers run this same entry: the built dist/cli.js, or main.ts under tsx.
-            worker: { script: resolve(process.argv[1]!), execArgv: process.execArgv },
-          });
+        : options.transport === 'redis'
+          ? await redisTransport({ url: options.redisUrl, rate: options.rate, worker })
+          : await natsTransport({ url: options.natsUrl, rate: options.rate, worker });
   } catch (error) {
     return fail(error, undefined, hint);
   }
@@ -69,7 +69,8 @@ async function main(argv: readonly string[]): Promise<number> {
   progress.done();
 
   process.stdout.write(formatReport(report));
-  const saved = { ...report, args: { ...report.args, redisUrl: redactUrl(report.args.redisUrl) } };
+  const args = report.args;
+  const saved = { ...report, args: { ...args, redisUrl: redactUrl(args.redisUrl), ...(args.natsUrl === undefined ? {} : { natsUrl: redactUrl(args.natsUrl) }) } };
   try {
     if (options.json !== null) writeFileSync(options.json, `${JSON.stringify(saved, null, 2)}\n`);
     if (options.svg !== null) writeFileSync(options.svg, renderSvg(report));
@@ -103,7 +104,7 @@ function checkWritable(file: string): void {
 
 /** The URL without its password, for the saved report. */
 function redactUrl(url: string): string {
-  return url.replace(/^(rediss?:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
+  return url.replace(/^((?:rediss?|nats|tls):\/\/[^:@/]*:)[^@/]*@/, '$1***@');
 }
 
 if (process.argv[2] === WORKER_ARG) {
@@ -111,5 +112,8 @@ if (process.argv[2] === WORKER_ARG) {
 } else {
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
+    // Exit even if a client left a handle open: @nats-io/transport-node 3.4 keeps the socket of a connect()
+    // that timed out (a server that accepts but never answers) open until the peer closes it.
+    setTimeout(() => process.exit(code), 500).unref();
   });
 }

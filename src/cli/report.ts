@@ -125,7 +125,7 @@ export function formatHeadline(report: BenchReport): string {
     w.groupMessages === 0
       ? `${w.messages} one-to-one messages`
       : `${w.messages} messages (${w.directMessages} one-to-one, ${w.groupMessages} to groups of ${a.groupSize})`;
-  const transport = a.transport === 'redis' ? `redis transport (${a.rate === 0 ? 'unpaced' : `${a.rate} msg/s offered`})` : 'memory transport';
+  const transport = a.transport === 'memory' ? 'memory transport' : `${a.transport} transport (${a.rate === 0 ? 'unpaced' : `${a.rate} msg/s offered`})`;
   const m = report.machine;
   const rounds = a.rounds > 1 ? `, median of ${a.rounds} rounds` : '';
   return `${wrap(`ringroute bench: ${transport}, ${w.users} users, ${traffic}, seed ${a.seed}${rounds}`, '  ')}\n${wrap(`${m.cpu}, ${m.cores} cores, Node ${m.node}`)}`;
@@ -155,6 +155,7 @@ export function formatSplit(report: BenchReport): string {
 export function formatReport(report: BenchReport): string {
   const notes: string[] = ['ratio = broadcast / hash.'];
   if (report.args.transport === 'redis') notes.push('CPU includes the gateway, every node worker and the Redis server; latency is send to delivery.');
+  else if (report.args.transport === 'nats') notes.push('CPU includes the gateway and every node worker, not the NATS server; latency is send to delivery.');
   else notes.push('CPU is the whole routing and delivery work of all nodes in this process.');
   notes.push('More figures: --json.');
   return `${formatHeadline(report)}\n\n${formatTables(report).join('\n\n')}\n\n${wrap(notes.join(' '))}\n${wrap(formatSplit(report), '  ')}\n${formatVerdict(report)}\n`;

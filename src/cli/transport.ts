@@ -3,6 +3,7 @@
  * and a way to push one mode's messages through them while measuring.
  */
 import type { HashRing } from '../ring/hash-ring.js';
+import type { TransportName } from './args.js';
 import type { GatewayCounters, Mode } from './gateway.js';
 import type { NodeCounters } from './session-node.js';
 import type { Message } from './workload.js';
@@ -15,7 +16,7 @@ export interface CpuSpent {
   readonly gatewayMicros: number | null;
   /** All node workers together (receiving, parsing, session lookups); null when not separable. */
   readonly nodesMicros: number | null;
-  /** The Redis server (fan-out to subscribers); null without Redis or when INFO is not allowed. */
+  /** The Redis server (fan-out to subscribers); null without Redis (NATS included) or when INFO is not allowed. */
   readonly redisMicros: number | null;
 }
 
@@ -55,9 +56,9 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
-/** A way to run nodes: in this process, or as worker processes on Redis pub/sub. */
+/** A way to run nodes: in this process, or as worker processes on Redis or NATS pub/sub. */
 export interface Transport {
-  readonly name: 'memory' | 'redis';
+  readonly name: TransportName;
   /**
    * Starts one node per ring member; `sessions` maps each node id to the
    * users whose sessions it holds.

@@ -13,7 +13,7 @@ import type { NodeCounters, NodeTimes } from './session-node.js';
 export const WORKER_ARG = '__ringroute-bench-worker';
 
 /** The pub/sub systems a worker can listen on. */
-export type PubSubName = 'redis';
+export type PubSubName = 'redis' | 'nats';
 
 /** Messages from the parent. */
 export type ToWorker =

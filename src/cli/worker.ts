@@ -1,5 +1,5 @@
 /**
- * A node of a pub/sub transport (redis), run as its own process. For
+ * A node of a pub/sub transport (redis, nats), run as its own process. For
  * each cluster it is part of, it holds its users' sessions and listens, on
  * its own connection, at that cluster's broadcast address and at its own;
  * after each run it reports its counters, its CPU time and the latency of
@@ -7,6 +7,7 @@
  * count to the next, so each process starts once.
  */
 import { SessionNode } from './session-node.js';
+import { natsNodeBus } from './transport-nats.js';
 import type { NodeBus } from './transport-pubsub.js';
 import { redisNodeBus } from './transport-redis.js';
 import type { FromWorker, ToWorker } from './worker-pool.js';
@@ -42,7 +43,7 @@ export function runWorker(): void {
   const handle = async (message: ToWorker): Promise<void> => {
     switch (message.type) {
       case 'init':
-        bus ??= await redisNodeBus(message.url);
+        bus ??= await (message.transport === 'nats' ? natsNodeBus(message.url) : redisNodeBus(message.url));
         await bus.leave();
         node = new SessionNode(message.nodeId, message.users, true);
         await bus.join(message.prefix, message.nodeId, onMessage, fail);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, HELP, USAGE, UsageError, parseCommand, type BenchOptions } from '../../src/cli/args.js';
+import { DEFAULTS, HELP, LIMITS, USAGE, UsageError, parseCommand, type BenchOptions } from '../../src/cli/args.js';
 
 function bench(...args: string[]): BenchOptions {
   const command = parseCommand(['bench', ...args]);
@@ -28,6 +28,7 @@ describe('parseCommand', () => {
       payloadBytes: DEFAULTS.payloadBytes,
       transport: 'memory',
       redisUrl: DEFAULTS.redisUrl,
+      natsUrl: DEFAULTS.natsUrl,
       rate: DEFAULTS.rate,
       rounds: DEFAULTS.rounds.memory,
       seed: DEFAULTS.seed,
@@ -54,6 +55,17 @@ describe('parseCommand', () => {
     expect(options.transport).toBe('redis');
     expect(options.messages).toBe(DEFAULTS.messages.redis);
     expect(options.rounds).toBe(DEFAULTS.rounds.redis);
+  });
+
+  it('reads --transport nats and --nats, and --nats implies nats as --redis implies redis', () => {
+    const explicit = bench('--transport', 'nats', '--nats', 'nats://127.0.0.1:4333', '--nodes', '2,4', '--rate', '0');
+    expect(explicit).toMatchObject({ transport: 'nats', natsUrl: 'nats://127.0.0.1:4333', nodes: [2, 4], rate: 0 });
+    expect(bench('--transport', 'nats').natsUrl).toBe('nats://127.0.0.1:4222');
+    const implied = bench('--nats=tls://nats.example:4222');
+    expect(implied).toMatchObject({ transport: 'nats', natsUrl: 'tls://nats.example:4222', messages: DEFAULTS.messages.nats, rounds: DEFAULTS.rounds.nats });
+    expect(bench('--nats', 'nats://h:1', '--nodes', String(LIMITS.nodesNats)).nodes).toEqual([LIMITS.nodesNats]);
+    // Either server flag alone keeps the other's default, which the report still records.
+    expect(bench('--redis', 'redis://h:1').natsUrl).toBe(DEFAULTS.natsUrl);
   });
 
   it('asks for the help with no command, --help, -h and the help command', () => {
@@ -88,10 +100,17 @@ describe('parseCommand', () => {
     [['bench', '--group-size', '0', '--group-share', '0.5'], /--group-share needs --group-size > 0/],
     [['bench', '--group-share', '0'], /--group-share must be a number in \(0, 1\]/],
     [['bench', '--group-share', '1.5'], /--group-share must be a number in \(0, 1\]/],
-    [['bench', '--transport', 'tcp'], /--transport must be "memory" or "redis"/],
+    [['bench', '--transport', 'tcp'], /--transport must be "memory", "redis" or "nats"/],
     [['bench', '--transport', 'memory', '--redis', 'redis://x'], /--redis needs --transport redis/],
+    [['bench', '--transport', 'nats', '--redis', 'redis://x'], /--redis needs --transport redis/],
+    [['bench', '--transport', 'memory', '--nats', 'nats://x:4222'], /--nats needs --transport nats/],
+    [['bench', '--transport', 'redis', '--nats', 'nats://x:4222'], /--nats needs --transport nats/],
+    [['bench', '--redis', 'redis://x', '--nats', 'nats://x:4222'], /--redis and --nats choose different transports/],
+    [['bench', '--nats', 'redis://x'], /--nats must be a nats:\/\/ or tls:\/\/ URL/],
+    [['bench', '--nats'], /--nats needs a value/],
+    [['bench', '--nodes', '65', '--transport', 'nats'], /over the limit of 64 nodes with --transport nats/],
     [['bench', '--redis', 'http://x'], /--redis must be a redis:\/\/ or rediss:\/\/ URL/],
-    [['bench', '--rate', '100'], /--rate applies to --transport redis only/],
+    [['bench', '--rate', '100'], /--rate applies to --transport redis or nats only/],
     [['bench', '--seed', '4294967296'], /--seed must be an integer in \[0, 4294967295\]/],
     [['bench', '--rounds', '0'], /--rounds must be an integer/],
     [['bench', '--json', ''], /--json needs a file name/],
@@ -104,10 +123,13 @@ describe('parseCommand', () => {
   });
 
   it('documents every flag in the help', () => {
-    for (const flag of ['--nodes', '--users', '--messages', '--group-size', '--group-share', '--payload', '--transport', '--redis', '--rate', '--rounds', '--seed', '--json', '--svg', '--quiet', '--help', '--version']) {
+    for (const flag of ['--nodes', '--users', '--messages', '--group-size', '--group-share', '--payload', '--transport', '--redis', '--nats', '--rate', '--rounds', '--seed', '--json', '--svg', '--quiet', '--help', '--version']) {
       expect(HELP).toContain(flag);
     }
     for (const text of ['bench', '--help', '--version', '-v']) expect(USAGE).toContain(text);
+    // The servers' defaults, so that nobody has to guess which one a bare --transport uses.
+    expect(HELP).toContain(DEFAULTS.redisUrl);
+    expect(HELP).toContain(DEFAULTS.natsUrl);
   });
 
   it('keeps both helps within 80 columns', () => {

@@ -13,6 +13,7 @@ export function smallOptions(overrides: Partial<BenchOptions> = {}): BenchOption
     payloadBytes: 16,
     transport: 'memory',
     redisUrl: 'redis://127.0.0.1:6379',
+    natsUrl: 'nats://127.0.0.1:4222',
     rate: 0,
     rounds: 1,
     seed: 7,
