@@ -24,7 +24,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { deleteKeys } from '../cluster/redis-engine.js';
 import { type Address, Relays, addressKey } from './relay.js';
-import type { FailoverReport } from './store.js';
+import type { FailoverOptions, FailoverReport } from './store.js';
 
 /** The `--sentinel` options. */
 export interface SentinelSetOptions {
@@ -266,7 +266,7 @@ export class ExternalSentinels {
    * primary back, if it was the only replica). Resolves when every Sentinel
    * names the new primary; times are from the command.
    */
-  async failover(timeoutMs = 60_000): Promise<FailoverReport> {
+  async failover({ onPromoted, timeoutMs = 60_000 }: FailoverOptions = {}): Promise<FailoverReport> {
     await this.#waitReady(timeoutMs);
     const old = await this.primary();
     const sent = performance.now();
@@ -293,6 +293,7 @@ export class ExternalSentinels {
     let promoted = old;
     await until(async () => !same((promoted = await named(by)), old), `Sentinel ${addressKey(by)} did not promote a replica`, timeoutMs);
     const promotedMs = performance.now() - sent;
+    onPromoted?.();
     this.#returning = old;
     await until(async () => {
       for (const s of this.#sentinels) if (!same(await named(s).catch(() => null), promoted) && (await answers(s, this.#options.sentinelPassword))) return false;

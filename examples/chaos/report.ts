@@ -61,7 +61,8 @@ export function formatSchedule(faults: readonly FaultResult[]): string[] {
     const late = f.startedAt - f.at > 100 ? ` (started ${s(f.startedAt)})` : '';
     const outcome = f.error !== undefined ? `ERROR ${f.error}` : f.convergedMs === null ? 'did not converge' : `converged ${f.convergedMs} ms`;
     const promoted = f.promotedMs !== undefined ? `, promoted ${f.promotedMs} ms` : '';
-    return `${s(f.at).padStart(7)} ${f.kind.padEnd(14)} ${what.padEnd(14)} ${f.durationMs > 0 ? s(f.durationMs) : '-'}${late}: ${outcome}${promoted}`;
+    const storeOut = f.storeOutMs !== undefined ? ` (+ ${f.storeOutMs} ms store out)` : '';
+    return `${s(f.at).padStart(7)} ${f.kind.padEnd(14)} ${what.padEnd(14)} ${f.durationMs > 0 ? s(f.durationMs) : '-'}${late}: ${outcome}${storeOut}${promoted}`;
   });
 }
 
@@ -75,6 +76,12 @@ export function formatReport(report: ChaosReport, minPerKind = 0): string {
   for (const r of kindRows(report.faults)) {
     lines.push(`${r.kind.padEnd(14)} ${String(r.count).padStart(6)} ${String(r.converged).padStart(10)} ${String(r.p50Ms).padStart(8)} ${String(r.p99Ms).padStart(8)} ${String(r.maxMs).padStart(8)} ${String(r.boundMs).padStart(10)} ${String(r.overBound).padStart(5)}`);
   }
+  const promotions = report.faults.map((f) => f.promotedMs).filter((ms): ms is number => ms !== undefined).sort((a, b) => a - b);
+  if (promotions.length > 0) {
+    lines.push(`fail-overs: Sentinel named the new primary ${percentile(promotions, 0.5)} ms after the kill at the median, p99 ${percentile(promotions, 0.99)} ms, max ${promotions.at(-1)} ms (Sentinel's time; redis-failover converges from the promotion)`);
+  }
+  const outs = report.faults.filter((f) => f.storeOutMs !== undefined);
+  if (outs.length > 0) lines.push(`store out while other faults converged (not counted in their times): ${outs.length} faults, ${outs.reduce((a, f) => a + f.storeOutMs!, 0)} ms in all`);
   const m = report.messages;
   lines.push('', `messages: ${m.messages} sent to ${m.sent} recipients: received ${m.delivered}, told failed ${m.failed}, unknown ${m.unknown} not received + ${m.unknownReceived} received, lost ${m.lost}`);
   lines.push(`  told delivered but not received ${m.falselyDelivered}, told failed but received ${m.failedButReceived}, shown twice ${m.duplicates}, misrouted ${m.misrouted}, skipped ${m.skipped}`);

@@ -17,6 +17,7 @@ import { type OutcomeFigures, countOutcomes, failureReasons } from '../cluster/r
 import { RemotePool } from '../cluster/remote-pool.js';
 import { Traffic } from '../cluster/traffic.js';
 import { type FaultContext, type FaultResult, runFault } from './faults.js';
+import { StoreOutages } from './store-outages.js';
 import { Network, ipBinary } from './network.js';
 import { type Incarnation, type OwnershipSummary, measureOwnership, parseOwnershipLog } from './ownership.js';
 import { Part, type PartSettings } from './parts.js';
@@ -223,7 +224,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const t0 = performance.now();
     const faulted = new Set<string>();
     const ctx: FaultContext = {
-      parts, network, store, watch, redis, probeKey: `{${prefix}}:chaos-probe`, faulted,
+      parts, network, store, watch, redis, probeKey: `{${prefix}}:chaos-probe`, faulted, storeOutages: new StoreOutages(),
       now: () => performance.now() - t0,
       onFreeze: (part, from, to) => current(part)?.frozen.push([from, to]),
       onKill: (part, at) => ended(part.id)(part.incarnation, at),

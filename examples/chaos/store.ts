@@ -128,6 +128,14 @@ export interface FailoverReport {
   readonly readyMs: number;
 }
 
+/** How a fail-over is ordered. */
+export interface FailoverOptions {
+  /** Called as soon as the Sentinels named the new primary, before the old one is back. */
+  readonly onPromoted?: () => void;
+  /** Longest wait for the promotion, and again for the set to be whole. */
+  readonly timeoutMs?: number;
+}
+
 export class RedisSet {
   readonly host: string;
   readonly #servers: Proc[];
@@ -195,7 +203,7 @@ export class RedisSet {
   }
 
   /** Kills the primary; once a Sentinel names the replica, starts the old one as its replica and waits until every Sentinel counts it. */
-  async failover(timeoutMs = 20_000): Promise<FailoverReport> {
+  async failover({ onPromoted, timeoutMs = 20_000 }: FailoverOptions = {}): Promise<FailoverReport> {
     const oldPort = await this.primaryPort();
     const old = this.#server(oldPort);
     const killed = performance.now();
@@ -203,6 +211,7 @@ export class RedisSet {
     let newPort = oldPort;
     await until(async () => (newPort = await this.primaryPort()) !== oldPort, 'the Sentinels did not promote the replica', timeoutMs);
     const promotedMs = performance.now() - killed;
+    onPromoted?.();
     await old.start(this.#serverArgs(old, newPort));
     await this.#waitReady(timeoutMs);
     return { promotedMs, readyMs: performance.now() - killed };
