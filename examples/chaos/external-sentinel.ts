@@ -72,7 +72,7 @@ async function ask(to: Address, password: string | undefined, command: readonly 
 }
 
 /** An error of `what` (a Sentinel or a server) in one line, naming the option a password problem needs. */
-function explain(error: unknown, what: string, option: string): string {
+export function explain(error: unknown, what: string, option: string): string {
   const message = (error as Error).message ?? String(error);
   if (/NOAUTH|Authentication required/i.test(message)) return `${what} requires a password (${option})`;
   if (/WRONGPASS|invalid password|invalid username-password/i.test(message)) return `${what} refused the password (${option})`;

@@ -12,8 +12,32 @@
 import { Redis } from 'ioredis';
 import { redisOptions } from '../cluster/redis-url.js';
 import { deletePrefix } from '../cluster/redis-engine.js';
+import { explain } from './external-sentinel.js';
 import { Relays } from './relay.js';
 import type { FailoverReport } from './store.js';
+
+/**
+ * Why the Redis at `url` cannot serve the run, in one line (it does not
+ * answer, or wants a password the URL does not give or refuses the one it
+ * gives), or null when it answers PING.
+ */
+export async function redisProblem(url: string): Promise<string | null> {
+  const target = new URL(url);
+  const where = `${target.protocol}//${target.hostname}:${target.port || 6379}`;
+  const probe = new Redis(url, { ...redisOptions(url), lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 3000, commandTimeout: 3000, retryStrategy: () => null });
+  let failure: Error | null = null;
+  probe.on('error', (error: Error) => void (failure = error));
+  try {
+    await probe.connect();
+    await probe.ping();
+    return null;
+  } catch (error) {
+    // A refused connection surfaces as "Connection is closed."; the error event said why.
+    return explain(failure ?? error, `the Redis at ${where}`, 'the password rides in the URL: redis://user:password@host:port');
+  } finally {
+    probe.disconnect();
+  }
+}
 
 export class ExternalRedis {
   /** The URL the parts use: the relay on the store's address. */
@@ -32,16 +56,8 @@ export class ExternalRedis {
     const target = new URL(url);
     const host = target.hostname.replace(/^\[|\]$/g, '');
     const port = Number(target.port || 6379);
-    const probe = new Redis(url, { ...redisOptions(url), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      await probe.ping();
-    } catch (error) {
-      throw new Error(`--redis ${target.protocol}//${host}:${port} does not answer: ${(error as Error).message}`);
-    } finally {
-      probe.disconnect();
-    }
+    const problem = await redisProblem(url);
+    if (problem !== null) throw new Error(problem);
     const relays = new Relays(storeAddress);
     const relay = await relays.add({ host, port });
     const relayTarget = new URL(url);

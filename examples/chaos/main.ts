@@ -14,6 +14,7 @@ import { runChaos } from './run.js';
 import { FAULT_KINDS, type FaultKind } from './schedule.js';
 import { type SentinelSetOptions, parseSentinelList, sentinelSetProblem } from './external-sentinel.js';
 import { storeProblem } from './store.js';
+import { redisProblem } from './external-store.js';
 
 const HELP = `Usage: npm run chaos -- [options]
 
@@ -118,14 +119,16 @@ const options = {
 if (values.trace !== undefined && !existsSync(values.trace)) mkdirSync(values.trace, { recursive: true });
 const minPerKind = number('min-per-kind', values['min-per-kind'], 0, 10_000, 0);
 if (values.redis !== undefined && redisUrlProblem(values.redis) !== null) usage(redisUrlProblem(values.redis)!);
+// A store that cannot serve the run is refused in one line before anything starts, the same way for both options.
+const givenStoreProblem =
+  sentinel !== undefined ? await sentinelSetProblem(sentinel) : values.redis !== undefined ? await redisProblem(values.redis) : null;
+if (givenStoreProblem !== null) {
+  process.stderr.write(`chaos: ${sentinel !== undefined ? '--sentinel' : '--redis'}: ${givenStoreProblem}\n`);
+  process.exit(2);
+}
 const problem = networkProblem() ?? (values.redis === undefined && sentinel === undefined ? storeProblem() : null);
 if (problem !== null) {
   process.stderr.write(`chaos: cannot run here: ${problem}\n`);
-  process.exit(2);
-}
-const sentinelProblem = sentinel !== undefined ? await sentinelSetProblem(sentinel) : null;
-if (sentinelProblem !== null) {
-  process.stderr.write(`chaos: --sentinel: ${sentinelProblem}\n`);
   process.exit(2);
 }
 

@@ -43,18 +43,21 @@ describe('the --sentinel options', () => {
     for (const bad of ['127.0.0.1', '127.0.0.1:0', 'host:65536', 'a:1,,b:2', '::1:26379', '']) expect(parseSentinelList(bad), bad).toMatch(/^--sentinel takes host:port/);
   });
 
-  it('exits 2 with one line for --redis with --sentinel, a bad list, and a --sentinel-... option without --sentinel', { timeout: 60_000 }, async () => {
+  it('exits 2 with one line for --redis with --sentinel, a bad list, a --sentinel-... option without --sentinel, and a --redis that does not answer', { timeout: 60_000 }, async () => {
+    const nobody = await freePort('127.0.0.1');
     const runs = await Promise.all([
       chaosMain(['--redis', 'redis://127.0.0.1:6379', '--sentinel', '127.0.0.1:26379']),
       chaosMain(['--sentinel', 'localhost']),
       chaosMain(['--sentinel-name', 'mymaster']),
       chaosMain(['--redis', 'redis://127.0.0.1:6379', '--redis-password', 'x']),
+      chaosMain(['--redis', `redis://127.0.0.1:${nobody}`]),
     ]);
     const expected = [
       /^chaos: --redis and --sentinel exclude each other/,
       /^chaos: --sentinel takes host:port\[,host:port\.\.\.\], got "localhost"/,
       /^chaos: --sentinel-name goes with --sentinel/,
       /^chaos: --redis-password goes with --sentinel \(with --redis, the password rides in the URL\)/,
+      new RegExp(`^chaos: --redis: the Redis at redis://127\\.0\\.0\\.1:${nobody}: connect ECONNREFUSED`),
     ];
     for (const [i, run] of runs.entries()) {
       expect(run.code, run.stderr).toBe(2);
