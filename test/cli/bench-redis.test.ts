@@ -56,10 +56,14 @@ describe.skipIf(skip)(SUITE, () => {
         expect(f.cpuBreakdownMicros.gateway).toBeGreaterThan(0);
         expect(f.cpuBreakdownMicros.nodes).toBeGreaterThan(0);
         expect(f.cpuMicros).toBeGreaterThan(0);
-        // The workers time their header reading and deliveries; the rest (pub/sub, the event loop) is most of it.
+        // The workers time their header reading and deliveries; the rest (pub/sub, the event loop) is what is left of
+        // the total. (Which part is biggest is a measurement, not a property: under load the codec's wall-clock time can
+        // outgrow the rest, so it is not asserted.)
         expect(f.cpuSplitMicros.codec).toBeGreaterThan(0);
         expect(f.cpuSplitMicros.delivery).toBeGreaterThan(0);
-        expect(f.cpuSplitMicros.rest).toBeGreaterThan(f.cpuSplitMicros.codec);
+        const { routing, codec, delivery, rest } = f.cpuSplitMicros;
+        expect(rest).toBeGreaterThanOrEqual(0);
+        if (rest > 0) expect(routing + codec + delivery + rest).toBeCloseTo(f.cpuMicros, 0);
       }
     }
   });
