@@ -70,6 +70,12 @@ export function natsEngine(value: string): Engine {
     env: { RINGROUTE_NATS_URL: value },
     async connect({ name, prefix, waitMs, log }): Promise<EngineConnection> {
       const nc = await connectWithin(options, name, waitMs, label);
+      try {
+        await jetstreamManager(nc, { timeout: 5000 }); // asks the server for its JetStream account info
+      } catch (error) {
+        await nc.close();
+        throw new Error(`${label} answers, but not its JetStream API (${(error as Error).message}): the example needs nats-server with JetStream (-js)`);
+      }
       if (log !== undefined) void reportStatus(nc, name, log);
       return {
         store: () => new NatsRingStore({ nats: nc, prefix }),

@@ -76,6 +76,15 @@ describe.skipIf(skipWithoutNats('the cluster example on NATS'))('the cluster exa
     await server?.destroy();
   });
 
+  it('says so when the server has no JetStream', async () => {
+    const plain = await NatsServer.start({ extraArgs: ['-js=false'] });
+    try {
+      await expect(natsEngine(plain.url).connect({ name: 'probe', prefix: 'p', waitMs: 1000 })).rejects.toThrow(/answers, but not its JetStream API .*needs nats-server with JetStream \(-js\)/);
+    } finally {
+      await plain.destroy();
+    }
+  });
+
   it('loses nothing with a node process killed, and deletes its buckets at the end', { timeout: 60_000 }, async () => {
     const report = await runScenario({ ...SHORT, natsUrl: server.url });
     expect(formatVerdict(report)).toMatch(/^verdict: ok: .*; lost 0$/);
