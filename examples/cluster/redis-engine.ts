@@ -14,6 +14,7 @@ import { RedisMembership, RedisRingStore, RedisTransport } from 'ringroute/redis
 import type { Engine, EngineConnection } from './engine.js';
 import { redactUrl, redisClusterTarget, redisOptions } from './redis-url.js';
 import { followSentinelSwitches } from './sentinel-switch.js';
+import { credentialsFromEnv } from './sentinel-credentials.js';
 
 type Client = Redis | Cluster;
 
@@ -31,9 +32,9 @@ export function redisEngine(value: string): Engine {
  * primary when `RINGROUTE_SENTINELS` is set (`host:port` pairs separated by
  * commas, with `RINGROUTE_SENTINEL_NAME`), else `RINGROUTE_REDIS_URL` (one
  * URL, or a Redis Cluster's URLs separated by commas). With Sentinels,
- * `RINGROUTE_SENTINEL_PASSWORD` is the Sentinels' password and
- * `RINGROUTE_REDIS_PASSWORD` the servers' (ioredis `sentinelPassword`,
- * `password`), and `RINGROUTE_SENTINEL_NATMAP` maps the addresses the
+ * `RINGROUTE_SENTINEL_USERNAME` and `RINGROUTE_SENTINEL_PASSWORD` are the
+ * Sentinels' ACL user and password, `RINGROUTE_REDIS_USERNAME` and
+ * `RINGROUTE_REDIS_PASSWORD` the servers' (sentinel-credentials.ts), and `RINGROUTE_SENTINEL_NATMAP` maps the addresses the
  * Sentinels name (primary, replicas, other Sentinels) to the ones this
  * process reaches them at (ioredis `natMap`): inline JSON,
  * `{"127.0.0.1:6379":{"host":"10.0.0.2","port":40001}}`, or the path of a
@@ -45,8 +46,7 @@ export function redisEngineFromEnv(env: NodeJS.ProcessEnv, log: (line: string) =
   if (sentinels === undefined || sentinels === '') return redisEngine(env.RINGROUTE_REDIS_URL ?? '');
   const make = (): Client => {
     const natMap = sentinelNatMap(env.RINGROUTE_SENTINEL_NATMAP, log);
-    const sentinelPassword = env.RINGROUTE_SENTINEL_PASSWORD;
-    const password = env.RINGROUTE_REDIS_PASSWORD;
+    const credentials = credentialsFromEnv(env);
     const addresses = sentinels.split(',').map((pair) => {
       const at = pair.lastIndexOf(':');
       return { host: pair.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(pair.slice(at + 1)) };
@@ -55,13 +55,12 @@ export function redisEngineFromEnv(env: NodeJS.ProcessEnv, log: (line: string) =
     const redis = new Redis({
       sentinels: addresses, name,
       ...(natMap !== undefined ? { natMap } : {}),
-      ...(sentinelPassword ? { sentinelPassword } : {}),
-      ...(password ? { password } : {}),
+      ...credentials,
       // Bounded calls while the primary is gone, and quick retries: a fail-over takes a second or two.
       maxRetriesPerRequest: 2, commandTimeout: 1000, sentinelRetryStrategy: () => 100, retryStrategy: () => 100,
     });
     // Off the old primary as soon as a Sentinel announces the new one, not when Sentinel demotes it seconds later (sentinel-switch.ts).
-    followSentinelSwitches(redis, { sentinels: addresses, name, ...(sentinelPassword ? { sentinelPassword } : {}) });
+    followSentinelSwitches(redis, { sentinels: addresses, name, ...credentials });
     return redis;
   };
   return engineOn(make, `Redis (Sentinels ${sentinels})`, {});
@@ -77,6 +76,10 @@ function engineOn(make: () => Client, label: string, env: Readonly<Record<string
       redis.on('error', (error: Error) => log?.(`[${name}] redis: ${error.message}`));
       try {
         await answered(redis, waitMs, label);
+        if (!(redis instanceof Cluster) && (await clusterEnabled(redis))) {
+          // A plain client on a Cluster node would be answered MOVED for most keys and channels.
+          throw new Error(`${label} is a node of a Redis Cluster: give --redis two or more of its nodes' URLs, separated by commas`);
+        }
       } catch (error) {
         redis.disconnect();
         throw error;
@@ -130,6 +133,12 @@ async function answered(redis: Client, waitMs: number, label: string): Promise<v
   } finally {
     redis.off('error', onError);
   }
+}
+
+/** Whether `redis` says it is a Redis Cluster node (false when it cannot say, e.g. an ACL user without INFO). */
+async function clusterEnabled(redis: Redis): Promise<boolean> {
+  const info = await redis.info('cluster').catch(() => '');
+  return /^cluster_enabled:1/m.test(info);
 }
 
 /** Deletes every key of the run (all of them carry the hash tag `{prefix}`) on the Redis or Redis Cluster at `redisUrl`. */

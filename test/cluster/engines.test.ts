@@ -113,6 +113,13 @@ describe.skipIf(skipWithoutRedis('the cluster example on a Redis Cluster', 'clus
     await servers?.destroy();
   });
 
+  it('refuses one URL of a Cluster node, naming the URL list it needs', async () => {
+    const { host, port } = servers.nodes[0]!;
+    await expect(redisEngine(`redis://${host}:${port}`).connect({ name: 'probe', prefix: 'p', waitMs: 1000 })).rejects.toThrow(
+      /is a node of a Redis Cluster: give --redis two or more of its nodes' URLs, separated by commas/,
+    );
+  });
+
   it('loses nothing with a node process killed, sends with SPUBLISH, and deletes its keys', { timeout: 60_000 }, async () => {
     const url = servers.nodes.map(({ host, port }) => `redis://${host}:${port}`).join(',');
     const report = await runScenario({ ...SHORT, redisUrl: url });
