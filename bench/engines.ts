@@ -26,7 +26,7 @@
  *   npm run bench:engines -- --engines=redis,nats --samples=50 --messages=5000 --rounds=1 --parts=transport
  */
 import { cpus, loadavg } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Cluster, Redis } from 'ioredis';
 import {
@@ -63,7 +63,7 @@ const args = flags();
 const ENGINES = (args.get('engines') ?? ENGINE_NAMES.join(',')).split(',') as EngineName[];
 for (const e of ENGINES) if (!ENGINE_NAMES.includes(e)) throw new Error(`unknown engine ${e} (${ENGINE_NAMES.join(', ')})`);
 const PARTS = new Set((args.get('parts') ?? 'convergence,transport').split(','));
-const SAMPLES = Number(args.get('samples') ?? 100);
+const SAMPLES = Number(args.get('samples') ?? 200);
 const ROUTERS = Number(args.get('routers') ?? 8);
 const MESSAGES = Number(args.get('messages') ?? 20_000);
 const ROUNDS = Number(args.get('rounds') ?? 3);
@@ -71,6 +71,8 @@ const WINDOW = Number(args.get('window') ?? 128);
 const BYTES = Number(args.get('bytes') ?? 128);
 const NODES = 8;
 const BLOCK = 10;
+/** Where to write every sample and round as JSON (`--json=path`), to look at outliers. */
+const JSON_PATH = args.get('json');
 /** Longest wait for any one step (a write, every router applying it, a server starting). */
 const WAIT_MS = 15_000;
 
@@ -260,6 +262,12 @@ async function startEngine(name: EngineName): Promise<Engine> {
 // ---------------------------------------------------------------- convergence
 
 interface Sample {
+  /** When the call was made (ms since the script started), to line outliers up across engines. */
+  readonly at: number;
+  /** The router that applied last. */
+  readonly lastRouter: number;
+  /** Routers that applied the version from a read no push had announced (their periodic re-read: the push was late or lost). */
+  readonly byResync: number;
   /** join() / leave() called -> the coordinator's 'write' event. */
   readonly callToWrite: number;
   /** The coordinator's 'write' event -> the last router's 'change' for that version. */
@@ -296,26 +304,33 @@ async function convergenceRig(engine: Engine): Promise<Rig> {
     coordinator.on('error', report(engine.name, 'coordinator'));
     const writes: Array<{ state: RingState; at: number }> = [];
     coordinator.on('write', (state) => writes.push({ state, at: performance.now() }));
-    const applied: Array<Array<{ epoch: string; version: number; at: number }>> = [];
+    const applied: Array<Array<{ epoch: string; version: number; at: number; resync: boolean }>> = [];
     for (let r = 0; r < ROUTERS; r++) {
       const c = await conn(r + 1);
       const router = await RingRouter.start({ store: c.store(), ...ROUTER });
       closers.push(() => router.close());
-      const mine: Array<{ epoch: string; version: number; at: number }> = [];
+      const mine: Array<{ epoch: string; version: number; at: number; resync: boolean }> = [];
       applied.push(mine);
-      router.on('change', (_diff, state) => mine.push({ epoch: state.epoch, version: state.version, at: performance.now() }));
+      let resynced: RingState | null = null; // 'resync' comes right before the 'change' of the same state
+      router.on('resync', (state) => (resynced = state));
+      router.on('change', (_diff, state) => {
+        mine.push({ epoch: state.epoch, version: state.version, at: performance.now(), resync: resynced === state });
+        resynced = null;
+      });
       router.on('error', report(engine.name, 'router'));
     }
     const members = (await conn(ROUTERS + 1)).membership();
     for (const node of BASE) await withTimeout(members.join(node), WAIT_MS, `${node.id} to join`);
     let extra: { leave(): Promise<void> } | null = null;
 
-    const appliedEverywhere = (state: RingState): number | undefined => {
-      let last = 0;
-      for (const list of applied) {
+    /** When the last router applied `state` (or a later version of its epoch), and which router that was. */
+    const appliedEverywhere = (state: RingState): { at: number; router: number; byResync: number } | undefined => {
+      let last = { at: 0, router: -1, byResync: 0 };
+      for (const [r, list] of applied.entries()) {
         const hit = list.find((a) => a.epoch === state.epoch && a.version >= state.version);
         if (hit === undefined) return undefined;
-        last = Math.max(last, hit.at);
+        if (hit.resync) last.byResync++;
+        if (hit.at > last.at) last = { ...last, at: hit.at, router: r };
       }
       return last;
     };
@@ -337,7 +352,7 @@ async function convergenceRig(engine: Engine): Promise<Rig> {
         const write = await until(() => written(target, called), `${engine.name}: the ${kind} written`);
         const all = await until(() => appliedEverywhere(write.state), `${engine.name}: every router applying the ${kind}`);
         writes.splice(0, writes.indexOf(write));
-        return { callToWrite: write.at - called, writeToAll: all - write.at, callToAll: all - called };
+        return { at: called, lastRouter: all.router, byResync: all.byResync, callToWrite: write.at - called, writeToAll: all.at - write.at, callToAll: all.at - called };
       },
       close: closeAll,
     };
@@ -401,6 +416,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 async function main(): Promise<void> {
   const loadAtStart = loadavg();
+  const raw: Record<string, unknown> = { settings: { MEMBER, COORDINATOR, ROUTER, ROUTERS, SAMPLES, MESSAGES, ROUNDS, WINDOW, BYTES } };
   for (const name of ENGINES) {
     process.stderr.write(`starting ${name}... `);
     const engine = await withTimeout(startEngine(name), 90_000, `starting ${name}`);
@@ -441,12 +457,13 @@ async function main(): Promise<void> {
     } finally {
       await Promise.allSettled([...rigs.values()].map((rig) => rig.close()));
     }
-    console.log('| engine | join: write -> all routers, p50 / p99 ms | join: call -> all routers, p50 / p99 ms | leave: write -> all routers, p50 / p99 ms | leave: call -> all routers, p50 / p99 ms | call -> write (join), p50 ms | load average |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|');
+    raw.convergence = Object.fromEntries(samples);
+    console.log('| engine | join: write -> all routers, p50 / p99 ms | join: call -> all routers, p50 / p99 ms | leave: write -> all routers, p50 / p99 ms | leave: call -> all routers, p50 / p99 ms | call -> write (join), p50 ms | changes a router applied from its periodic re-read | load average |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const e of engines) {
       const s = samples.get(e.name)!;
       console.log(
-        `| ${LABELS[e.name]} | ${percentiles(s.join, (x) => x.writeToAll)} | ${percentiles(s.join, (x) => x.callToAll)} | ${percentiles(s.leave, (x) => x.writeToAll)} | ${percentiles(s.leave, (x) => x.callToAll)} | ${ms(median(s.join.map((x) => x.callToWrite)))} | ${loads(s.load)} |`,
+        `| ${LABELS[e.name]} | ${percentiles(s.join, (x) => x.writeToAll)} | ${percentiles(s.join, (x) => x.callToAll)} | ${percentiles(s.leave, (x) => x.writeToAll)} | ${percentiles(s.leave, (x) => x.callToAll)} | ${ms(median(s.join.map((x) => x.callToWrite)))} | ${[...s.join, ...s.leave].filter((x) => x.byResync > 0).length} | ${loads(s.load)} |`,
       );
     }
   }
@@ -459,6 +476,7 @@ async function main(): Promise<void> {
       for (const e of engines) rounds.get(e.name)!.push(await transportRound(e, ring, r));
       process.stderr.write(`transport: round ${r + 1}/${ROUNDS}\n`);
     }
+    raw.transport = Object.fromEntries(rounds);
     console.log(
       `\nTransport: ${NODES} node transports (own connection each), ${MESSAGES.toLocaleString('en-US')} hash-routed messages of ${BYTES} bytes per round, at most ${WINDOW} in flight, ${ROUNDS} rounds per engine (alternating, after a warm-up round); medians over the rounds.\n`,
     );
@@ -473,6 +491,7 @@ async function main(): Promise<void> {
     }
   }
 
+  if (JSON_PATH !== undefined) writeFileSync(JSON_PATH, JSON.stringify({ ...raw, reported: Object.fromEntries(reported) }, null, 1));
   console.log(`\nload average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   if (reported.size === 0) console.log('errors reported by the adapters, routers and coordinators: none');
   else for (const [key, count] of reported) console.log(`reported: ${key} x ${count} (first: ${firstReports.get(key)})`);
