@@ -15,8 +15,8 @@ import { redisEngine } from '../../examples/cluster/redis-engine.js';
 import { redisClusterTarget } from '../../examples/cluster/redis-url.js';
 import { formatVerdict } from '../../examples/cluster/report.js';
 import { type ScenarioOptions, runScenario } from '../../examples/cluster/scenario.js';
-import { NatsServer, freePort, skipWithoutNats } from '../support/nats-server.js';
-import { RedisClusterServers, skipWithoutRedis } from '../support/redis-server.js';
+import { NatsServer, freePort, skipWithoutNats, useNatsServer } from '../support/nats-server.js';
+import { skipWithoutRedis, useRedisCluster } from '../support/redis-server.js';
 
 /** A whole scenario in about 10 s: few users and messages, short windows, a short ttl, no attack phase. */
 const SHORT: ScenarioOptions = { users: 24, nodes: 2, steadyMs: 400, oneToOneRate: 60, groupRate: 6, groupSize: 4, ttlMs: 1000, graceMs: 3000, attacks: false };
@@ -68,13 +68,7 @@ describe('--redis and --nats values', () => {
 });
 
 describe.skipIf(skipWithoutNats('the cluster example on NATS'))('the cluster example on NATS (--nats)', () => {
-  let server: NatsServer;
-  beforeAll(async () => {
-    server = await NatsServer.start();
-  });
-  afterAll(async () => {
-    await server?.destroy();
-  });
+  const server = useNatsServer();
 
   it('says so when the server has no JetStream', async () => {
     const plain = await NatsServer.start({ extraArgs: ['-js=false'] });
@@ -86,12 +80,12 @@ describe.skipIf(skipWithoutNats('the cluster example on NATS'))('the cluster exa
   });
 
   it('loses nothing with a node process killed, and deletes its buckets at the end', { timeout: 60_000 }, async () => {
-    const report = await runScenario({ ...SHORT, natsUrl: server.url });
+    const report = await runScenario({ ...SHORT, natsUrl: server().url });
     expect(formatVerdict(report)).toMatch(/^verdict: ok: .*; lost 0$/);
     expect(report.adapters).toBe('nats');
     expect(report.totals.lost).toBe(0);
     expect(report.totals.delivered).toBeGreaterThan(0);
-    const nc = await connect({ servers: server.url });
+    const nc = await connect({ servers: server().url });
     try {
       const streams = await (await jetstreamManager(nc)).streams.names().next();
       expect(streams.filter((name) => name.startsWith(`KV_${String(report.config.natsPrefix)}`))).toEqual([]);
@@ -102,33 +96,29 @@ describe.skipIf(skipWithoutNats('the cluster example on NATS'))('the cluster exa
 });
 
 describe.skipIf(skipWithoutRedis('the cluster example on a Redis Cluster', 'cluster'))('the cluster example on a Redis Cluster (--redis URL,URL,URL)', () => {
-  let servers: RedisClusterServers;
-  let masters: Redis[] = [];
-  beforeAll(async () => {
-    servers = await RedisClusterServers.start(3);
-    masters = servers.nodes.map(({ host, port }) => new Redis({ host, port }));
-  });
-  afterAll(async () => {
-    for (const master of masters) master.disconnect();
-    await servers?.destroy();
-  });
+  const nodes = useRedisCluster();
 
   it('refuses one URL of a Cluster node, naming the URL list it needs', async () => {
-    const { host, port } = servers.nodes[0]!;
+    const { host, port } = nodes()[0]!;
     await expect(redisEngine(`redis://${host}:${port}`).connect({ name: 'probe', prefix: 'p', waitMs: 1000 })).rejects.toThrow(
       /is a node of a Redis Cluster: give --redis two or more of its nodes' URLs, separated by commas/,
     );
   });
 
   it('loses nothing with a node process killed, sends with SPUBLISH, and deletes its keys', { timeout: 60_000 }, async () => {
-    const url = servers.nodes.map(({ host, port }) => `redis://${host}:${port}`).join(',');
+    const url = nodes().map(({ host, port }) => `redis://${host}:${port}`).join(',');
     const report = await runScenario({ ...SHORT, redisUrl: url });
     expect(formatVerdict(report)).toMatch(/^verdict: ok: .*; lost 0$/);
     expect(report.adapters).toBe('redis');
     expect(report.totals.lost).toBe(0);
-    const spublish = await Promise.all(masters.map(async (m) => Number(/^cmdstat_spublish:calls=(\d+)/m.exec(await m.info('commandstats'))?.[1] ?? 0)));
-    // The node and sender channels hash over the slots: more than one master carried messages.
-    expect(spublish.filter((calls) => calls > 0).length, `SPUBLISH calls per master: ${spublish.join(', ')}`).toBeGreaterThan(1);
-    expect(await Promise.all(masters.map((m) => m.dbsize()))).toEqual([0, 0, 0]);
+    const masters = nodes().map(({ host, port }) => new Redis({ host, port }));
+    try {
+      const spublish = await Promise.all(masters.map(async (m) => Number(/^cmdstat_spublish:calls=(\d+)/m.exec(await m.info('commandstats'))?.[1] ?? 0)));
+      // The node and sender channels hash over the slots: more than one master carried messages.
+      expect(spublish.filter((calls) => calls > 0).length, `SPUBLISH calls per master: ${spublish.join(', ')}`).toBeGreaterThan(1);
+      expect(await Promise.all(masters.map((m) => m.dbsize()))).toEqual([0, 0, 0]);
+    } finally {
+      for (const master of masters) master.disconnect();
+    }
   });
 });
