@@ -20,6 +20,7 @@
  * partition from the store cuts the store's address, and with it every
  * relay. The run's keys are deleted at the end, on the primary of the moment.
  */
+import { type SentinelCredentials, definedCredentials, redisAuth, sentinelAuth } from '../cluster/sentinel-credentials.js';
 import { renameSync, writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { deleteKeys } from '../cluster/redis-engine.js';
@@ -32,9 +33,13 @@ export interface SentinelSetOptions {
   readonly sentinels: readonly Address[];
   /** The primary's name in the Sentinels' config. @default 'mymaster' */
   readonly name: string;
-  /** The Sentinels' password (`requirepass` in sentinel.conf), if they need one. */
+  /** The Sentinels' ACL user, if not `default`. */
+  readonly sentinelUsername?: string;
+  /** The Sentinels' password (`requirepass` in sentinel.conf, or the ACL user's), if they need one. */
   readonly sentinelPassword?: string;
-  /** The Redis servers' password (`requirepass`, default user), if they need one. */
+  /** The Redis servers' ACL user, if not `default`. */
+  readonly redisUsername?: string;
+  /** The Redis servers' password (`requirepass`, or the ACL user's), if they need one. */
   readonly redisPassword?: string;
 }
 
@@ -52,10 +57,18 @@ export function parseSentinelList(value: string): Address[] | string {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** How a connection authenticates: an ACL user and its password, either optional. */
+type Auth = { username?: string; password?: string };
+
+/** The credentials of `options` under ioredis's names. */
+function credentialsOf(o: SentinelSetOptions): SentinelCredentials {
+  return definedCredentials({ sentinelUsername: o.sentinelUsername, sentinelPassword: o.sentinelPassword, username: o.redisUsername, password: o.redisPassword });
+}
+
 /** One command on a fresh connection (short timeouts, no retries). */
-async function ask(to: Address, password: string | undefined, command: readonly string[]): Promise<unknown> {
+async function ask(to: Address, auth: Auth, command: readonly string[]): Promise<unknown> {
   const redis = new Redis({
-    host: to.host, port: to.port, ...(password ? { password } : {}),
+    host: to.host, port: to.port, ...auth,
     lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, commandTimeout: 1000, retryStrategy: () => null, enableReadyCheck: false,
   });
   let failure: Error | null = null;
@@ -98,10 +111,10 @@ interface View {
   readonly sentinels: readonly Address[];
 }
 
-async function view(sentinel: Address, name: string, password: string | undefined): Promise<View> {
-  const master = flat((await ask(sentinel, password, ['SENTINEL', 'MASTER', name])) as string[]);
-  const replicas = ((await ask(sentinel, password, ['SENTINEL', 'REPLICAS', name])) as string[][]).map(flat);
-  const others = ((await ask(sentinel, password, ['SENTINEL', 'SENTINELS', name])) as string[][]).map(flat);
+async function view(sentinel: Address, name: string, auth: Auth): Promise<View> {
+  const master = flat((await ask(sentinel, auth, ['SENTINEL', 'MASTER', name])) as string[]);
+  const replicas = ((await ask(sentinel, auth, ['SENTINEL', 'REPLICAS', name])) as string[][]).map(flat);
+  const others = ((await ask(sentinel, auth, ['SENTINEL', 'SENTINELS', name])) as string[][]).map(flat);
   return {
     sentinel, primary: { host: master.ip!, port: Number(master.port) }, flags: master.flags ?? '', downAfterMs: Number(master['down-after-milliseconds']),
     replicas: replicas.map((r) => ({
@@ -132,9 +145,9 @@ async function firstView(options: SentinelSetOptions, sentinels: readonly Addres
   for (const s of sentinels) {
     let primary: [string, string] | null;
     try {
-      primary = (await ask(s, options.sentinelPassword, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', options.name])) as [string, string] | null;
+      primary = (await ask(s, sentinelAuth(credentialsOf(options)), ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', options.name])) as [string, string] | null;
     } catch (error) {
-      problems.push(explain(error, `Sentinel ${addressKey(s)}`, '--sentinel-password'));
+      problems.push(explain(error, `Sentinel ${addressKey(s)}`, '--sentinel-username, --sentinel-password'));
       continue;
     }
     if (primary === null) {
@@ -143,15 +156,15 @@ async function firstView(options: SentinelSetOptions, sentinels: readonly Addres
     }
     let v: View;
     try {
-      v = await view(s, options.name, options.sentinelPassword);
+      v = await view(s, options.name, sentinelAuth(credentialsOf(options)));
     } catch (error) {
-      problems.push(explain(error, `Sentinel ${addressKey(s)}`, '--sentinel-password'));
+      problems.push(explain(error, `Sentinel ${addressKey(s)}`, '--sentinel-username, --sentinel-password'));
       continue;
     }
     try {
-      if ((await ask(v.primary, options.redisPassword, ['PING'])) !== 'PONG') throw new Error('no PONG');
+      if ((await ask(v.primary, redisAuth(credentialsOf(options)), ['PING'])) !== 'PONG') throw new Error('no PONG');
     } catch (error) {
-      throw new Error(explain(error, `the primary ${addressKey(v.primary)} that Sentinel ${addressKey(s)} names`, '--redis-password'));
+      throw new Error(explain(error, `the primary ${addressKey(v.primary)} that Sentinel ${addressKey(s)} names`, '--redis-username, --redis-password'));
     }
     return v;
   }
@@ -232,18 +245,19 @@ export class ExternalSentinels {
   }
 
   /** ioredis options for the runner's own client, on the real addresses (the runner is on this host, outside the namespaces). */
-  clientOptions(): { sentinels: Address[]; name: string; sentinelPassword?: string; password?: string } {
-    const o = this.#options;
-    return {
-      sentinels: this.#sentinels.map((s) => ({ host: s.host, port: s.port })), name: o.name,
-      ...(o.sentinelPassword ? { sentinelPassword: o.sentinelPassword } : {}), ...(o.redisPassword ? { password: o.redisPassword } : {}),
-    };
+  clientOptions(): { sentinels: Address[]; name: string } & SentinelCredentials {
+    return { sentinels: this.#sentinels.map((s) => ({ host: s.host, port: s.port })), name: this.#options.name, ...this.credentials };
+  }
+
+  /** The Sentinels' and the servers' credentials, under ioredis's option names. */
+  get credentials(): SentinelCredentials {
+    return credentialsOf(this.#options);
   }
 
   /** The primary as the first Sentinel that answers names it. */
   async primary(): Promise<Address> {
     for (const s of this.#sentinels) {
-      const answer = (await ask(s, this.#options.sentinelPassword, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.name]).catch(() => null)) as [string, string] | null;
+      const answer = (await ask(s, sentinelAuth(this.credentials), ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.name]).catch(() => null)) as [string, string] | null;
       if (answer !== null) return { host: answer[0], port: Number(answer[1]) };
     }
     throw new Error('no Sentinel answered');
@@ -251,7 +265,7 @@ export class ExternalSentinels {
 
   /** Pauses every client of the primary for `ms` (`CLIENT PAUSE <ms> ALL`). */
   async pause(ms: number): Promise<void> {
-    await ask(await this.primary(), this.#options.redisPassword, ['CLIENT', 'PAUSE', String(ms), 'ALL']);
+    await ask(await this.primary(), redisAuth(this.credentials), ['CLIENT', 'PAUSE', String(ms), 'ALL']);
     await sleep(ms);
   }
 
@@ -274,7 +288,7 @@ export class ExternalSentinels {
     const refusals: string[] = [];
     for (const s of this.#sentinels) {
       try {
-        await ask(s, this.#options.sentinelPassword, ['SENTINEL', 'FAILOVER', this.name]);
+        await ask(s, sentinelAuth(this.credentials), ['SENTINEL', 'FAILOVER', this.name]);
         by = s;
         break;
       } catch (error) {
@@ -282,12 +296,12 @@ export class ExternalSentinels {
         if ((error as Error).name === 'ReplyError' && !/NOAUTH|WRONGPASS/.test((error as Error).message)) {
           throw new Error(`Sentinel ${addressKey(s)} refused SENTINEL FAILOVER: ${(error as Error).message}`);
         }
-        refusals.push(explain(error, `Sentinel ${addressKey(s)}`, '--sentinel-password'));
+        refusals.push(explain(error, `Sentinel ${addressKey(s)}`, '--sentinel-username, --sentinel-password'));
       }
     }
     if (by === null) throw new Error(`no Sentinel took SENTINEL FAILOVER (${refusals.join('; ')})`);
     const named = async (s: Address) => {
-      const answer = (await ask(s, this.#options.sentinelPassword, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.name])) as [string, string];
+      const answer = (await ask(s, sentinelAuth(this.credentials), ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.name])) as [string, string];
       return { host: answer[0], port: Number(answer[1]) };
     };
     let promoted = old;
@@ -296,7 +310,7 @@ export class ExternalSentinels {
     onPromoted?.();
     this.#returning = old;
     await until(async () => {
-      for (const s of this.#sentinels) if (!same(await named(s).catch(() => null), promoted) && (await answers(s, this.#options.sentinelPassword))) return false;
+      for (const s of this.#sentinels) if (!same(await named(s).catch(() => null), promoted) && (await answers(s, sentinelAuth(this.credentials)))) return false;
       return true;
     }, `the Sentinels did not all name the new primary ${addressKey(promoted)}`, timeoutMs);
     await this.#refresh();
@@ -329,7 +343,7 @@ export class ExternalSentinels {
       let primary: Address | null = null;
       let answered = 0;
       for (const s of this.#sentinels) {
-        const v = await view(s, this.name, this.#options.sentinelPassword).catch(() => null);
+        const v = await view(s, this.name, sentinelAuth(this.credentials)).catch(() => null);
         if (v === null) continue;
         answered++;
         seen = `Sentinel ${addressKey(s)}: primary ${addressKey(v.primary)} ${v.flags}; replicas ${v.replicas.map((r) => `${addressKey(r)} ${r.flags} link ${r.link} of ${addressKey(r.of)}`).join(', ')}`;
@@ -351,7 +365,7 @@ export class ExternalSentinels {
   #refresh(): Promise<void> {
     this.#refreshing ??= (async () => {
       for (const s of this.#sentinels) {
-        const v = await view(s, this.name, this.#options.sentinelPassword).catch(() => null);
+        const v = await view(s, this.name, sentinelAuth(this.credentials)).catch(() => null);
         if (v !== null) return this.#take(v);
       }
     })().catch(() => undefined).finally(() => (this.#refreshing = null));
@@ -371,8 +385,8 @@ export class ExternalSentinels {
   }
 }
 
-async function answers(s: Address, password: string | undefined): Promise<boolean> {
-  return (await ask(s, password, ['PING']).catch(() => null)) === 'PONG';
+async function answers(s: Address, auth: Auth): Promise<boolean> {
+  return (await ask(s, auth, ['PING']).catch(() => null)) === 'PONG';
 }
 
 async function until(check: () => Promise<boolean>, what: string, timeoutMs: number, intervalMs = 50): Promise<void> {

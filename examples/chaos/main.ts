@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { redisUrlProblem } from '../cluster/redis-url.js';
+import { credentialsFromEnv, definedCredentials } from '../cluster/sentinel-credentials.js';
 import { networkProblem } from './network.js';
 import { formatReport, failures } from './report.js';
 import { runChaos } from './run.js';
@@ -34,8 +35,14 @@ const HELP = `Usage: npm run chaos -- [options]
                     are deleted at the end
   --sentinel-name NAME
                     the primary's name in the Sentinels (default mymaster)
+  --sentinel-username U
+                    the Sentinels' ACL user (or RINGROUTE_SENTINEL_USERNAME;
+                    default: the default user)
   --sentinel-password P
                     the Sentinels' password (or RINGROUTE_SENTINEL_PASSWORD)
+  --redis-username U
+                    the Redis servers' ACL user, with --sentinel (or
+                    RINGROUTE_REDIS_USERNAME; default: the default user)
   --redis-password P
                     the Redis servers' password, with --sentinel (or
                     RINGROUTE_REDIS_PASSWORD)
@@ -64,7 +71,7 @@ function parse() {
     options: {
       seed: { type: 'string' }, minutes: { type: 'string' }, users: { type: 'string' }, nodes: { type: 'string' }, gateways: { type: 'string' },
       rate: { type: 'string' }, redis: { type: 'string' }, sentinel: { type: 'string' }, 'sentinel-name': { type: 'string' },
-      'sentinel-password': { type: 'string' }, 'redis-password': { type: 'string' }, kinds: { type: 'string' }, 'min-per-kind': { type: 'string' }, json: { type: 'string' }, trace: { type: 'string' },
+      'sentinel-username': { type: 'string' }, 'sentinel-password': { type: 'string' }, 'redis-username': { type: 'string' }, 'redis-password': { type: 'string' }, kinds: { type: 'string' }, 'min-per-kind': { type: 'string' }, json: { type: 'string' }, trace: { type: 'string' },
       verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -94,8 +101,9 @@ const kinds = values.kinds?.split(',').map((k) => k.trim());
 const unknownKind = kinds?.find((k) => !FAULT_KINDS.includes(k as FaultKind));
 if (unknownKind !== undefined) usage(`unknown fault kind ${JSON.stringify(unknownKind)}: the kinds are ${FAULT_KINDS.join(', ')}`);
 if (values.redis !== undefined && values.sentinel !== undefined) usage('--redis and --sentinel exclude each other: give one store');
-for (const option of ['sentinel-name', 'sentinel-password', 'redis-password'] as const) {
-  if (values[option] !== undefined && values.sentinel === undefined) usage(`--${option} goes with --sentinel${option === 'redis-password' && values.redis !== undefined ? ' (with --redis, the password rides in the URL)' : ''}`);
+for (const option of ['sentinel-name', 'sentinel-username', 'sentinel-password', 'redis-username', 'redis-password'] as const) {
+  const inUrl = option === 'redis-password' ? 'the password rides' : option === 'redis-username' ? 'the user rides' : null;
+  if (values[option] !== undefined && values.sentinel === undefined) usage(`--${option} goes with --sentinel${inUrl !== null && values.redis !== undefined ? ` (with --redis, ${inUrl} in the URL)` : ''}`);
 }
 let sentinel: SentinelSetOptions | undefined;
 if (values.sentinel !== undefined) {
@@ -104,9 +112,14 @@ if (values.sentinel !== undefined) {
   const name = values['sentinel-name'] ?? 'mymaster';
   if (!/^\S+$/.test(name)) usage(`--sentinel-name must be a name without spaces, got ${JSON.stringify(name)}`);
   // The environment keeps a password off the command line (which every local user can read in ps).
-  const sentinelPassword = values['sentinel-password'] ?? process.env.RINGROUTE_SENTINEL_PASSWORD;
-  const redisPassword = values['redis-password'] ?? process.env.RINGROUTE_REDIS_PASSWORD;
-  sentinel = { sentinels, name, ...(sentinelPassword ? { sentinelPassword } : {}), ...(redisPassword ? { redisPassword } : {}) };
+  const fromEnv = credentialsFromEnv(process.env);
+  const credentials = definedCredentials({
+    sentinelUsername: values['sentinel-username'] ?? fromEnv.sentinelUsername,
+    sentinelPassword: values['sentinel-password'] ?? fromEnv.sentinelPassword,
+    redisUsername: values['redis-username'] ?? fromEnv.username,
+    redisPassword: values['redis-password'] ?? fromEnv.password,
+  });
+  sentinel = { sentinels, name, ...credentials };
 }
 const options = {
   seed, durationMs: Math.round(minutes * 60_000),

@@ -5,6 +5,7 @@
  * Redis. A part can be paused (SIGSTOP, then SIGCONT), killed (SIGKILL) and
  * started again on the same address, as the chaos schedule says.
  */
+import { type SentinelCredentials, credentialsEnv } from '../cluster/sentinel-credentials.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ProcessConfig, ProcessReport } from '../cluster/process.js';
@@ -22,10 +23,10 @@ export interface PartSettings {
   readonly prefix: string;
   /**
    * The store: Sentinels (`host:port`) and the primary's name, or a Redis URL (`--redis`). A Sentinel set the
-   * user runs (`--sentinel`) adds the file of the `natMap` to the relays and the passwords, if any.
+   * user runs (`--sentinel`) adds the file of the `natMap` to the relays and the credentials, if any.
    */
   readonly redis:
-    | { readonly sentinels: readonly string[]; readonly name: string; readonly natMapFile?: string; readonly sentinelPassword?: string; readonly password?: string }
+    | ({ readonly sentinels: readonly string[]; readonly name: string; readonly natMapFile?: string } & SentinelCredentials)
     | { readonly url: string };
   readonly secret: string;
   readonly adminToken: string;
@@ -120,8 +121,7 @@ export class Part {
       ...process.env, RINGROUTE_SECRET: s.secret, RINGROUTE_ADMIN_TOKEN: s.adminToken,
       ...('url' in s.redis ? { RINGROUTE_REDIS_URL: s.redis.url } : { RINGROUTE_SENTINELS: s.redis.sentinels.join(','), RINGROUTE_SENTINEL_NAME: s.redis.name }),
       ...('natMapFile' in s.redis && s.redis.natMapFile !== undefined ? { RINGROUTE_SENTINEL_NATMAP: s.redis.natMapFile } : {}),
-      ...('sentinelPassword' in s.redis && s.redis.sentinelPassword ? { RINGROUTE_SENTINEL_PASSWORD: s.redis.sentinelPassword } : {}),
-      ...('password' in s.redis && s.redis.password ? { RINGROUTE_REDIS_PASSWORD: s.redis.password } : {}),
+      ...('sentinels' in s.redis ? credentialsEnv(s.redis) : {}),
     };
     // `ip netns exec` execs node in the namespace: the pid is node's, so signals reach it, and the IPC channel is inherited.
     const child = spawn(s.ip, ['netns', 'exec', this.host.ns, process.execPath, '--import', 'tsx', ENTRY, JSON.stringify(config)], {

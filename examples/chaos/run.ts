@@ -131,8 +131,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       ip: ipBinary() ?? 'ip', prefix, secret, adminToken,
       redis: external !== null ? { url: external.relayUrl }
         : given !== null ? {
-            sentinels: given.relayedSentinels, name: given.name, natMapFile: given.natMapFile,
-            ...(o.sentinel!.sentinelPassword ? { sentinelPassword: o.sentinel!.sentinelPassword } : {}), ...(o.sentinel!.redisPassword ? { password: o.sentinel!.redisPassword } : {}),
+            sentinels: given.relayedSentinels, name: given.name, natMapFile: given.natMapFile, ...given.credentials,
           }
         : { sentinels: own!.sentinels, name: SENTINEL_NAME },
       ttlMs: o.ttlMs, heartbeatMs, graceMs: GRACE_MS, ...(o.log ? { log: o.log } : {}), ...(o.traceDir !== undefined ? { traceDir: o.traceDir } : {}),
@@ -175,7 +174,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       // A forced fail-over leaves the old primary taking writes until Sentinel demotes it: the probe writes must follow the
       // switch at once, or they would say the store takes writes while they go to the old primary (as the parts do, process.ts).
       const direct = given.clientOptions();
-      cleanup.push(followSentinelSwitches(redis, { sentinels: direct.sentinels, name: direct.name, ...(direct.sentinelPassword ? { sentinelPassword: direct.sentinelPassword } : {}) }));
+      cleanup.push(followSentinelSwitches(redis, direct));
     }
     const router = await RingRouter.start({ store: new RedisRingStore({ redis, prefix }), resyncMs: 200 });
     router.on('error', () => undefined);

@@ -18,12 +18,14 @@
  * anyway.
  */
 import { Redis } from 'ioredis';
+import { sentinelAuth } from './sentinel-credentials.js';
 
 export interface SwitchOptions {
   /** The Sentinels to listen to (as the client reaches them). */
   readonly sentinels: ReadonlyArray<{ readonly host: string; readonly port: number }>;
   /** The primary's name: a Sentinel may watch several. */
   readonly name: string;
+  readonly sentinelUsername?: string;
   readonly sentinelPassword?: string;
   /** Called for each switch that made the client reconnect. */
   readonly onSwitch?: (message: string) => void;
@@ -33,7 +35,7 @@ export interface SwitchOptions {
 export function followSentinelSwitches(redis: Redis, options: SwitchOptions): () => void {
   const listeners = options.sentinels.map((s) => {
     const sub = new Redis({
-      host: s.host, port: s.port, ...(options.sentinelPassword ? { password: options.sentinelPassword } : {}),
+      host: s.host, port: s.port, ...sentinelAuth(options),
       // A Sentinel that is down or cut off is tried again every half second, quietly; it announces nothing meanwhile.
       retryStrategy: () => 500, maxRetriesPerRequest: null, enableReadyCheck: false,
     });

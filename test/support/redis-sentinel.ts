@@ -14,6 +14,40 @@ import { RedisServer, findBinary, ping, redisEnv } from './redis-server.js';
 import { sleep, waitFor } from './wait.js';
 
 export const SENTINEL_NAME = 'ringroute';
+
+/**
+ * ACL users for a set where no default user may do anything: the servers
+ * let only `redisUser` in (replication and Sentinel use it too), the
+ * Sentinels only `sentinelUser` (and each other as that user).
+ */
+export interface SentinelAcl {
+  readonly redisUser: string;
+  readonly redisPassword: string;
+  readonly sentinelUser: string;
+  readonly sentinelPassword: string;
+}
+
+/** redis-server arguments for {@link SentinelAcl}'s Redis side. */
+function aclServerArgs(acl: SentinelAcl): string[] {
+  // Each word its own argument: redis-server joins the words after an option into its config line.
+  return [
+    '--user', 'default', 'off',
+    '--user', acl.redisUser, 'on', `>${acl.redisPassword}`, '~*', '&*', '+@all',
+    '--masteruser', acl.redisUser, '--masterauth', acl.redisPassword,
+  ];
+}
+
+/** sentinel.conf lines for {@link SentinelAcl}. */
+function aclSentinelConf(acl: SentinelAcl): string[] {
+  return [
+    `sentinel auth-user ${SENTINEL_NAME} ${acl.redisUser}`,
+    `sentinel auth-pass ${SENTINEL_NAME} ${acl.redisPassword}`,
+    `user default off`,
+    `user ${acl.sentinelUser} on >${acl.sentinelPassword} ~* &* +@all`,
+    `sentinel sentinel-user ${acl.sentinelUser}`,
+    `sentinel sentinel-pass ${acl.sentinelPassword}`,
+  ];
+}
 const HOST = '127.0.0.1';
 
 /** Sentinel's binary and the arguments before its config file. */
@@ -47,7 +81,7 @@ class SentinelProcess {
     this.#dir = dir;
   }
 
-  async start(primaryPort: number, options: { downAfterMs: number; failoverTimeoutMs: number; quorum?: number }): Promise<void> {
+  async start(primaryPort: number, options: { downAfterMs: number; failoverTimeoutMs: number; quorum?: number; acl?: SentinelAcl }): Promise<void> {
     const command = sentinelCommand();
     if (command === null) throw new Error('no redis-sentinel');
     const conf = join(this.#dir, 'sentinel.conf');
@@ -62,6 +96,7 @@ class SentinelProcess {
         `sentinel down-after-milliseconds ${SENTINEL_NAME} ${options.downAfterMs}`,
         `sentinel failover-timeout ${SENTINEL_NAME} ${options.failoverTimeoutMs}`,
         `sentinel parallel-syncs ${SENTINEL_NAME} 1`,
+        ...(options.acl !== undefined ? aclSentinelConf(options.acl) : []),
         '',
       ].join('\n'),
     );
@@ -102,9 +137,11 @@ export class SentinelSet {
   }
 
   /** Starts everything and waits until every Sentinel knows the replica and the other Sentinels. */
-  static async start(options: { downAfterMs?: number; failoverTimeoutMs?: number } = {}): Promise<SentinelSet> {
-    const primary = await RedisServer.start(['--repl-diskless-sync-delay', '0']);
-    const replica = await RedisServer.start(['--replicaof', HOST, String(primary.port), '--repl-diskless-sync-delay', '0']);
+  static async start(options: { downAfterMs?: number; failoverTimeoutMs?: number; acl?: SentinelAcl } = {}): Promise<SentinelSet> {
+    const acl = options.acl;
+    const aclArgs = acl !== undefined ? aclServerArgs(acl) : [];
+    const primary = await RedisServer.start(['--repl-diskless-sync-delay', '0', ...aclArgs]);
+    const replica = await RedisServer.start(['--replicaof', HOST, String(primary.port), '--repl-diskless-sync-delay', '0', ...aclArgs]);
     const sentinels: SentinelProcess[] = [];
     const set = new SentinelSet(primary, replica, sentinels);
     try {
@@ -115,12 +152,15 @@ export class SentinelSet {
         await probe.destroy();
         const sentinel = new SentinelProcess(port, mkdtempSync(join(tmpdir(), 'ringroute-sentinel-')));
         sentinels.push(sentinel);
-        await sentinel.start(primary.port, { downAfterMs: options.downAfterMs ?? 500, failoverTimeoutMs: options.failoverTimeoutMs ?? 3000 });
+        await sentinel.start(primary.port, { downAfterMs: options.downAfterMs ?? 500, failoverTimeoutMs: options.failoverTimeoutMs ?? 3000, ...(acl !== undefined ? { acl } : {}) });
       }
       await waitFor(
         async () => {
           for (const s of sentinels) {
-            const admin = new Redis({ host: HOST, port: s.port, lazyConnect: true, maxRetriesPerRequest: 0 });
+            const admin = new Redis({
+              host: HOST, port: s.port, lazyConnect: true, maxRetriesPerRequest: 0,
+              ...(acl !== undefined ? { username: acl.sentinelUser, password: acl.sentinelPassword } : {}),
+            });
             try {
               await admin.connect();
               const replicas = (await admin.call('SENTINEL', 'REPLICAS', SENTINEL_NAME)) as unknown[];
