@@ -24,6 +24,9 @@
  *
  *   npm run bench:engines
  *   npm run bench:engines -- --engines=redis,nats --samples=50 --messages=5000 --rounds=1 --parts=transport
+ *   npm run bench:engines -- --rounds=5 --json=/tmp/engines.json   # every sample and round, to look at outliers
+ *
+ * Every server it starts is stopped and its temp dir removed at the end, after an error, or on SIGINT/SIGTERM.
  */
 import { cpus, loadavg } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
