@@ -3,7 +3,7 @@
  * and a handler for what arrives from the gateway. Used in-process by the
  * memory transport and inside each worker by the redis transport.
  */
-import { DeliveryChecksum } from './checksum.js';
+import { DeliveryChecksum } from '../harness/checksum.js';
 import { END_ID, decodeHeader, epochMs, newHeader } from './envelope.js';
 import { userIndex } from './workload.js';
 

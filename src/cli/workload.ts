@@ -3,7 +3,7 @@
  * all drawn from one seed so that every node count and both modes route
  * exactly the same messages to exactly the same users.
  */
-import { DeliveryChecksum } from './checksum.js';
+import { DeliveryChecksum } from '../harness/checksum.js';
 import { sampleDistinct, seededRandom } from './prng.js';
 
 /** What to generate. */

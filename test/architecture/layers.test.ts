@@ -28,6 +28,7 @@ const RANK: Record<string, number> = {
   nginx: 5,
   haproxy: 5,
   metrics: 6,
+  harness: 6,
   cli: 7,
   'index.ts': 8,
 };
