@@ -35,6 +35,14 @@ export class CategoryClock {
     this.#current = previous;
   }
 
+  /** The split of a round whose process CPU was `totalMicros`: what no region took is the rest. */
+  split(totalMicros: number): Record<Category, number> {
+    const m = this.micros;
+    const timed = m.routing + m.sender + m.nodes + m.transport + m.clients;
+    const round = (x: number): number => Math.max(0, Math.round(x));
+    return { routing: round(m.routing), sender: round(m.sender), nodes: round(m.nodes), transport: round(m.transport), clients: round(m.clients), rest: round(totalMicros - timed) };
+  }
+
   /** Zeroes the counts and starts timing (on) or stops (off). */
   reset(on: boolean): void {
     for (const key of Object.keys(this.micros) as Category[]) this.micros[key] = 0;

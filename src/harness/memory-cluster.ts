@@ -1,0 +1,88 @@
+/**
+ * A ringroute cluster in this process: one `SessionNode` per ring member
+ * on its own handle of one `MemoryTransport`, each user's session on its
+ * owner, and one `Dispatcher` sending in `hash` or `broadcast` mode. The
+ * whole run is this process, so its CPU is the cluster's, and the timed
+ * round splits it by kind of work (see {@link CategoryClock}).
+ */
+import { MemoryTransport } from '../adapters/memory/transport.js';
+import type { HashRing } from '../ring/hash-ring.js';
+import { Dispatcher, type DispatchMode } from '../sessions/dispatcher.js';
+import { SessionNode } from '../sessions/session-node.js';
+import { CategoryClock } from './category-clock.js';
+import { Clients } from './clients.js';
+import { CountingTransport } from './counting-transport.js';
+import { measure } from './measure.js';
+import { sendAll } from './send-loop.js';
+import { NODE_OPTIONS, senderOptions } from './settings.js';
+import { staticRouter } from './static-router.js';
+import type { BenchCluster, BenchMessage, Progress, RunMeasure } from './types.js';
+import { userIndex } from './users.js';
+
+export interface MemoryClusterOptions {
+  readonly mode: DispatchMode;
+  readonly ring: HashRing;
+  /** Node id -> the users whose sessions it holds (their owner on `ring`). */
+  readonly sessions: ReadonlyMap<string, readonly string[]>;
+  /** Called with each background error of a part (none expected). */
+  readonly onProblem: (message: string) => void;
+}
+
+export async function startMemoryCluster(options: MemoryClusterOptions): Promise<BenchCluster> {
+  const clock = new CategoryClock();
+  const router = staticRouter(options.ring, clock);
+  const bus = new MemoryTransport();
+  const parts: Array<{ node: SessionNode; transport: CountingTransport; clients: Clients }> = [];
+  const problem = (where: string) => (error: Error) => options.onProblem(`${where}: ${error.message}`);
+  for (const [id, users] of options.sessions) {
+    const transport = new CountingTransport(bus.connect(), clock, 'nodes');
+    const node = await SessionNode.start({ ...NODE_OPTIONS, id, router, transport });
+    node.on('error', problem(id));
+    const clients = new Clients(clock);
+    for (const user of users) {
+      const socket = clients.socket(userIndex(user));
+      socket.session = node.attach(user, socket);
+      if (socket.session === null) throw new Error(`${id} refused ${user}: the bench placed it on the wrong node`);
+    }
+    parts.push({ node, transport, clients });
+  }
+  const senderTransport = new CountingTransport(bus.connect(), clock, 'sender');
+  const dispatcher = await Dispatcher.start({ ...senderOptions(), id: 'bench-sender', router, transport: senderTransport, mode: options.mode });
+  dispatcher.on('error', problem('sender'));
+  let round = 0;
+
+  return {
+    async run(messages: readonly BenchMessage[], progress: Progress, timed: boolean): Promise<RunMeasure> {
+      round++;
+      for (const part of parts) {
+        part.transport.reset();
+        part.clients.reset();
+      }
+      senderTransport.reset();
+      const startWall = performance.now();
+      const startCpu = process.cpuUsage();
+      clock.reset(timed);
+      const sent = await sendAll(dispatcher, senderTransport, messages, round, progress, timed ? clock : null, (error) => options.onProblem(`send refused: ${String(error)}`));
+      const cpu = process.cpuUsage(startCpu);
+      const wallMs = performance.now() - startWall;
+      clock.on = false;
+      const cpuMicros = cpu.user + cpu.system;
+      return measure({
+        messages,
+        sent,
+        wallMs,
+        nodes: parts.map((p) => ({ transport: p.transport.counts, clients: p.clients.counts() })),
+        sender: senderTransport.counts,
+        visitsPerPublication: options.mode === 'broadcast' ? parts.length : 1,
+        cpu: { totalMicros: cpuMicros, senderMicros: null, nodesMicros: null, serverMicros: null },
+        split: timed ? clock.split(cpuMicros) : null,
+        server: null,
+      });
+    },
+    async close(): Promise<void> {
+      await dispatcher.close().catch(() => undefined);
+      for (const part of parts) await part.node.close().catch(() => undefined);
+      await bus.close().catch(() => undefined);
+    },
+  };
+}
