@@ -3,8 +3,13 @@
  * checks, and the help text. Parsing is pure (no I/O) so tests can call it.
  */
 
+import { SetupError } from '../harness/setup-error.js';
+
 /** Where the nodes run: in this process, or one process per node on Redis or NATS pub/sub. */
 export type TransportName = 'memory' | 'redis' | 'nats';
+
+/** What the users' sessions are: in-process sockets, or real WebSockets over loopback. */
+export type SocketsName = 'memory' | 'ws';
 
 /** The options of one `ringroute bench` run, defaults filled in. */
 export interface BenchOptions {
@@ -19,6 +24,9 @@ export interface BenchOptions {
   /** Characters of text per message. */
   readonly payloadBytes: number;
   readonly transport: TransportName;
+  readonly sockets: SocketsName;
+  /** Also run the workload through Socket.IO (`@socket.io/redis-adapter` and `ringroute/socket.io`). */
+  readonly baseline: 'socket.io' | null;
   readonly redisUrl: string;
   readonly natsUrl: string;
   /** Messages per second offered by the gateway on the redis and nats transports; 0 = as fast as it can. */
@@ -42,7 +50,7 @@ export type Command =
   | { readonly kind: 'bench'; readonly options: BenchOptions };
 
 /** A command line that cannot run; the CLI prints the message and exits with code 2. */
-export class UsageError extends Error {
+export class UsageError extends SetupError {
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';
@@ -103,92 +111,93 @@ export const HELP = `ringroute bench: broadcast routing against hash routing as 
 Usage: ringroute bench [flags]
 
 For each node count, the same seeded workload (users whose sessions live on
-their owner node by the ring; one-to-one and group messages) is routed twice:
-  broadcast  every message goes to every node; each node checks its local
-             sessions (what the Socket.IO Redis adapter does)
-  hash       the gateway looks up each recipient's owner on the ring and sends
-             only to the owners; a group message goes once to each distinct
-             owner with the members it holds
-Both modes must deliver the same messages to the same users (counted and
-checksummed); a mismatch fails the run with exit code 1.
+their owner node by the ring; one-to-one and group messages) is sent through
+the library's own parts: a SessionNode per node holding its users' sessions
+(clients that acknowledge each message), over the library's transport, and
+a Dispatcher that sends
+  broadcast  every message to every node; each node checks its own sessions
+             (what the Socket.IO Redis adapter does)
+  hash       each message once to each distinct owner of its recipients
+Every expected (message, user) pair must reach its user exactly once with a
+"delivered" outcome (counted and checksummed); if not, exit code 1.
 
 Flags:
   --nodes LIST        comma-separated node counts to measure, each >= 1
                       (default ${DEFAULTS.nodes.join(',')}; at most ${LIMITS.nodesRedis} with --transport
                       redis or nats)
   --users N           users, one session each (default ${DEFAULTS.users})
-  --messages N        messages routed per mode and node count
+  --messages N        messages sent per system and node count
                       (default ${DEFAULTS.messages.memory} with memory, ${DEFAULTS.messages.redis} with redis or nats)
   --group-size N      members per chat group; 0 = one-to-one messages only
                       (default ${DEFAULTS.groupSize}; at most --users)
   --group-share F     share of messages sent to a group, in (0, 1], when
                       --group-size > 0 (default ${DEFAULTS.groupShare})
   --payload N         characters of text per message (default ${DEFAULTS.payloadBytes})
-  --transport NAME    memory: all nodes in this process; measures the routing
-                              work itself, no latency (default)
-                      redis:  one worker process per node, each with its own
-                              Redis connection; real pub/sub: one shared channel
-                              for broadcast, one channel per node for hash.
+  --transport NAME    memory: every node in this process on a MemoryTransport
+                              (default); CPU is split by kind of work
+                      redis:  one process per node on RedisTransport; CPU and
+                              network bytes of the Redis server included.
                               Needs the ioredis package.
-                      nats:   as redis, on core NATS subjects, through the
-                              library's own NatsTransport (ringroute/nats).
+                      nats:   as redis, on NatsTransport (ringroute/nats).
                               Needs @nats-io/transport-node, @nats-io/jetstream
                               and @nats-io/kv. CPU leaves out the NATS server.
-  --redis URL         Redis server for --transport redis
-                      (default ${DEFAULTS.redisUrl}); implies --transport
-                      redis. Channels get a unique prefix, so a shared server
-                      is safe.
-  --nats URL          NATS server for --transport nats
-                      (default ${DEFAULTS.natsUrl}); implies --transport
-                      nats. Subjects get a unique prefix, so a shared server
-                      is safe.
-  --rate N            messages per second the gateway offers with --transport
+  --sockets KIND      memory: users' sockets in the node's process (default)
+                      ws: real WebSockets over loopback (the ws package),
+                      two descriptors per user; refused before starting
+                      when this machine cannot open that many
+  --baseline socket.io
+                      also send the workload through Socket.IO servers with
+                      @socket.io/redis-adapter and with ringroute/socket.io,
+                      on the same Redis (needs --transport redis, and the
+                      socket.io, socket.io-client and @socket.io/redis-adapter
+                      packages)
+  --redis URL         Redis server (default ${DEFAULTS.redisUrl}); implies
+                      --transport redis. Channels get a unique prefix, so a
+                      shared server is safe.
+  --nats URL          NATS server (default ${DEFAULTS.natsUrl}); implies
+                      --transport nats. Subjects get a unique prefix.
+  --rate N            messages per second the sender offers with --transport
                       redis or nats; 0 = as fast as it can (default ${DEFAULTS.rate}).
                       Latency is measured at this load.
-  --rounds N          measured repetitions of each mode; the median CPU is
+  --rounds N          measured repetitions of each system; the median CPU is
                       reported (default ${DEFAULTS.rounds.memory} with memory, ${DEFAULTS.rounds.redis} with redis or nats)
   --seed N            seed of the workload generator, an integer in
                       [0, 2^32) (default ${DEFAULTS.seed}); the same seed gives the
                       same users, groups and messages
   --json FILE         also write the full report as JSON to FILE
   --svg FILE          also write a chart (CPU per delivered message against
-                      node count, both modes) as a standalone SVG to FILE
+                      node count) as a standalone SVG to FILE
   --quiet             no progress bar (it is only drawn on a terminal anyway)
   -h, --help          show this help
   -v, --version       print the version of ringroute
 
 Figures in the tables, per node count: bcast, hash and (ratio) bcast / hash:
-  visits/msg          envelopes delivered to nodes per message (broadcast: the
-                      node count; hash: the distinct owners of the recipients)
-  wasted/msg          visits to a node holding none of the recipients
-  bytes/msg           serialized bytes delivered to nodes per message
-  CPU µs/deliv        user+system CPU of the whole run (gateway, nodes and,
-                      with redis, the worker processes and the Redis server;
-                      with nats, the gateway and the worker processes)
-                      per message delivered to a user
+  visits/msg          deliveries that reached a node, per message
+  wasted/msg          visits to a node that wrote the message to no session
+  bus B/msg           bytes heard on the bus per message (deliveries and
+                      outcomes; a message heard by k nodes counts k times)
+  CPU µs/deliv        user+system CPU of the whole run (sender, nodes and,
+                      with redis, the Redis server) per delivered message
   deliv/CPU-s         the inverse: deliveries per second of CPU
-  p50/p99 ms          send-to-delivery latency (redis and nats transports)
-Only in the --json report (its schema: ringroute/report.schema.json):
-  sessionLookups      lookups in the nodes' local session maps, in total and
-                      per message
-  ringLookups         owner lookups on the hash ring at the gateway, in total
-                      and per message
-  and the raw counts, visits per one-to-one and per group message, the CPU of
-  every round and by process (gateway, nodes, Redis), wall time, maximum
-  latency, and the fewest and most sessions on a node.
+  p50/p99 ms          send to the last recipient's acknowledgement
+The --json report (schema: ringroute/report.schema.json, version 2) adds
+raw counts, visits per one-to-one and per group message, bus messages, the
+CPU of every round, by process and (memory) by kind of work, the Redis
+server's CPU and bytes per message, and the sessions per node.
 
-Exit codes: 0 done, 1 the run failed (delivery mismatch, Redis or NATS
-error), 2 invalid arguments or a missing ioredis or NATS package.
+Exit codes: 0 done, 1 the run failed (delivery mismatch, a server lost
+mid-run: the report then says incomplete), 2 invalid arguments, a missing
+package, a server that does not answer, or a size this machine cannot open.
 
 Examples:
   ringroute bench
   ringroute bench --nodes 2,4,8,16,32 --group-size 0 --json r.json --svg r.svg
-  ringroute bench --transport redis --redis redis://127.0.0.1:6379 --nodes 2,4,8
-  ringroute bench --transport nats --nats nats://127.0.0.1:4222 --nodes 2,4,8
+  ringroute bench --redis redis://127.0.0.1:6379 --nodes 2,4,8 --baseline socket.io
+  ringroute bench --nats nats://127.0.0.1:4222 --nodes 2,4,8
 `;
 
 const FLAGS = new Set([
-  'nodes', 'users', 'messages', 'group-size', 'group-share', 'payload', 'transport',
+  'nodes', 'users', 'messages', 'group-size', 'group-share', 'payload', 'transport', 'sockets', 'baseline',
   'redis', 'nats', 'rate', 'rounds', 'seed', 'json', 'svg', 'quiet', 'help', 'version',
 ]);
 
@@ -254,6 +263,11 @@ function benchOptions(flags: ReadonlyMap<string, string>): BenchOptions {
   if (natsFlag !== undefined && transportFlag !== undefined && transportFlag !== 'nats') throw new UsageError('--nats needs --transport nats');
   const transport: TransportName = transportFlag ?? (redisFlag !== undefined ? 'redis' : natsFlag !== undefined ? 'nats' : DEFAULTS.transport);
   if (transport === 'memory' && flags.has('rate')) throw new UsageError('--rate applies to --transport redis or nats only');
+  const sockets = flags.get('sockets') ?? 'memory';
+  if (sockets !== 'memory' && sockets !== 'ws') throw new UsageError(`--sockets must be "memory" or "ws", got ${JSON.stringify(sockets)}`);
+  const baseline = flags.get('baseline') ?? null;
+  if (baseline !== null && baseline !== 'socket.io') throw new UsageError(`--baseline must be "socket.io", got ${JSON.stringify(baseline)}`);
+  if (baseline !== null && transport !== 'redis') throw new UsageError('--baseline socket.io runs on Redis beside ringroute: give --transport redis (and --redis URL)');
 
   const maxNodes = transport === 'redis' ? LIMITS.nodesRedis : transport === 'nats' ? LIMITS.nodesNats : LIMITS.nodesMemory;
   const nodes = nodeList(flags.get('nodes'), maxNodes, transport);
@@ -278,6 +292,8 @@ function benchOptions(flags: ReadonlyMap<string, string>): BenchOptions {
     groupShare,
     payloadBytes: integer(flags, 'payload', DEFAULTS.payloadBytes, 0, LIMITS.payloadBytes),
     transport,
+    sockets,
+    baseline,
     redisUrl,
     natsUrl,
     rate: integer(flags, 'rate', DEFAULTS.rate, 0, LIMITS.rate),

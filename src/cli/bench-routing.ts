@@ -1,97 +1,45 @@
 /**
  * The routing benchmark: for each node count, places every user's session
- * on its owner node, then pushes the same messages through the chosen
- * transport in broadcast mode and in hash mode, checks that both delivered
- * exactly the expected (message, user) pairs, and turns the counters into
- * the report's figures.
+ * on its owner node, then sends the same messages through the library's
+ * own parts (a `Dispatcher` in broadcast mode and one in hash mode, over
+ * the same `SessionNode`s and transport; see src/harness), checks that every
+ * system delivered exactly the expected (message, user) pairs once each,
+ * and turns the counts into the report's figures.
  */
 import { availableParallelism, cpus, totalmem } from 'node:os';
+import { startMemoryCluster, type ModeClusters } from '../harness/memory-cluster.js';
+import { PubSubLink, RunAborted, startPubSubCluster } from '../harness/pubsub-cluster.js';
+import { checkSockets } from '../harness/ws-sockets.js';
+import type { BenchCluster, RunMeasure, SystemName } from '../harness/types.js';
+import type { WorkerCommand } from '../harness/worker-pool.js';
 import { HashRing } from '../ring/hash-ring.js';
 import type { BenchOptions } from './args.js';
-import { MODES, type Mode } from './gateway.js';
-import { medianIndex, quantile, ratio, round } from './stats.js';
-import type { RunResult, Transport } from './transport.js';
-import { generateWorkload, type Workload } from './workload.js';
+import { type Figures, figures, ratios, type Ratios } from './figures.js';
+import { generateWorkload } from './workload.js';
 
-/** Every figure of one mode at one node count. Per-message figures are over all messages. */
-export interface ModeFigures {
-  readonly messages: number;
-  readonly directMessages: number;
-  readonly groupMessages: number;
-  /** Messages handed to a user's session. */
-  readonly delivered: number;
-  /** Order-independent checksum of the (message, user) pairs delivered. */
-  readonly checksum: string;
-  readonly nodeVisits: number;
-  readonly nodeVisitsPerMessage: number;
-  /** Null when there were no one-to-one messages. */
-  readonly nodeVisitsPerDirectMessage: number | null;
-  /** Null when there were no group messages. */
-  readonly nodeVisitsPerGroupMessage: number | null;
-  readonly wastedVisits: number;
-  readonly wastedVisitsPerMessage: number;
-  readonly sessionLookups: number;
-  readonly sessionLookupsPerMessage: number;
-  readonly ringLookups: number;
-  readonly ringLookupsPerMessage: number;
-  readonly bytesBetweenNodes: number;
-  readonly bytesPerMessage: number;
-  /** CPU of the reported round (the median of `cpuMicrosByRound`), user + system. */
-  readonly cpuMicros: number;
-  readonly cpuMicrosPerDelivered: number;
-  readonly deliveredPerCpuSecond: number;
-  /** Where the CPU went; parts are null when the transport cannot tell them apart. */
-  readonly cpuBreakdownMicros: { readonly gateway: number | null; readonly nodes: number | null; readonly redis: number | null };
-  /**
-   * The same CPU by kind of work: `routing` (ring lookups and grouping by
-   * owner at the gateway), `codec` (encoding envelopes, reading their headers
-   * at the nodes), `delivery` (session lookups, handing bodies to sessions)
-   * and `rest` (everything else: the transport, Redis, the event loop).
-   */
-  readonly cpuSplitMicros: { readonly routing: number; readonly codec: number; readonly delivery: number; readonly rest: number };
-  readonly cpuMicrosByRound: readonly number[];
-  readonly wallMs: number;
-  /** Send-to-delivery latency; null on the memory transport. */
-  readonly latencyP50Ms: number | null;
-  readonly latencyP99Ms: number | null;
-  readonly latencyMaxMs: number | null;
-}
-
-/** Broadcast's figure divided by hash's; null where hash's is 0 or absent. */
-export interface Ratios {
-  readonly nodeVisitsPerMessage: number | null;
-  readonly wastedVisitsPerMessage: number | null;
-  readonly sessionLookups: number | null;
-  readonly bytesBetweenNodes: number | null;
-  readonly cpuMicrosPerDelivered: number | null;
-  readonly deliveredPerCpuSecond: number | null;
-  readonly latencyP50Ms: number | null;
-  readonly latencyP99Ms: number | null;
-}
+/** The version of the JSON report's meaning; a change of meaning gets a new one (ringroute/report.schema.json). */
+export const REPORT_VERSION = 2;
 
 /** Results at one node count. */
 export interface NodeCountResult {
   readonly nodes: number;
   /** Fewest and most sessions on one node (the ring's balance for these users). */
   readonly sessionsPerNode: { readonly min: number; readonly max: number };
-  readonly broadcast: ModeFigures;
-  readonly hash: ModeFigures;
+  readonly broadcast: Figures;
+  readonly hash: Figures;
+  /** Broadcast's figure divided by hash's. */
   readonly ratio: Ratios;
+  /** With `--baseline socket.io`: the Socket.IO systems on the same users and messages. */
+  readonly baselines?: Partial<Record<Exclude<SystemName, 'broadcast' | 'hash'>, Figures>>;
 }
-
-/**
- * The options as the report records them: `natsUrl` only with the nats
- * transport, so that memory and redis reports keep the shape they had
- * before NATS was added (and still match the schema of that time).
- */
-export type ReportArgs = Omit<BenchOptions, 'natsUrl'> & { readonly natsUrl?: string };
 
 /** The whole report, as written by `--json`. */
 export interface BenchReport {
   readonly tool: 'ringroute bench';
+  readonly version: typeof REPORT_VERSION;
   readonly date: string;
   readonly machine: { readonly cpu: string; readonly cores: number; readonly node: string; readonly platform: string; readonly arch: string; readonly memoryGiB: number };
-  readonly args: ReportArgs;
+  readonly args: BenchOptions;
   readonly workload: {
     readonly users: number;
     readonly messages: number;
@@ -101,7 +49,11 @@ export interface BenchReport {
     readonly expectedChecksum: string;
   };
   readonly results: readonly NodeCountResult[];
-  /** True when every mode at every node count delivered exactly the expected pairs. */
+  /** False when the run ended early (a lost server, a failed worker): `results` holds the node counts finished. */
+  readonly complete: boolean;
+  /** Why the run ended early, when it did. */
+  readonly incomplete: string | null;
+  /** True when every system at every node count delivered exactly the expected pairs, once each. */
   readonly correct: boolean;
   /** What went wrong when `correct` is false. */
   readonly problems: readonly string[];
@@ -115,69 +67,86 @@ export function nodeIds(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `node-${i + 1}`);
 }
 
-/**
- * Unmeasured messages routed in each mode before measuring, so that both
- * modes, and every worker, run optimized code (unpaced on redis, so quick).
- */
-function warmupCount(options: BenchOptions): number {
-  return Math.min(options.messages, 5000);
+/** How the pub/sub transports start their node processes. */
+export interface RunContext {
+  readonly worker: WorkerCommand;
 }
 
 /**
- * Runs the benchmark on `transport` (which the caller closes).
- * Never throws on a delivery mismatch: the report says `correct: false`.
+ * Runs the benchmark. Never throws on a delivery mismatch (the report says
+ * `correct: false`), nor when a server goes away mid-run (`complete: false`).
  */
-export async function runRoutingBench(options: BenchOptions, transport: Transport, onProgress: ProgressListener = () => {}): Promise<BenchReport> {
+export async function runRoutingBench(options: BenchOptions, context: RunContext, onProgress: ProgressListener = () => {}): Promise<BenchReport> {
   const workload = generateWorkload(options);
-  const warmup = workload.messages.slice(0, warmupCount(options));
-  const perCount = 2 * warmup.length + 2 * options.rounds * workload.messages.length;
+  const warmup = workload.messages.slice(0, Math.min(options.messages, options.transport === 'memory' ? 5000 : 500));
+  const timedRound = options.transport === 'memory' ? 1 : 0;
+  const systems = 2 + (options.baseline === 'socket.io' ? 2 : 0);
+  const perCount = systems * (warmup.length + (options.rounds + timedRound) * workload.messages.length);
   const total = perCount * options.nodes.length;
   let finished = 0;
 
   const results: NodeCountResult[] = [];
   const problems: string[] = [];
-  for (const n of options.nodes) {
-    const ring = await HashRing.create(nodeIds(n).map((id) => ({ id })));
-    const sessions = new Map<string, string[]>(nodeIds(n).map((id) => [id, []]));
-    for (const user of workload.users) sessions.get(ring.lookup(user).id)!.push(user);
-    const sizes = [...sessions.values()].map((s) => s.length);
-
-    const cluster = await transport.start(ring, sessions);
-    try {
-      const step = async (mode: Mode, messages: Workload['messages'], label: string, warm = false): Promise<RunResult> => {
-        const result = await cluster.run(mode, messages, (done) => onProgress((finished + done) / total, `${n} nodes, ${mode}${label}`), warm);
-        finished += messages.length;
-        return result;
-      };
-      for (const mode of MODES) await step(mode, warmup, ' (warm-up)', true);
-      const runs: Record<Mode, RunResult[]> = { broadcast: [], hash: [] };
-      for (let r = 0; r < options.rounds; r++) {
-        // Alternate the order so neither mode always runs first.
-        const order = r % 2 === 0 ? MODES : [...MODES].reverse();
-        for (const mode of order) {
-          runs[mode].push(await step(mode, workload.messages, options.rounds > 1 ? `, round ${r + 1}/${options.rounds}` : ''));
+  let incomplete: string | null = null;
+  // Every placement first: a size --sockets ws cannot open is refused before anything starts.
+  const placements = await Promise.all(options.nodes.map((n) => placement(n, workload.users)));
+  if (options.sockets === 'ws') {
+    const perNode = Math.max(...placements.map((p) => p.sizes.max));
+    checkSockets(options.transport === 'memory' ? workload.users.length : perNode, perNode);
+  }
+  const link = options.transport === 'memory' ? null : await PubSubLink.open(options.transport, options.transport === 'redis' ? options.redisUrl : options.natsUrl, context.worker);
+  try {
+    for (const [k, n] of options.nodes.entries()) {
+      const { ring, sessions, sizes } = placements[k]!;
+      const onProblem = (message: string): void => void problems.push(`${n} nodes: ${message}`);
+      let clusters: ModeClusters | undefined;
+      let baselines: Baselines | undefined;
+      try {
+        clusters = link === null ? await startMemoryCluster({ ring, sessions, sockets: options.sockets, onProblem }) : await startPubSubCluster({ link, ring, sessions, sockets: options.sockets, rate: options.rate, onProblem });
+        baselines = options.baseline === 'socket.io' ? await startBaselines(n, workload.users, options.redisUrl, onProblem) : undefined;
+        const all: Array<[string, BenchCluster]> = [['broadcast', clusters.broadcast], ['hash', clusters.hash], ...(baselines?.clusters ?? [])];
+        const step = async (name: string, cluster: BenchCluster, messages: typeof workload.messages, label: string, timed = false): Promise<RunMeasure> => {
+          const before = finished;
+          const measured = await cluster.run(messages, (sent) => onProgress((before + sent) / total, `${n} nodes, ${name}${label}`), timed);
+          finished = before + messages.length;
+          return measured;
+        };
+        for (const [name, cluster] of all) await step(name, cluster, warmup, ' (warm-up)');
+        const runs = new Map<string, RunMeasure[]>(all.map(([name]) => [name, []]));
+        for (let r = 0; r < options.rounds; r++) {
+          // Alternate the order so no system always runs first.
+          const order = r % 2 === 0 ? all : [...all].reverse();
+          for (const [name, cluster] of order) runs.get(name)!.push(await step(name, cluster, workload.messages, options.rounds > 1 ? `, round ${r + 1}/${options.rounds}` : ''));
         }
+        const timed = new Map<string, RunMeasure>();
+        if (timedRound === 1) for (const [name, cluster] of all.slice(0, 2)) timed.set(name, await step(name, cluster, workload.messages, ', timed', true));
+        const figuresOf = (name: string): Figures => {
+          problems.push(...check(n, name, runs.get(name)!, workload));
+          return figures(runs.get(name)!, timed.get(name) ?? null);
+        };
+        const broadcast = figuresOf('broadcast');
+        const hash = figuresOf('hash');
+        const extra = baselines === undefined ? undefined : Object.fromEntries(baselines.clusters.map(([name]) => [name, figuresOf(name)]));
+        results.push({ nodes: n, sessionsPerNode: sizes, broadcast, hash, ratio: ratios(broadcast, hash), ...(extra === undefined ? {} : { baselines: extra }) });
+      } catch (error) {
+        if (!(error instanceof RunAborted)) throw error;
+        incomplete = `${n} nodes: ${error.message}`;
+        break;
+      } finally {
+        await clusters?.close();
+        await baselines?.close();
       }
-      const broadcast = figures(runs.broadcast);
-      const hash = figures(runs.hash);
-      problems.push(...check(n, 'broadcast', runs.broadcast, workload), ...check(n, 'hash', runs.hash, workload));
-      if (broadcast.delivered !== hash.delivered || broadcast.checksum !== hash.checksum) {
-        problems.push(
-          `${n} nodes: broadcast delivered ${broadcast.delivered} (checksum ${broadcast.checksum}) but hash delivered ${hash.delivered} (checksum ${hash.checksum})`,
-        );
-      }
-      results.push({ nodes: n, sessionsPerNode: { min: Math.min(...sizes), max: Math.max(...sizes) }, broadcast, hash, ratio: ratios(broadcast, hash) });
-    } finally {
-      await cluster.close();
     }
+  } finally {
+    await link?.close();
   }
   onProgress(1, 'done');
-
   return {
     tool: 'ringroute bench',
+    version: REPORT_VERSION,
     date: new Date().toISOString(),
     machine: machine(),
-    args: reportArgs(options),
+    args: options,
     workload: {
       users: workload.users.length,
       messages: workload.messages.length,
@@ -187,16 +156,20 @@ export async function runRoutingBench(options: BenchOptions, transport: Transpor
       expectedChecksum: workload.expectedChecksum,
     },
     results,
-    correct: problems.length === 0,
+    complete: incomplete === null,
+    incomplete,
+    correct: problems.length === 0 && incomplete === null,
     problems,
   };
 }
 
-/** The options without `natsUrl` unless the nats transport ran. */
-function reportArgs(options: BenchOptions): ReportArgs {
-  if (options.transport === 'nats') return options;
-  const { natsUrl: _unused, ...args } = options;
-  return args;
+/** The ring of `n` nodes and each user's session on its owner. */
+async function placement(n: number, users: readonly string[]) {
+  const ring = await HashRing.create(nodeIds(n).map((id) => ({ id })));
+  const sessions = new Map<string, string[]>(nodeIds(n).map((id) => [id, []]));
+  for (const user of users) sessions.get(ring.lookup(user).id)!.push(user);
+  const counts = [...sessions.values()].map((s) => s.length);
+  return { ring, sessions, sizes: { min: Math.min(...counts), max: Math.max(...counts) } };
 }
 
 /** What the machine is, for the report. */
@@ -207,90 +180,40 @@ export function machine(): BenchReport['machine'] {
     node: process.version,
     platform: process.platform,
     arch: process.arch,
-    memoryGiB: round(totalmem() / 2 ** 30, 1),
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
   };
 }
 
-/** Every delivery expected, nothing else, in every round; and the nodes saw every visit the gateway sent. */
-function check(n: number, mode: Mode, runs: readonly RunResult[], workload: Workload): string[] {
+/** Every expected pair once, nothing else, every outcome `delivered`, in every round. */
+function check(n: number, name: string, runs: readonly RunMeasure[], workload: { expectedDelivered: number; expectedChecksum: string }): string[] {
   const out: string[] = [];
   runs.forEach((run, r) => {
-    const where = `${n} nodes, ${mode}${runs.length > 1 ? `, round ${r + 1}` : ''}`;
-    if (run.nodes.delivered !== workload.expectedDelivered) {
-      out.push(`${where}: delivered ${run.nodes.delivered} messages, expected ${workload.expectedDelivered}`);
-    } else if (run.nodes.checksum !== workload.expectedChecksum) {
-      out.push(`${where}: delivered the right number of messages but to the wrong users (checksum ${run.nodes.checksum}, expected ${workload.expectedChecksum})`);
-    }
-    if (run.nodes.visits !== run.gateway.nodeVisits) {
-      out.push(`${where}: the gateway sent ${run.gateway.nodeVisits} node visits but the nodes received ${run.nodes.visits}`);
-    }
+    const where = `${n} nodes, ${name}${runs.length > 1 ? `, round ${r + 1}` : ''}`;
+    if (run.delivered !== workload.expectedDelivered) out.push(`${where}: delivered ${run.delivered} (message, user) pairs, expected ${workload.expectedDelivered}`);
+    else if (run.checksum !== workload.expectedChecksum) out.push(`${where}: delivered the right number of pairs but to the wrong users (checksum ${run.checksum}, expected ${workload.expectedChecksum})`);
+    if (run.duplicates > 0) out.push(`${where}: ${run.duplicates} pairs reached their user more than once`);
+    if (run.notDelivered > 0) out.push(`${where}: ${run.notDelivered} recipients ended without a "delivered" outcome`);
   });
   return out;
 }
 
-/** The figures of the round with the median CPU time. */
-function figures(runs: readonly RunResult[]): ModeFigures {
-  const byRound = runs.map((r) => r.cpu.totalMicros);
-  const run = runs[medianIndex(byRound)]!;
-  const g = run.gateway;
-  const nodes = run.nodes;
-  const per = (x: number, of: number): number => (of === 0 ? 0 : round(x / of, 4));
-  const cpuMicros = run.cpu.totalMicros;
-  const lat = run.latenciesMs;
-  const ms = (v: number | null): number | null => (v === null ? null : round(v, 3));
-  return {
-    messages: g.messages,
-    directMessages: g.directMessages,
-    groupMessages: g.groupMessages,
-    delivered: nodes.delivered,
-    checksum: nodes.checksum,
-    nodeVisits: g.nodeVisits,
-    nodeVisitsPerMessage: per(g.nodeVisits, g.messages),
-    nodeVisitsPerDirectMessage: g.directMessages === 0 ? null : per(g.directVisits, g.directMessages),
-    nodeVisitsPerGroupMessage: g.groupMessages === 0 ? null : per(g.groupVisits, g.groupMessages),
-    wastedVisits: nodes.wastedVisits,
-    wastedVisitsPerMessage: per(nodes.wastedVisits, g.messages),
-    sessionLookups: nodes.sessionLookups,
-    sessionLookupsPerMessage: per(nodes.sessionLookups, g.messages),
-    ringLookups: g.ringLookups,
-    ringLookupsPerMessage: per(g.ringLookups, g.messages),
-    bytesBetweenNodes: g.bytesBetweenNodes,
-    bytesPerMessage: per(g.bytesBetweenNodes, g.messages),
-    cpuMicros,
-    cpuMicrosPerDelivered: per(cpuMicros, nodes.delivered),
-    deliveredPerCpuSecond: cpuMicros === 0 ? 0 : Math.round(nodes.delivered / (cpuMicros / 1e6)),
-    cpuBreakdownMicros: { gateway: run.cpu.gatewayMicros, nodes: run.cpu.nodesMicros, redis: run.cpu.redisMicros },
-    cpuSplitMicros: splitOf(run),
-    cpuMicrosByRound: byRound,
-    wallMs: round(run.wallMs, 1),
-    latencyP50Ms: lat === null ? null : ms(quantile(lat, 0.5)),
-    latencyP99Ms: lat === null ? null : ms(quantile(lat, 0.99)),
-    latencyMaxMs: lat === null ? null : ms(quantile(lat, 1)),
-  };
+/** The Socket.IO systems of `--baseline socket.io`, on the same users and Redis. */
+interface Baselines {
+  readonly clusters: Array<[Exclude<SystemName, 'broadcast' | 'hash'>, BenchCluster]>;
+  close(): Promise<void>;
 }
 
-/** The CPU split of a run, with the rest of the total; clocks read apart can disagree by a few µs, so the rest never goes below 0. */
-function splitOf(run: RunResult): ModeFigures['cpuSplitMicros'] {
-  const { routingMicros, codecMicros, deliveryMicros } = run.split;
-  const routing = Math.max(0, Math.round(routingMicros));
-  const codec = Math.max(0, Math.round(codecMicros));
-  const delivery = Math.max(0, Math.round(deliveryMicros));
-  return { routing, codec, delivery, rest: Math.max(0, run.cpu.totalMicros - routing - codec - delivery) };
-}
-
-function ratios(b: ModeFigures, h: ModeFigures): Ratios {
-  const r = (x: number | null, y: number | null): number | null => {
-    const v = ratio(x, y);
-    return v === null ? null : round(v, 3);
+async function startBaselines(n: number, users: readonly string[], redisUrl: string, onProblem: (message: string) => void): Promise<Baselines> {
+  const { startSocketIoCluster } = await import('../harness/socketio.js');
+  const clusters: Baselines['clusters'] = [];
+  const close = async (): Promise<void> => {
+    for (const [, cluster] of clusters) await cluster.close();
   };
-  return {
-    nodeVisitsPerMessage: r(b.nodeVisitsPerMessage, h.nodeVisitsPerMessage),
-    wastedVisitsPerMessage: r(b.wastedVisitsPerMessage, h.wastedVisitsPerMessage),
-    sessionLookups: r(b.sessionLookups, h.sessionLookups),
-    bytesBetweenNodes: r(b.bytesBetweenNodes, h.bytesBetweenNodes),
-    cpuMicrosPerDelivered: r(b.cpuMicrosPerDelivered, h.cpuMicrosPerDelivered),
-    deliveredPerCpuSecond: r(b.deliveredPerCpuSecond, h.deliveredPerCpuSecond),
-    latencyP50Ms: r(b.latencyP50Ms, h.latencyP50Ms),
-    latencyP99Ms: r(b.latencyP99Ms, h.latencyP99Ms),
-  };
+  try {
+    for (const system of ['socket.io-redis-adapter', 'ringroute-socket.io'] as const) clusters.push([system, await startSocketIoCluster({ system, nodes: n, users, redisUrl, onProblem })]);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { clusters, close };
 }

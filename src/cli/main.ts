@@ -12,13 +12,11 @@ import { runRoutingBench } from './bench-routing.js';
 import { createProgress } from './progress.js';
 import { formatReport, formatVerdict } from './report.js';
 import { renderSvg } from './svg.js';
-import { memoryTransport } from './transport-memory.js';
-import { natsTransport } from './transport-nats.js';
-import { redisTransport } from './transport-redis.js';
-import type { Transport } from './transport.js';
 import { readVersion } from './version.js';
-import { WORKER_ARG } from './worker-pool.js';
-import { runWorker } from './worker.js';
+import { runNodeWorker } from '../harness/node-worker.js';
+import { SetupError } from '../harness/setup-error.js';
+import { isSocketIoUsersProcess, runSocketIoUsers } from '../harness/socketio.js';
+import { WORKER_ARG } from '../harness/worker-pool.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   // Usage errors of `ringroute bench ...` point at its flags, others at the commands.
@@ -42,40 +40,30 @@ async function main(argv: readonly string[]): Promise<number> {
     return fail(error, undefined, hint);
   }
 
-  let transport: Transport;
-  try {
-    // Workers run this same entry: the built dist/cli.js, or main.ts under tsx.
-    const worker = { script: resolve(process.argv[1]!), execArgv: process.execArgv };
-    transport =
-      options.transport === 'memory'
-        ? memoryTransport()
-        : options.transport === 'redis'
-          ? await redisTransport({ url: options.redisUrl, rate: options.rate, worker })
-          : await natsTransport({ url: options.natsUrl, rate: options.rate, worker });
-  } catch (error) {
-    return fail(error, undefined, hint);
-  }
-
   const progress = createProgress(process.stderr, options.quiet);
   let report;
   try {
-    report = await runRoutingBench(options, transport, (fraction, label) => progress.update(fraction, label));
+    // Workers run this same entry: the built dist/cli.js, or main.ts under tsx.
+    const worker = { script: resolve(process.argv[1]!), execArgv: process.execArgv };
+    report = await runRoutingBench(options, { worker }, (fraction, label) => progress.update(fraction, label));
   } catch (error) {
     progress.done();
-    return fail(error, 'ringroute bench failed');
-  } finally {
-    await transport.close().catch(() => {});
+    return fail(error, 'ringroute bench failed', hint);
   }
   progress.done();
 
   process.stdout.write(formatReport(report));
   const args = report.args;
-  const saved = { ...report, args: { ...args, redisUrl: redactUrl(args.redisUrl), ...(args.natsUrl === undefined ? {} : { natsUrl: redactUrl(args.natsUrl) }) } };
+  const saved = { ...report, args: { ...args, redisUrl: redactUrl(args.redisUrl), natsUrl: redactUrl(args.natsUrl) } };
   try {
     if (options.json !== null) writeFileSync(options.json, `${JSON.stringify(saved, null, 2)}\n`);
     if (options.svg !== null) writeFileSync(options.svg, renderSvg(report));
   } catch (error) {
     return fail(error, 'could not write the report');
+  }
+  if (!report.complete) {
+    process.stderr.write(`ringroute bench: the run ended early (${report.incomplete}); the report holds the node counts finished before\n`);
+    return 1;
   }
   if (!report.correct) {
     process.stderr.write(`ringroute bench: ${formatVerdict(report)}\n`);
@@ -84,10 +72,14 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-/** Prints why and returns the exit code: 2 for usage errors, 1 otherwise. */
+/** Prints why and returns the exit code: 2 for usage and setup errors, 1 otherwise. */
 function fail(error: unknown, context?: string, hint = ''): number {
   if (error instanceof UsageError) {
     process.stderr.write(`ringroute: ${error.message}\n${hint === '' ? '' : `${hint}\n`}`);
+    return 2;
+  }
+  if (error instanceof SetupError) {
+    process.stderr.write(`ringroute: ${error.message}\n`);
     return 2;
   }
   const message = error instanceof Error ? error.message : String(error);
@@ -107,8 +99,10 @@ function redactUrl(url: string): string {
   return url.replace(/^((?:rediss?|nats|tls):\/\/[^:@/]*:)[^@/]*@/, '$1***@');
 }
 
-if (process.argv[2] === WORKER_ARG) {
-  runWorker();
+if (isSocketIoUsersProcess()) {
+  runSocketIoUsers();
+} else if (process.argv[2] === WORKER_ARG) {
+  runNodeWorker();
 } else {
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;

@@ -4,7 +4,8 @@
  * whether both modes delivered the same messages; all of it fits an
  * 80-column terminal.
  */
-import type { BenchReport, ModeFigures, NodeCountResult } from './bench-routing.js';
+import type { BenchReport, NodeCountResult } from './bench-routing.js';
+import type { Figures } from './figures.js';
 
 interface Column {
   /** Group header, spanning consecutive columns with the same group. */
@@ -14,8 +15,8 @@ interface Column {
 }
 
 /** Both modes and, when `withRatio`, broadcast / hash. */
-function pair(group: string, value: (f: ModeFigures) => number | null, format: (v: number) => string, withRatio: boolean): Column[] {
-  const cell = (f: ModeFigures): string => {
+function pair(group: string, value: (f: Figures) => number | null, format: (v: number) => string, withRatio: boolean): Column[] {
+  const cell = (f: Figures): string => {
     const v = value(f);
     return v === null ? '-' : format(v);
   };
@@ -52,7 +53,7 @@ export function formatTables(report: BenchReport): string[] {
       nodes,
       ...pair('visits/msg', (f) => f.nodeVisitsPerMessage, (v) => v.toFixed(2), true),
       ...pair('wasted/msg', (f) => f.wastedVisitsPerMessage, (v) => v.toFixed(2), false),
-      ...pair('bytes/msg', (f) => f.bytesPerMessage, (v) => Math.round(v).toString(), true),
+      ...pair('bus B/msg', (f) => f.busBytesPerMessage, (v) => Math.round(v).toString(), true),
     ],
     [
       nodes,
@@ -60,10 +61,39 @@ export function formatTables(report: BenchReport): string[] {
       ...pair('deliv/CPU-s', (f) => f.deliveredPerCpuSecond, compact, false),
     ],
   ];
-  if (report.results.some((r) => r.broadcast.latencyP50Ms !== null)) {
-    tables.push([nodes, ...pair('p50 ms', (f) => f.latencyP50Ms, millis, true), ...pair('p99 ms', (f) => f.latencyP99Ms, millis, true)]);
-  }
+  tables.push([nodes, ...pair('p50 ms', (f) => f.latencyP50Ms, millis, true), ...pair('p99 ms', (f) => f.latencyP99Ms, millis, true)]);
+  if (report.results.some((r) => r.baselines !== undefined)) tables.push(baselineColumns(nodes));
   return tables.map((columns) => formatTable(report, columns));
+}
+
+/**
+ * Socket.IO beside ringroute: visits per message and CPU per delivered
+ * message with @socket.io/redis-adapter (sio), ringroute/socket.io (rr-sio)
+ * and ringroute's hash mode, and how many times hash's CPU sio costs.
+ */
+function baselineColumns(nodes: Column): Column[] {
+  const value = (r: NodeCountResult, name: 'socket.io-redis-adapter' | 'ringroute-socket.io', get: (f: Figures) => number): string => {
+    const f = r.baselines?.[name];
+    return f === undefined ? '-' : micros(get(f));
+  };
+  const visits = (f: Figures): number => f.nodeVisitsPerMessage;
+  const cpu = (f: Figures): number => f.cpuMicrosPerDelivered;
+  return [
+    nodes,
+    { group: 'visits/msg', header: 'sio', cell: (r) => value(r, 'socket.io-redis-adapter', visits) },
+    { group: 'visits/msg', header: 'rr-sio', cell: (r) => value(r, 'ringroute-socket.io', visits) },
+    { group: 'CPU µs/deliv', header: 'sio', cell: (r) => value(r, 'socket.io-redis-adapter', cpu) },
+    { group: 'CPU µs/deliv', header: 'rr-sio', cell: (r) => value(r, 'ringroute-socket.io', cpu) },
+    { group: 'CPU µs/deliv', header: 'hash', cell: (r) => micros(r.hash.cpuMicrosPerDelivered) },
+    {
+      group: 'CPU µs/deliv',
+      header: 'sio/hash',
+      cell: (r) => {
+        const sio = r.baselines?.['socket.io-redis-adapter']?.cpuMicrosPerDelivered;
+        return sio === undefined || r.hash.cpuMicrosPerDelivered === 0 ? '-' : `${(sio / r.hash.cpuMicrosPerDelivered).toFixed(1)}x`;
+      },
+    },
+  ];
 }
 
 /** One table: a row per node count, group headers over their columns. */
@@ -126,39 +156,45 @@ export function formatHeadline(report: BenchReport): string {
       ? `${w.messages} one-to-one messages`
       : `${w.messages} messages (${w.directMessages} one-to-one, ${w.groupMessages} to groups of ${a.groupSize})`;
   const transport = a.transport === 'memory' ? 'memory transport' : `${a.transport} transport (${a.rate === 0 ? 'unpaced' : `${a.rate} msg/s offered`})`;
+  const sockets = a.sockets === 'ws' ? ', WebSocket sessions' : '';
   const m = report.machine;
   const rounds = a.rounds > 1 ? `, median of ${a.rounds} rounds` : '';
-  return `${wrap(`ringroute bench: ${transport}, ${w.users} users, ${traffic}, seed ${a.seed}${rounds}`, '  ')}\n${wrap(`${m.cpu}, ${m.cores} cores, Node ${m.node}`)}`;
+  return `${wrap(`ringroute bench: ${transport}${sockets}, ${w.users} users, ${traffic}, seed ${a.seed}${rounds}`, '  ')}\n${wrap(`${m.cpu}, ${m.cores} cores, Node ${m.node}`)}`;
 }
 
-/** The correctness line: the same deliveries in both modes, or what differed. */
+/** The correctness line: every system delivered every pair once, or what went wrong. */
 export function formatVerdict(report: BenchReport): string {
-  if (report.correct) {
-    return wrap(`both modes delivered all ${report.workload.expectedDelivered} expected (message, user) pairs at every node count (checksum ${report.workload.expectedChecksum})`);
+  const lines: string[] = [];
+  if (!report.complete) lines.push(wrap(`INCOMPLETE: the run ended early (${report.incomplete}); the tables hold the node counts finished before.`));
+  if (report.problems.length > 0) lines.push('DELIVERY MISMATCH:', ...report.problems.map((p) => wrap(`  - ${p}`, '    ')));
+  else if (report.complete) {
+    const systems = report.results.some((r) => r.baselines !== undefined) ? 'every system' : 'both modes';
+    lines.push(wrap(`${systems} delivered all ${report.workload.expectedDelivered} expected (message, user) pairs, each once, at every node count (checksum ${report.workload.expectedChecksum})`));
   }
-  return ['DELIVERY MISMATCH: the two modes did not deliver the same messages:', ...report.problems.map((p) => wrap(`  - ${p}`, '    '))].join('\n');
+  return lines.join('\n');
 }
 
-/** Where the CPU went at the largest node count, per delivered message, in one line. */
+/** Where the CPU went at the largest node count, per delivered message (memory transport), in two lines. */
 export function formatSplit(report: BenchReport): string {
   const r = report.results.at(-1);
-  if (r === undefined) return '';
-  const part = (f: ModeFigures): string => {
-    const per = (v: number): string => (f.delivered === 0 ? '-' : micros(v / f.delivered));
-    const s = f.cpuSplitMicros;
-    return `${per(s.routing)} / ${per(s.codec)} / ${per(s.delivery)} / ${per(s.rest)}`;
+  if (r === undefined || r.broadcast.cpuSplitMicrosPerDelivered === null || r.hash.cpuSplitMicrosPerDelivered === null) return '';
+  const part = (f: Figures): string => {
+    const s = f.cpuSplitMicrosPerDelivered!;
+    return [s.routing, s.sender, s.nodes, s.transport, s.clients, s.rest].map(micros).join(' / ');
   };
-  return `CPU µs/delivered at ${r.nodes} nodes, routing / codec / delivery / rest: broadcast ${part(r.broadcast)}, hash ${part(r.hash)}`;
+  return wrap(`CPU µs/delivered at ${r.nodes} nodes (timed round), routing / sender / nodes / transport / clients / rest: broadcast ${part(r.broadcast)}; hash ${part(r.hash)}`, '  ');
 }
 
 /** Headline, tables and verdict, as printed on stdout: no line wider than {@link MAX_WIDTH}. */
 export function formatReport(report: BenchReport): string {
   const notes: string[] = ['ratio = broadcast / hash.'];
-  if (report.args.transport === 'redis') notes.push('CPU includes the gateway, every node worker and the Redis server; latency is send to delivery.');
-  else if (report.args.transport === 'nats') notes.push('CPU includes the gateway and every node worker, not the NATS server; latency is send to delivery.');
-  else notes.push('CPU is the whole routing and delivery work of all nodes in this process.');
-  notes.push('More figures: --json.');
-  return `${formatHeadline(report)}\n\n${formatTables(report).join('\n\n')}\n\n${wrap(notes.join(' '))}\n${wrap(formatSplit(report), '  ')}\n${formatVerdict(report)}\n`;
+  if (report.args.transport === 'redis') notes.push('CPU includes the sender, every node process and the Redis server.');
+  else if (report.args.transport === 'nats') notes.push('CPU includes the sender and every node process, not the NATS server.');
+  else notes.push('CPU is the whole process: sender, nodes, transport and the in-process clients.');
+  if (report.args.sockets === 'ws') notes.push('Sessions are WebSockets over loopback; their clients run in the nodes\' processes.');
+  notes.push('Latency: send to the last acknowledgement. More figures: --json.');
+  const split = formatSplit(report);
+  return `${formatHeadline(report)}\n\n${formatTables(report).join('\n\n')}\n\n${wrap(notes.join(' '))}\n${split === '' ? '' : `${split}\n`}${formatVerdict(report)}\n`;
 }
 
 function micros(v: number): string {

@@ -4,6 +4,8 @@
  * exactly the same messages to exactly the same users.
  */
 import { DeliveryChecksum } from '../harness/checksum.js';
+import type { BenchMessage } from '../harness/types.js';
+import { userId, userIndex } from '../harness/users.js';
 import { sampleDistinct, seededRandom } from './prng.js';
 
 /** What to generate. */
@@ -22,17 +24,8 @@ export interface WorkloadOptions {
   readonly seed: number;
 }
 
-/** One message as the gateway receives it. */
-export interface Message {
-  /** Index in the workload, also the message id on the wire. */
-  readonly id: number;
-  readonly kind: 'direct' | 'group';
-  /** Sender's user id. */
-  readonly from: string;
-  /** Recipients' user ids: one for a direct message, the distinct members for a group message. */
-  readonly to: readonly string[];
-  readonly text: string;
-}
+/** One message as the sender gets it. */
+export type Message = BenchMessage;
 
 /** The generated traffic, with what a correct run must deliver. */
 export interface Workload {
@@ -45,16 +38,6 @@ export interface Workload {
   readonly expectedDelivered: number;
   /** Order-independent checksum of those pairs (see `DeliveryChecksum`). */
   readonly expectedChecksum: string;
-}
-
-/** The user id of user number `i`. */
-export function userId(i: number): string {
-  return `user:${i}`;
-}
-
-/** The index encoded in a {@link userId}. */
-export function userIndex(id: string): number {
-  return Number(id.slice(5));
 }
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ';

@@ -4,10 +4,12 @@
  * the frame, on a later tick, as over a network), recording which
  * (message, user) pairs arrived, and how often, for the exactly-once check.
  */
+import type { SessionNode } from '../sessions/session-node.js';
 import type { Session } from '../sessions/session.js';
 import type { SessionSocket } from '../sessions/socket.js';
 import type { CategoryClock } from './category-clock.js';
 import { DeliveryChecksum } from './checksum.js';
+import { userIndex } from './users.js';
 
 /** `{"t":"msg","id":"` : a message id starts after it (see `messageFrame` in sessions/protocol.ts). */
 const ID_START = 17;
@@ -50,28 +52,39 @@ export class Clients {
     return new AckSocket(user, this);
   }
 
-  /** @internal A frame the node wrote to `socket`. */
-  frame(socket: AckSocket, text: string): void {
-    if (text.charCodeAt(7) !== 0x73 /* s of "msg" */) return; // welcome, ping, move: nothing to acknowledge
+  /**
+   * A frame a node wrote to user number `user`'s client: records a message
+   * and returns the ack frame to send back, or null for a frame that needs
+   * none (welcome, ping, move).
+   */
+  receive(user: number, text: string): string | null {
+    if (text.charCodeAt(7) !== 0x73 /* s of "msg" */) return null;
     const clock = this.#clock;
     const previous = clock?.enter('clients') ?? 'rest';
     const end = text.indexOf('"', ID_START);
     const id = text.slice(ID_START, end);
     const index = Number(id.slice(id.indexOf(':') + 1));
     // Up to 2^53 / 2^24 messages in a round, 2^24 users: one number per pair.
-    const pair = index * 16_777_216 + socket.user;
+    const pair = index * 16_777_216 + user;
     if (this.#seen.has(pair)) this.#duplicates++;
     else {
       this.#seen.add(pair);
       this.#messages.add(index);
-      this.#checksum.add(index, socket.user);
+      this.#checksum.add(index, user);
     }
-    this.#acks.push({ session: socket.session!, frame: `{"t":"ack","id":"${id}"}` });
+    clock?.exit(previous);
+    return `{"t":"ack","id":"${id}"}`;
+  }
+
+  /** @internal A frame the node wrote to an in-memory socket: acknowledged on a later tick, as over a network. */
+  frame(socket: AckSocket, text: string): void {
+    const ack = this.receive(socket.user, text);
+    if (ack === null) return;
+    this.#acks.push({ session: socket.session!, frame: ack });
     if (!this.#flushing) {
       this.#flushing = true;
       setImmediate(() => this.#flush());
     }
-    clock?.exit(previous);
   }
 
   /** @internal */
@@ -121,5 +134,14 @@ export class AckSocket implements SessionSocket {
 
   close(): void {
     this.#clients.closedOne();
+  }
+}
+
+/** Attaches every user to `node` on an in-memory socket of `clients`. */
+export function attachMemoryUsers(node: SessionNode, users: readonly string[], clients: Clients): void {
+  for (const user of users) {
+    const socket = clients.socket(userIndex(user));
+    socket.session = node.attach(user, socket);
+    if (socket.session === null) throw new Error(`${node.id} refused ${user}: the bench placed it on the wrong node`);
   }
 }

@@ -27,6 +27,18 @@ export function messageBody(message: BenchMessage): string {
   return `{"from":${JSON.stringify(message.from)},"text":${JSON.stringify(message.text)}}`;
 }
 
+/** How {@link sendAll} paces itself. */
+export interface SendPace {
+  /** Messages per second at most; 0 = as fast as the window allows. @default 0 */
+  readonly rate?: number;
+  /** Ends the loop at once (what was not answered yet is left out). */
+  readonly signal?: AbortSignal;
+  /** A send the dispatcher refused (OVERLOADED, CLOSED); its recipients count as not delivered. */
+  readonly onRefused?: (error: unknown) => void;
+  /** @default {@link SEND_WINDOW} */
+  readonly window?: number;
+}
+
 export async function sendAll(
   dispatcher: Dispatcher,
   transport: CountingTransport,
@@ -34,18 +46,27 @@ export async function sendAll(
   round: number,
   progress: Progress,
   clock: CategoryClock | null,
-  onRefused?: (error: unknown) => void,
-  window = SEND_WINDOW,
+  pace: SendPace = {},
 ): Promise<SendResult> {
+  const { rate = 0, signal, onRefused, window = SEND_WINDOW } = pace;
   const latencies = new Float64Array(messages.length);
   let notDelivered = 0;
   let direct = 0;
   let group = 0;
   let next = 0;
   let done = 0;
+  const began = performance.now();
   await new Promise<void>((resolve) => {
-    if (messages.length === 0) return resolve();
+    if (messages.length === 0 || signal?.aborted === true) return resolve();
+    signal?.addEventListener('abort', () => resolve(), { once: true });
     const sendOne = (): void => {
+      if (signal?.aborted === true) return;
+      // Paced: message i leaves no earlier than i / rate seconds after the first.
+      const due = rate > 0 ? began + (next * 1000) / rate - performance.now() : 0;
+      if (due > 1) {
+        setTimeout(sendOne, due);
+        return;
+      }
       const i = next++;
       const message = messages[i]!;
       const previous = clock?.enter('sender') ?? 'rest';
@@ -64,6 +85,7 @@ export async function sendAll(
       else group += publications;
       clock?.exit(previous);
       void sent.then((outcomes) => {
+        if (signal?.aborted === true) return;
         latencies[i] = performance.now() - start;
         for (const outcome of outcomes) if (outcome.status !== 'delivered') notDelivered++;
         done++;

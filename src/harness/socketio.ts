@@ -33,6 +33,7 @@ import { RedisTransport } from '../adapters/redis/transport.js';
 import type { Transport } from '../live/transport.js';
 import { HashRing } from '../ring/hash-ring.js';
 import { CountingTransport } from './counting-transport.js';
+import { SetupError } from './setup-error.js';
 import { type FromUsers, SOCKETIO_USERS_ROLE, SOCKETIO_USERS_ROLE_ENV, type ToUsers } from './socketio-users.js';
 import type { BenchCluster, BenchMessage, Progress, RunMeasure } from './types.js';
 
@@ -141,7 +142,7 @@ async function loadPackages(system: SocketIoSystem): Promise<Loaded> {
   } else if ((await tryImport<unknown>(names.adapter)) === null) missing.push(names.adapter);
   else ringroute = await import(ringrouteSocketIoUrl()) as RingrouteSocketIoModule;
   if (missing.length > 0) {
-    throw new Error(`--baseline socket.io needs ${missing.join(', ')} (not installed): run "npm install ${missing.join(' ')}"`);
+    throw new SetupError(`--baseline socket.io needs ${missing.join(', ')} (not installed): run "npm install ${missing.join(' ')}"`);
   }
   const Redis = ioredis!.Redis ?? ioredis!.default;
   if (typeof Redis !== 'function') throw new Error('the installed ioredis package has no Redis class; install ioredis 5 or later');

@@ -8,7 +8,7 @@
  * does not use them, but lives in the same entry), so all three are needed.
  */
 import type { NatsConnection, NatsTransport, NatsTransportOptions } from '../adapters/nats/index.js';
-import { UsageError } from './args.js';
+import { SetupError } from './setup-error.js';
 
 /** The packages `--transport nats` needs, as `npm install` takes them. */
 export const NATS_PACKAGES = ['@nats-io/transport-node', '@nats-io/jetstream', '@nats-io/kv'] as const;
@@ -21,6 +21,8 @@ const CLOSE_TIMEOUT_MS = 2000;
 /** A connection from `connect()`: what the adapter needs, and `close`. */
 export interface BenchNats extends NatsConnection {
   close(): Promise<void>;
+  /** Resolves when the connection is closed, with the error that closed it if any. */
+  closed(): Promise<void | Error>;
 }
 
 /** The two things loaded. */
@@ -33,7 +35,7 @@ let loaded: Promise<NatsModules> | undefined;
 
 /**
  * Loads @nats-io/transport-node and the library's NATS adapters.
- * @throws UsageError (exit code 2) when a NATS package is not installed.
+ * @throws SetupError (exit code 2) when a NATS package is not installed.
  */
 export function loadNats(): Promise<NatsModules> {
   loaded ??= (async () => {
@@ -43,7 +45,7 @@ export function loadNats(): Promise<NatsModules> {
     const adapter = import.meta.url.endsWith('.ts') ? '../adapters/nats/index.js' : './nats.js';
     try {
       const [{ connect }, { NatsTransport }] = (await Promise.all([import(client), import(adapter)])) as [Pick<NatsModules, 'connect'>, Pick<NatsModules, 'NatsTransport'>];
-      if (typeof connect !== 'function') throw new UsageError(`the installed ${client} package has no connect(); install version 3`);
+      if (typeof connect !== 'function') throw new SetupError(`the installed ${client} package has no connect(); install version 3`);
       return { connect, NatsTransport };
     } catch (error) {
       throw natsLoadError(error);
@@ -62,7 +64,7 @@ export function natsLoadError(error: unknown): Error {
   if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return error instanceof Error ? error : new Error(message);
   const missing = /Cannot find (?:package|module) '((?:@[^/']+\/)?[^/'.][^/']*)'/.exec(message)?.[1];
   if (missing !== undefined && missing.startsWith('@nats-io/')) {
-    return new UsageError(`--transport nats needs the ${missing} package, which is not installed: run "npm install ${NATS_PACKAGES.join(' ')}"`);
+    return new SetupError(`--transport nats needs the ${missing} package, which is not installed: run "npm install ${NATS_PACKAGES.join(' ')}"`);
   }
   return new Error(`--transport nats could not load the ringroute/nats adapter beside this CLI: ${message}`);
 }

@@ -3,7 +3,7 @@
  * an optional peer dependency: it is imported only when `--transport redis`
  * is asked for, never statically, so the memory transport runs without it.
  */
-import { UsageError } from './args.js';
+import { SetupError } from './setup-error.js';
 
 /** The ioredis `Redis` methods the gateway and the workers call. */
 export interface BenchRedis {
@@ -26,7 +26,7 @@ let loaded: Promise<RedisConstructor> | undefined;
 
 /**
  * Loads ioredis.
- * @throws UsageError (exit code 2) when the package is not installed.
+ * @throws SetupError (exit code 2) when the package is not installed.
  */
 export function loadRedis(): Promise<RedisConstructor> {
   loaded ??= (async () => {
@@ -38,12 +38,12 @@ export function loadRedis(): Promise<RedisConstructor> {
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-        throw new UsageError('--transport redis needs the ioredis package, which is not installed: run "npm install ioredis"');
+        throw new SetupError('--transport redis needs the ioredis package, which is not installed: run "npm install ioredis"');
       }
       throw error;
     }
     const ctor = mod.Redis ?? mod.default;
-    if (typeof ctor !== 'function') throw new UsageError('the installed ioredis package has no Redis class; install ioredis 5 or later');
+    if (typeof ctor !== 'function') throw new SetupError('the installed ioredis package has no Redis class; install ioredis 5 or later');
     return ctor as RedisConstructor;
   })();
   return loaded;
@@ -68,14 +68,23 @@ export async function connectRedis(url: string): Promise<BenchRedis> {
   return client;
 }
 
-/** Total CPU seconds the Redis server has used (user + system), from `INFO cpu`; null if not allowed. */
-export async function redisCpuSeconds(client: BenchRedis): Promise<number | null> {
+/**
+ * redis-server's own cost so far, from `INFO`: CPU (user + system, µs) and
+ * network bytes in and out; null when INFO is not allowed.
+ */
+export async function redisServerStats(client: BenchRedis): Promise<{ cpuMicros: number; netBytes: number } | null> {
   try {
-    const info = await client.info('cpu');
-    const user = /used_cpu_user:([\d.]+)/.exec(info);
-    const sys = /used_cpu_sys:([\d.]+)/.exec(info);
-    if (user === null || sys === null) return null;
-    return Number(user[1]) + Number(sys[1]);
+    const info = await client.info('all');
+    const field = (name: string): number | null => {
+      const match = new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info);
+      return match === null ? null : Number(match[1]);
+    };
+    const user = field('used_cpu_user');
+    const sys = field('used_cpu_sys');
+    const input = field('total_net_input_bytes');
+    const output = field('total_net_output_bytes');
+    if (user === null || sys === null || input === null || output === null) return null;
+    return { cpuMicros: Math.round((user + sys) * 1e6), netBytes: input + output };
   } catch {
     return null;
   }

@@ -7,40 +7,44 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { NodeCounters, NodeTimes } from './session-node.js';
+import type { ClientCounts } from './clients.js';
+import type { TransportCounts } from './counting-transport.js';
 
-/** The hidden first argument that starts `main` as a worker. */
+/** The argument that makes the command line run as a bench worker. */
 export const WORKER_ARG = '__ringroute-bench-worker';
 
-/** The pub/sub systems a worker can listen on. */
 export type PubSubName = 'redis' | 'nats';
 
-/** Messages from the parent. */
 export type ToWorker =
-  /** Become node `nodeId` of the cluster whose channels start with `prefix`, holding `users`; connect to `url` on first use. */
+  /**
+   * Become node `nodeId` of the cluster whose ring has `members` and whose
+   * channels start with `prefix`, holding `users`; connect to `url` on first use.
+   */
   | {
       readonly type: 'init';
       readonly transport: PubSubName;
-      readonly nodeId: string;
       readonly url: string;
       readonly prefix: string;
+      readonly nodeId: string;
+      readonly members: readonly string[];
       readonly users: readonly string[];
+      readonly sockets: 'memory' | 'ws';
     }
-  /** Zero the counters and count from now until the end marker. */
+  /** Zero the counters and the CPU clock. */
   | { readonly type: 'start' }
-  /** Leave the cluster: stop listening and drop the sessions. */
+  /** Report the counters and the CPU since `start`. */
+  | { readonly type: 'collect' }
+  /** Leave the cluster: stop the node, drop the sessions. */
   | { readonly type: 'idle' }
   | { readonly type: 'stop' };
 
-/** Messages to the parent. */
 export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'started' }
+  | { readonly type: 'counts'; readonly transport: TransportCounts; readonly clients: ClientCounts; readonly cpuMicros: number }
   | { readonly type: 'idle' }
-  | { readonly type: 'done'; readonly counters: NodeCounters; readonly cpuMicros: number; readonly times: NodeTimes; readonly latencies: Float64Array }
   | { readonly type: 'error'; readonly message: string };
 
-/** How to start a worker: a script that runs `runWorker` when given {@link WORKER_ARG}. */
 export interface WorkerCommand {
   readonly script: string;
   readonly execArgv: readonly string[];
@@ -54,7 +58,7 @@ export function defaultWorkerCommand(): WorkerCommand {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.ts')) {
     const tsx = createRequire(import.meta.url).resolve('tsx');
-    return { script: join(dirname(here), 'main.ts'), execArgv: ['--import', pathToFileURL(tsx).href] };
+    return { script: join(dirname(here), '..', 'cli', 'main.ts'), execArgv: ['--import', pathToFileURL(tsx).href] };
   }
   return { script: here, execArgv: [] };
 }
@@ -65,6 +69,8 @@ type Reply<T extends FromWorker['type']> = Extract<FromWorker, { type: T }>;
 export class WorkerHandle {
   /** The node it currently plays. */
   nodeId = '';
+  /** Called when the worker reports an error or exits: a run in progress must end. */
+  onFailure: ((error: Error) => void) | undefined;
   readonly #name: string;
   readonly #child: ChildProcess;
   readonly #waiting = new Map<string, { resolve: (m: FromWorker) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
@@ -139,6 +145,7 @@ export class WorkerHandle {
   }
 
   #failAll(error: Error): void {
+    this.onFailure?.(error);
     for (const [type, waiter] of this.#waiting) {
       clearTimeout(waiter.timer);
       this.#waiting.delete(type);
