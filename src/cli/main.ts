@@ -8,7 +8,7 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { type BenchOptions, HELP, USAGE, UsageError, parseCommand } from './args.js';
-import { runRoutingBench } from './bench-routing.js';
+import { runRoutingBench } from './bench.js';
 import { createProgress } from './progress.js';
 import { formatReport, formatVerdict } from './report.js';
 import { renderSvg } from './svg.js';

@@ -4,8 +4,9 @@
  * whether both modes delivered the same messages; all of it fits an
  * 80-column terminal.
  */
-import type { BenchReport, NodeCountResult } from './bench-routing.js';
-import type { Figures } from './figures.js';
+import type { NodeCountResult } from '../harness/run.js';
+import type { BenchReport } from './bench.js';
+import type { Figures } from '../harness/figures.js';
 
 interface Column {
   /** Group header, spanning consecutive columns with the same group. */

@@ -5,7 +5,7 @@
  * legend above the plot, axes with ticks and labels, each point's value and
  * the ratio at the largest count.
  */
-import type { BenchReport } from './bench-routing.js';
+import type { BenchReport } from './bench.js';
 import { type Anchor, type Box, Layout, textBox } from './svg-layout.js';
 
 const WIDTH = 760;

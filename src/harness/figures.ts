@@ -3,7 +3,7 @@
  * report prints and saves: the round with the median CPU, per message and
  * per delivery, and broadcast / hash ratios.
  */
-import type { CpuSplit, RunMeasure } from '../harness/types.js';
+import type { CpuSplit, RunMeasure } from './types.js';
 import { medianIndex, quantile, ratio, round } from './stats.js';
 
 /** Every figure of one system at one node count. Per-message figures are over all messages. */

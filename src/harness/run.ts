@@ -1,5 +1,5 @@
 /**
- * The routing benchmark: for each node count, places every user's session
+ * The routing benchmark's run: for each node count, places every user's session
  * on its owner node, then sends the same messages through the library's
  * own parts (a `Dispatcher` in broadcast mode and one in hash mode, over
  * the same `SessionNode`s and transport; see src/harness), checks that every
@@ -7,18 +7,36 @@
  * and turns the counts into the report's figures.
  */
 import { availableParallelism, cpus, totalmem } from 'node:os';
-import { startMemoryCluster, type ModeClusters } from '../harness/memory-cluster.js';
-import { PubSubLink, RunAborted, startPubSubCluster } from '../harness/pubsub-cluster.js';
-import { checkSockets } from '../harness/ws-sockets.js';
-import type { BenchCluster, RunMeasure, SystemName } from '../harness/types.js';
-import type { WorkerCommand } from '../harness/worker-pool.js';
+import { startMemoryCluster, type ModeClusters } from './memory-cluster.js';
+import { PubSubLink, RunAborted, startPubSubCluster } from './pubsub-cluster.js';
+import { checkSockets } from './ws-sockets.js';
+import type { BenchCluster, BenchMessage, RunMeasure, SystemName } from './types.js';
+import type { WorkerCommand } from './worker-pool.js';
 import { HashRing } from '../ring/hash-ring.js';
-import type { BenchOptions } from './args.js';
 import { type Figures, figures, ratios, type Ratios } from './figures.js';
-import { generateWorkload } from './workload.js';
 
-/** The version of the JSON report's meaning; a change of meaning gets a new one (ringroute/report.schema.json). */
-export const REPORT_VERSION = 2;
+/** What a run needs to know (the command line's options, without its own). */
+export interface RunOptions {
+  /** Cluster sizes to measure, ascending. */
+  readonly nodes: readonly number[];
+  readonly transport: 'memory' | 'redis' | 'nats';
+  readonly sockets: 'memory' | 'ws';
+  readonly baseline: 'socket.io' | null;
+  readonly redisUrl: string;
+  readonly natsUrl: string;
+  /** Messages per second the sender offers on redis and nats; 0 = as fast as the window allows. */
+  readonly rate: number;
+  /** Measured rounds of each system; the median CPU is reported. */
+  readonly rounds: number;
+}
+
+/** The traffic of a run and what a correct run delivers. */
+export interface RunWorkload {
+  readonly users: readonly string[];
+  readonly messages: readonly BenchMessage[];
+  readonly expectedDelivered: number;
+  readonly expectedChecksum: string;
+}
 
 /** Results at one node count. */
 export interface NodeCountResult {
@@ -33,21 +51,8 @@ export interface NodeCountResult {
   readonly baselines?: Partial<Record<Exclude<SystemName, 'broadcast' | 'hash'>, Figures>>;
 }
 
-/** The whole report, as written by `--json`. */
-export interface BenchReport {
-  readonly tool: 'ringroute bench';
-  readonly version: typeof REPORT_VERSION;
-  readonly date: string;
-  readonly machine: { readonly cpu: string; readonly cores: number; readonly node: string; readonly platform: string; readonly arch: string; readonly memoryGiB: number };
-  readonly args: BenchOptions;
-  readonly workload: {
-    readonly users: number;
-    readonly messages: number;
-    readonly directMessages: number;
-    readonly groupMessages: number;
-    readonly expectedDelivered: number;
-    readonly expectedChecksum: string;
-  };
+/** What a run found. */
+export interface BenchRun {
   readonly results: readonly NodeCountResult[];
   /** False when the run ended early (a lost server, a failed worker): `results` holds the node counts finished. */
   readonly complete: boolean;
@@ -76,9 +81,8 @@ export interface RunContext {
  * Runs the benchmark. Never throws on a delivery mismatch (the report says
  * `correct: false`), nor when a server goes away mid-run (`complete: false`).
  */
-export async function runRoutingBench(options: BenchOptions, context: RunContext, onProgress: ProgressListener = () => {}): Promise<BenchReport> {
-  const workload = generateWorkload(options);
-  const warmup = workload.messages.slice(0, Math.min(options.messages, options.transport === 'memory' ? 5000 : 500));
+export async function runBench(options: RunOptions, workload: RunWorkload, context: RunContext, onProgress: ProgressListener = () => {}): Promise<BenchRun> {
+  const warmup = workload.messages.slice(0, options.transport === 'memory' ? 5000 : 500);
   const timedRound = options.transport === 'memory' ? 1 : 0;
   const systems = 2 + (options.baseline === 'socket.io' ? 2 : 0);
   const perCount = systems * (warmup.length + (options.rounds + timedRound) * workload.messages.length);
@@ -141,26 +145,7 @@ export async function runRoutingBench(options: BenchOptions, context: RunContext
     await link?.close();
   }
   onProgress(1, 'done');
-  return {
-    tool: 'ringroute bench',
-    version: REPORT_VERSION,
-    date: new Date().toISOString(),
-    machine: machine(),
-    args: options,
-    workload: {
-      users: workload.users.length,
-      messages: workload.messages.length,
-      directMessages: workload.directMessages,
-      groupMessages: workload.groupMessages,
-      expectedDelivered: workload.expectedDelivered,
-      expectedChecksum: workload.expectedChecksum,
-    },
-    results,
-    complete: incomplete === null,
-    incomplete,
-    correct: problems.length === 0 && incomplete === null,
-    problems,
-  };
+  return { results, complete: incomplete === null, incomplete, correct: problems.length === 0 && incomplete === null, problems };
 }
 
 /** The ring of `n` nodes and each user's session on its owner. */
@@ -173,7 +158,7 @@ async function placement(n: number, users: readonly string[]) {
 }
 
 /** What the machine is, for the report. */
-export function machine(): BenchReport['machine'] {
+export function machine(): { readonly cpu: string; readonly cores: number; readonly node: string; readonly platform: string; readonly arch: string; readonly memoryGiB: number } {
   return {
     cpu: cpus()[0]?.model.trim() ?? 'unknown',
     cores: availableParallelism(),
