@@ -311,6 +311,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       } else if (now >= p.retryAt && now < p.deadline) retry.push(p);
     }
     this.#publish(retry);
+    // Forget outcomes past the dedupe window (cheap: stops at the first fresh one), so the table is not always full.
+    this.#recent.prune(now);
   }
 
   /** Recipients whose owner changed are published to the new owner now. */
