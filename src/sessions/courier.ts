@@ -8,7 +8,7 @@ import { messageFrame } from './protocol.js';
 import { RecentOutcomes } from './recent.js';
 import type { Session } from './session.js';
 import type { KeyEntry, SessionTable } from './session-table.js';
-import { type DeliverWire, type OutcomeWire, type Wire, nodeAddress, senderAddress } from './wire.js';
+import { type DeliverWire, type OutcomeWire, type OutcomesWire, type Wire, nodeAddress, senderAddress } from './wire.js';
 
 /** What a {@link Courier} needs from its node. */
 export interface CourierHost {
@@ -51,6 +51,13 @@ export class Courier {
   /** Parcels of remote senders in progress here, by sender + id + key. */
   readonly #active = new Map<string, Parcel>();
   readonly #forwards = new Set<Promise<void>>();
+  /**
+   * Outcomes for senders that take batches, by address, until the end of this
+   * turn of the event loop: the outcomes of a burst of acks go in one message.
+   * Bounded by the parcels in progress (one entry each); emptied every turn.
+   */
+  readonly #outbox = new Map<string, Array<{ readonly id: string; readonly outcome: DeliveryOutcome }>>();
+  #outboxScheduled = false;
   #closed = false;
 
   constructor(id: string, host: CourierHost) {
@@ -84,9 +91,9 @@ export class Courier {
   /** A message from the transport: a delivery (for some keys) or the outcome of one of ours. */
   receive(wire: Wire, broadcast: boolean): void {
     if (this.#closed) return;
-    if (wire.t === 'o') {
-      const p = this.#local.get(`${wire.id}\0${wire.outcome.key}`);
-      if (p !== undefined) this.#settle(p, wire.outcome);
+    if (wire.t === 'o') return this.#outcome(wire.id, wire.outcome);
+    if (wire.t === 'os') {
+      for (const { id, outcome } of wire.list) this.#outcome(id, outcome);
       return;
     }
     const now = Date.now();
@@ -100,11 +107,19 @@ export class Courier {
       }
       if (broadcast && !this.#h.table.has(key) && this.#h.owner(key)?.id !== this.#h.options.id) continue; // another node's recipient
       const p = makeParcel(wire.id, key, wire.data, wire.from, null, now + wire.ttl, wire.hops, wire.w === 1);
+      p.dk = dk;
       p.viaPrevious = wire.v === 1;
       p.earlierCopy = wire.e === 1;
+      p.batchOutcomes = wire.ob === 1;
       this.#active.set(dk, p);
       this.#route(p);
     }
+  }
+
+  /** The outcome of a message this node started and handed to another node. */
+  #outcome(id: string, outcome: DeliveryOutcome): void {
+    const p = this.#local.get(`${id}\0${outcome.key}`);
+    if (p !== undefined) this.#settle(p, outcome);
   }
 
   /** The session acknowledged message `id`. */
@@ -173,6 +188,7 @@ export class Courier {
     for (const p of [...this.#inflight]) this.#settle(p, this.#lastOutcome(p, 'closed'));
     for (const p of [...this.#local.values()]) this.#settle(p, this.#lastOutcome(p, 'closed'));
     for (const p of [...this.#active.values()]) this.#settle(p, this.#lastOutcome(p, 'closed'));
+    this.#flushOutbox(); // now, while the transport is still open
   }
 
   /** Writes here, holds (owner, or hop limit reached), or forwards to the owner. */
@@ -245,6 +261,8 @@ export class Courier {
     const wire: DeliverWire = {
       t: 'd', id: p.id, from: p.from, keys: [p.key], data: p.data, hops: p.hops + 1, ttl: Math.max(0, p.deadline - Date.now()),
       w: p.written ? 1 : 0, b: 0, v: p.viaPrevious ? 1 : 0, e: p.earlierCopy || p.sentTo?.has(owner) === true ? 1 : 0,
+      // This node's own messages come back to its reply address, which takes batches; others as their sender asked.
+      ob: p.settle !== null || p.batchOutcomes ? 1 : 0,
     };
     p.hops++;
     const sent = () => (p.sentTo ??= new Set()).add(owner);
@@ -282,7 +300,7 @@ export class Courier {
       return;
     }
     p.done = true;
-    this.#active.delete(`${p.from}\0${p.id}\0${p.key}`);
+    this.#active.delete(p.dk ?? `${p.from}\0${p.id}\0${p.key}`);
   }
 
   /** The outcome of `p` if it ends now for `why`: `failed` only when it certainly never reached a socket. */
@@ -305,15 +323,37 @@ export class Courier {
       p.settle(outcome);
       return;
     }
-    const dk = `${p.from}\0${p.id}\0${p.key}`;
+    const dk = p.dk ?? `${p.from}\0${p.id}\0${p.key}`;
     this.#active.delete(dk);
     this.#recent.set(dk, outcome, Date.now());
-    this.#reportTo(p.from, p.id, outcome);
+    if (!p.batchOutcomes) return this.#reportTo(p.from, p.id, outcome);
+    const list = this.#outbox.get(p.from);
+    if (list === undefined) this.#outbox.set(p.from, [{ id: p.id, outcome }]);
+    else list.push({ id: p.id, outcome });
+    if (!this.#outboxScheduled) {
+      this.#outboxScheduled = true;
+      setImmediate(() => this.#flushOutbox());
+    }
   }
 
   #reportTo(address: string, id: string, outcome: DeliveryOutcome): void {
     const wire: OutcomeWire = { t: 'o', id, node: this.#o.id, outcome };
-    withTimeout(this.#o.transport.publish(address, JSON.stringify(wire)), this.#o.publishTimeoutMs, `outcome to ${address}`).catch((error: unknown) => this.#h.fail(error));
+    this.#publishOutcomes(address, JSON.stringify(wire));
+  }
+
+  /** Sends the outcomes of this turn: one message per sender (a lone outcome as `o`, which every sender reads). */
+  #flushOutbox(): void {
+    this.#outboxScheduled = false;
+    if (this.#outbox.size === 0) return;
+    for (const [address, list] of this.#outbox) {
+      if (list.length === 1) this.#reportTo(address, list[0]!.id, list[0]!.outcome);
+      else this.#publishOutcomes(address, JSON.stringify({ t: 'os', node: this.#o.id, list } satisfies OutcomesWire));
+    }
+    this.#outbox.clear();
+  }
+
+  #publishOutcomes(address: string, text: string): void {
+    withTimeout(this.#o.transport.publish(address, text), this.#o.publishTimeoutMs, `outcome to ${address}`).catch((error: unknown) => this.#h.fail(error));
   }
 
   /** Removes an acknowledged or timed-out parcel from the other sessions that hold a copy. */

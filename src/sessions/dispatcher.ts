@@ -64,6 +64,8 @@ export interface DispatcherEvents {
 }
 
 interface Pending {
+  /** Its key in the pending and recent tables: `id \0 key`, built once. */
+  readonly pk: string;
   readonly id: string;
   readonly key: string;
   readonly data: string;
@@ -72,7 +74,8 @@ interface Pending {
   readonly sentAt: number;
   /** Nodes that may have received it; and those of them that answered `failed`. */
   readonly reached: Set<string>;
-  readonly refused: Set<string>;
+  /** Created on the first `failed` answer (most recipients never get one). */
+  refused: Set<string> | undefined;
   lastFail: FailReason;
   retryAt: number;
   readonly promise: Promise<DeliveryOutcome>;
@@ -191,13 +194,18 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     if (typeof id !== 'string' || id.length === 0 || id.length > MAX_MESSAGE_ID) throw new RingError('INVALID_OPTION', `id must be a string of 1 to ${MAX_MESSAGE_ID} characters, got ${describe(id)}`);
     const ttlMs = positive(options.ttlMs, this.#ttlMs, 'ttlMs');
     const now = Date.now();
-    const fresh = keys.filter((key) => !this.#pending.has(`${id}\0${key}`) && this.#recent.get(`${id}\0${key}`, now) === undefined);
-    if (this.#pending.size + fresh.length > this.#maxInFlight) {
-      throw new RingError('OVERLOADED', `Dispatcher ${this.id} has ${this.#pending.size} recipients in flight; ${fresh.length} more would pass maxInFlight (${this.#maxInFlight})`);
+    // One pass: each key's pending/recent key is built once (a hot path: one string per recipient).
+    const pks = keys.map((key) => `${id}\0${key}`);
+    let fresh = keys.length;
+    // Counted exactly only near the bound: repeats of what is pending or finished take no room.
+    if (this.#pending.size + fresh > this.#maxInFlight) for (const pk of pks) if (this.#pending.has(pk) || this.#recent.get(pk, now) !== undefined) fresh--;
+    if (this.#pending.size + fresh > this.#maxInFlight) {
+      throw new RingError('OVERLOADED', `Dispatcher ${this.id} has ${this.#pending.size} recipients in flight; ${fresh} more would pass maxInFlight (${this.#maxInFlight})`);
     }
     const empty = this.#router.ring.size === 0;
-    const results = keys.map((key): Promise<DeliveryOutcome> => {
-      const pk = `${id}\0${key}`;
+    const toSend: Pending[] = [];
+    const results = keys.map((key, i): Promise<DeliveryOutcome> => {
+      const pk = pks[i]!;
       const pending = this.#pending.get(pk);
       if (pending !== undefined) return pending.promise;
       const recent = this.#recent.get(pk, now);
@@ -205,10 +213,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       if (empty) return Promise.resolve({ status: 'failed', key, reason: 'no-owner' });
       let resolve!: (outcome: DeliveryOutcome) => void;
       const promise = new Promise<DeliveryOutcome>((r) => (resolve = r));
-      this.#pending.set(pk, { id, key, data, deadline: now + ttlMs, sentAt: now, reached: new Set(), refused: new Set(), lastFail: 'unreachable', retryAt: Infinity, promise, resolve });
+      const p: Pending = { pk, id, key, data, deadline: now + ttlMs, sentAt: now, reached: new Set(), refused: undefined, lastFail: 'unreachable', retryAt: Infinity, promise, resolve };
+      this.#pending.set(pk, p);
+      toSend.push(p);
       return promise;
     });
-    const toSend = empty ? [] : fresh.map((key) => this.#pending.get(`${id}\0${key}`)!);
     this.#publish(toSend);
     return Promise.all(results);
   }
@@ -259,6 +268,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       // Published there before with no answer yet: a copy may have reached a run of the node that has since restarted
       // (and forgotten it) or whose answer was lost, so the node must not answer this copy with a certain failure.
       e: group.some((p) => p.reached.has(node)) ? 1 : 0,
+      ob: 1, // outcomes may come several to a message
     };
     this.#publications++;
     withTimeout(this.#transport.publish(address, JSON.stringify(wire)), this.#publishTimeoutMs, `publish to ${address}`).then(
@@ -284,17 +294,22 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
 
   #onWire(text: string): void {
     const wire = parseWire(text);
-    if (wire === null || wire.t !== 'o') return this.#fail(new RingError('INVALID_SNAPSHOT', `ignored a malformed outcome (${text.length} characters)`));
-    const p = this.#pending.get(`${wire.id}\0${wire.outcome.key}`);
+    if (wire === null || wire.t === 'd') return this.#fail(new RingError('INVALID_SNAPSHOT', `ignored a malformed outcome (${text.length} characters)`));
+    if (wire.t === 'o') return this.#outcome(wire.node, wire.id, wire.outcome);
+    for (const { id, outcome } of wire.list) this.#outcome(wire.node, id, outcome);
+  }
+
+  /** Node `node`'s final outcome for message `id` to `outcome.key`. */
+  #outcome(node: string, id: string, outcome: DeliveryOutcome): void {
+    const p = this.#pending.get(`${id}\0${outcome.key}`);
     if (p === undefined) return; // a late or repeated outcome
-    const outcome = wire.outcome;
     if (outcome.status !== 'failed') return this.#finish(p, outcome);
     // A node says it never reached a socket there; another node we tried may still deliver it.
-    p.refused.add(wire.node);
+    (p.refused ??= new Set()).add(node);
     p.lastFail = outcome.reason;
     // In broadcast every node heard it: one that has the user's session may still deliver, so wait for the deadline.
     if (this.#mode === 'broadcast') return;
-    const others = [...p.reached].some((n) => !p.refused.has(n));
+    const others = [...p.reached].some((n) => !p.refused!.has(n));
     if (!others) this.#finish(p, outcome);
   }
 
@@ -304,9 +319,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     for (const p of this.#pending.values()) {
       if (now >= p.deadline + this.#publishTimeoutMs) {
         // In broadcast a node that wrote it answers after its client's ack (or ack timeout): wait for that before failing.
-        if (this.#mode === 'broadcast' && p.refused.size > 0 && now < p.deadline + this.#publishTimeoutMs + this.#ackTimeoutMs) continue;
+        if (this.#mode === 'broadcast' && p.refused !== undefined && now < p.deadline + this.#publishTimeoutMs + this.#ackTimeoutMs) continue;
         // Failed only when no node that may have it is left: in broadcast, when some node answered failed and none better.
-        const maybe = this.#mode === 'broadcast' ? p.reached.size > 0 && p.refused.size === 0 : [...p.reached].some((n) => !p.refused.has(n));
+        const maybe = this.#mode === 'broadcast' ? p.reached.size > 0 && p.refused === undefined : [...p.reached].some((n) => p.refused?.has(n) !== true);
         this.#finish(p, maybe ? { status: 'unknown', key: p.key, reason: 'no-outcome' } : { status: 'failed', key: p.key, reason: p.lastFail });
       } else if (now >= p.retryAt && now < p.deadline) retry.push(p);
     }
@@ -323,7 +338,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   }
 
   #finish(p: Pending, outcome: DeliveryOutcome): void {
-    const pk = `${p.id}\0${p.key}`;
+    const pk = p.pk;
     if (this.#pending.get(pk) !== p) return;
     this.#pending.delete(pk);
     const now = Date.now();

@@ -19,6 +19,8 @@ export interface Parcel {
   handedOff: boolean;
   /** An earlier copy may have reached this node before (a previous run of it, or one whose answer was lost): never `failed`. */
   earlierCopy: boolean;
+  /** `from` takes its outcomes in batches (`ob: 1` on the delivery): the outcome may share a message with others. */
+  batchOutcomes: boolean;
   /** Nodes a forward of it may have reached: a later forward to one of them says so (`e`). */
   sentTo: Set<string> | undefined;
   /** Already offered to the key's previous owner (which may still hold the session during a paced handoff). */
@@ -35,6 +37,8 @@ export interface Parcel {
   readonly bytes: number;
   /** The `msg` frame, built once. */
   frame: string | undefined;
+  /** Its key in the courier's tables of remote senders' messages (`from \0 id \0 key`), once built. */
+  dk: string | undefined;
 }
 
 /** Fixed cost counted per held message on top of its strings. */
@@ -61,6 +65,7 @@ export function makeParcel(
     written,
     handedOff: false,
     earlierCopy: false,
+    batchOutcomes: false,
     sentTo: undefined,
     viaPrevious: false,
     failReason: 'expired',
@@ -69,5 +74,6 @@ export function makeParcel(
     done: false,
     bytes: PARCEL_OVERHEAD_BYTES + 2 * (data.length + key.length + id.length),
     frame: undefined,
+    dk: undefined,
   };
 }

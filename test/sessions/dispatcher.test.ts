@@ -196,3 +196,61 @@ describe('Dispatcher.send', () => {
     expect(await pending).toEqual({ status: 'unknown', key: 'nobody-here', reason: 'no-outcome' });
   });
 });
+
+describe('outcomes in batches', () => {
+  it('a node answers a burst for one sender in few messages, and every outcome arrives', async () => {
+    const { keys } = await threeNodes(30);
+    const heard: string[] = [];
+    const spy = cluster.transport();
+    // Listen beside the dispatcher: the memory bus hands every listener of an address a copy.
+    const dispatcher = await cluster.dispatcher({ id: 'batched' });
+    await spy.listen('sender:batched', (text) => heard.push(text));
+    const outcomes = await Promise.all(keys.map((key, i) => dispatcher.send(key, `m${i}`, { id: `b-${i}` })));
+    expect(outcomes.every((o) => o.status === 'delivered')).toBe(true);
+    const wires = () => heard.map((t) => JSON.parse(t) as { t: string; list?: unknown[] });
+    const answered = () => wires().reduce((n, w) => n + (w.t === 'os' ? w.list!.length : 1), 0);
+    // The spy's copies come on their own ticks, possibly after the dispatcher's.
+    await waitFor(() => answered() >= keys.length);
+    await sleep(20);
+    expect(answered()).toBe(keys.length);
+    expect(wires().some((w) => w.t === 'os')).toBe(true);
+    expect(wires().length).toBeLessThan(keys.length);
+  });
+
+  it('a sender that did not ask for batches (no "ob") gets one outcome per message, as before', async () => {
+    await threeNodes(6);
+    const transport = cluster.transport();
+    const heard: Array<{ t: string; id: string; outcome: { status: string; key: string } }> = [];
+    await transport.listen('sender:old', (text) => heard.push(JSON.parse(text)));
+    const router = cluster.nodes.get('a')!.router;
+    for (let i = 0; i < 6; i++) {
+      const key = `user-${i}`;
+      const wire = { t: 'd', id: `old-${i}`, from: 'sender:old', keys: [key], data: 'x', hops: 0, ttl: 5000, w: 0, b: 0 };
+      await transport.publish(`node:${router.lookup(key).id}`, JSON.stringify(wire));
+    }
+    await waitFor(() => heard.length === 6);
+    expect(heard.every((w) => w.t === 'o' && w.outcome.status === 'delivered')).toBe(true);
+  });
+
+  it('ignores and reports a malformed batch, and takes a good one after it', async () => {
+    cluster = new TestCluster();
+    const transport = new MemoryTransport();
+    await cluster.store.compareAndSet((await cluster.store.read())?.version ?? 0, [{ id: 'a', meta: { url: 'ws://127.0.0.1:1' } }]);
+    const router = await cluster.router();
+    await waitFor(() => router.ring.size === 1);
+    const dispatcher = await Dispatcher.start({ id: 'm', router, transport, retryMs: 10_000 });
+    const errors: Error[] = [];
+    dispatcher.on('error', (e) => errors.push(e));
+    await transport.listen('node:a', () => undefined);
+    const pending = dispatcher.sendGroup(['k1', 'k2'], 'hi', { id: 'g' });
+    await sleep(10);
+    for (const bad of [{ t: 'os', node: 'a', list: [] }, { t: 'os', node: 'a', list: [{ id: 'g', outcome: { status: 'delivered', key: 'k1' } }] }, { t: 'os', list: [{ id: 'g', outcome: { status: 'delivered', key: 'k1', node: 'a' } }] }]) {
+      await transport.publish('sender:m', JSON.stringify(bad));
+    }
+    await transport.publish('sender:m', JSON.stringify({ t: 'os', node: 'a', list: [{ id: 'g', outcome: { status: 'delivered', key: 'k1', node: 'a' } }, { id: 'g', outcome: { status: 'delivered', key: 'k2', node: 'a' } }] }));
+    expect((await pending).map((o) => o.status)).toEqual(['delivered', 'delivered']);
+    expect(errors).toHaveLength(3);
+    await dispatcher.close();
+    await transport.close();
+  });
+});
