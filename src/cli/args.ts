@@ -73,12 +73,10 @@ export const DEFAULTS = {
   seed: 1,
 } as const;
 
-/** Upper bounds that keep a run on one machine sane. */
+/** Upper bounds that keep a run on one machine sane (redis and nats: one OS process per node). */
 export const LIMITS = {
   nodesMemory: 1024,
-  /** One OS process per node. */
   nodesRedis: 64,
-  /** One OS process per node. */
   nodesNats: 64,
   users: 10_000_000,
   messages: 10_000_000,
@@ -133,66 +131,50 @@ Flags:
   --group-share F     share of messages sent to a group, in (0, 1], when
                       --group-size > 0 (default ${DEFAULTS.groupShare})
   --payload N         characters of text per message (default ${DEFAULTS.payloadBytes})
-  --transport NAME    memory: every node in this process on a MemoryTransport
-                              (default); CPU is split by kind of work
-                      redis:  one process per node on RedisTransport; CPU and
-                              network bytes of the Redis server included.
-                              Needs the ioredis package.
-                      nats:   as redis, on NatsTransport (ringroute/nats).
-                              Needs @nats-io/transport-node, @nats-io/jetstream
-                              and @nats-io/kv. CPU leaves out the NATS server.
-  --sockets KIND      memory: users' sockets in the node's process (default)
-                      ws: real WebSockets over loopback (the ws package),
-                      two descriptors per user; refused before starting
-                      when this machine cannot open that many
+  --transport NAME    memory (default): every node in this process on a
+                      MemoryTransport, CPU split by kind of work; redis: a
+                      process per node on RedisTransport (needs ioredis),
+                      Redis server's CPU and bytes included; nats: the same
+                      on NatsTransport (needs @nats-io/transport-node,
+                      jetstream and kv), NATS server's CPU left out
+  --sockets KIND      memory (default): sockets in the node's process; ws:
+                      real WebSockets over loopback (needs ws), refused up
+                      front when the descriptors or ports do not suffice
   --baseline socket.io
-                      also send the workload through Socket.IO servers with
-                      @socket.io/redis-adapter and with ringroute/socket.io,
-                      on the same Redis (needs --transport redis, and the
-                      socket.io, socket.io-client and @socket.io/redis-adapter
-                      packages)
+                      also run Socket.IO with @socket.io/redis-adapter and
+                      with ringroute/socket.io on the same Redis (needs
+                      --transport redis, socket.io and socket.io-client)
   --redis URL         Redis server (default ${DEFAULTS.redisUrl}); implies
-                      --transport redis. Channels get a unique prefix, so a
-                      shared server is safe.
-  --nats URL          NATS server (default ${DEFAULTS.natsUrl}); implies
-                      --transport nats. Subjects get a unique prefix.
+                      --transport redis; --nats URL likewise for NATS
+                      (default ${DEFAULTS.natsUrl}); names get a unique prefix
   --rate N            messages per second the sender offers with --transport
                       redis or nats; 0 = as fast as it can (default ${DEFAULTS.rate}).
                       Latency is measured at this load.
   --rounds N          measured repetitions of each system; the median CPU is
                       reported (default ${DEFAULTS.rounds.memory} with memory, ${DEFAULTS.rounds.redis} with redis or nats)
-  --seed N            seed of the workload generator, an integer in
-                      [0, 2^32) (default ${DEFAULTS.seed}); the same seed gives the
-                      same users, groups and messages
+  --seed N            seed of the workload, an integer in [0, 2^32)
+                      (default ${DEFAULTS.seed}): same seed, same users and messages
   --json FILE         also write the full report as JSON to FILE
-  --svg FILE          also write a chart (CPU per delivered message against
-                      node count) as a standalone SVG to FILE
+  --svg FILE          also write a chart of CPU per delivered message (SVG)
   --quiet             no progress bar (it is only drawn on a terminal anyway)
   -h, --help          show this help
   -v, --version       print the version of ringroute
 
-Figures in the tables, per node count: bcast, hash and (ratio) bcast / hash:
-  visits/msg          deliveries that reached a node, per message
-  wasted/msg          visits to a node that wrote the message to no session
-  bus B/msg           bytes heard on the bus per message (deliveries and
-                      outcomes; a message heard by k nodes counts k times)
-  CPU µs/deliv        user+system CPU of the whole run (sender, nodes and,
-                      with redis, the Redis server) per delivered message
-  deliv/CPU-s         the inverse: deliveries per second of CPU
-  p50/p99 ms          send to the last recipient's acknowledgement
-The --json report (schema: ringroute/report.schema.json, version 2) adds
-raw counts, visits per one-to-one and per group message, bus messages, the
-CPU of every round, by process and (memory) by kind of work, the Redis
-server's CPU and bytes per message, and the sessions per node.
+Per node count, bcast, hash and (ratio) bcast / hash: visits/msg (deliveries
+that reached a node), wasted/msg (visits that wrote to no session), bus B/msg
+(bytes heard on the bus, outcomes included), CPU µs/deliv (sender, nodes and
+Redis, per delivered message), deliv/CPU-s, p50/p99 ms (send to the last
+acknowledgement). --json adds raw counts, every round, CPU by process and by
+kind of work, Redis's own cost (schema: ringroute/report.schema.json, v2).
 
-Exit codes: 0 done, 1 the run failed (delivery mismatch, a server lost
-mid-run: the report then says incomplete), 2 invalid arguments, a missing
-package, a server that does not answer, or a size this machine cannot open.
+Exit codes: 0 done, 1 the run failed (a delivery mismatch, or a server lost
+mid-run: the report says incomplete), 2 bad arguments, a missing package, a
+server that does not answer, or a size this machine cannot open.
 
 Examples:
   ringroute bench
   ringroute bench --nodes 2,4,8,16,32 --group-size 0 --json r.json --svg r.svg
-  ringroute bench --redis redis://127.0.0.1:6379 --nodes 2,4,8 --baseline socket.io
+  ringroute bench --redis redis://127.0.0.1 --nodes 2,4,8 --baseline socket.io
   ringroute bench --nats nats://127.0.0.1:4222 --nodes 2,4,8
 `;
 

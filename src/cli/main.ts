@@ -3,7 +3,7 @@
  * The `ringroute` command. `ringroute bench` measures broadcast routing
  * against hash routing as the cluster grows (see `--help`); `ringroute`
  * alone prints the help, `--version` the version. Exit codes: 0 done, 1 the
- * run failed, 2 invalid arguments or a missing optional dependency.
+ * run failed, 2 invalid arguments, a missing package or a setup that cannot run.
  */
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -72,14 +72,10 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-/** Prints why and returns the exit code: 2 for usage and setup errors, 1 otherwise. */
+/** Prints why and returns the exit code: 2 for usage and setup errors (usage errors with the hint), 1 otherwise. */
 function fail(error: unknown, context?: string, hint = ''): number {
-  if (error instanceof UsageError) {
-    process.stderr.write(`ringroute: ${error.message}\n${hint === '' ? '' : `${hint}\n`}`);
-    return 2;
-  }
   if (error instanceof SetupError) {
-    process.stderr.write(`ringroute: ${error.message}\n`);
+    process.stderr.write(`ringroute: ${error.message}\n${error instanceof UsageError && hint !== '' ? `${hint}\n` : ''}`);
     return 2;
   }
   const message = error instanceof Error ? error.message : String(error);

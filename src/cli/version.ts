@@ -1,8 +1,6 @@
 /**
- * The version of ringroute that is running, read from the package.json of
- * the package this file belongs to: `dist/cli.js` as installed, or
- * `src/cli/version.ts` in a checkout. Read at run time rather than inlined
- * by the build, so it can never disagree with the package that ships it.
+ * The running version, read at run time from the package.json of the package
+ * this file is in (so it never disagrees with the package that ships it).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

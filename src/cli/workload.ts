@@ -6,23 +6,11 @@
 import { DeliveryChecksum } from '../harness/checksum.js';
 import type { BenchMessage } from '../harness/types.js';
 import { userId, userIndex } from '../harness/users.js';
+import type { BenchOptions } from './args.js';
 import { sampleDistinct, seededRandom } from './prng.js';
 
-/** What to generate. */
-export interface WorkloadOptions {
-  /** Number of users; each has one session, on the node that owns its id. */
-  readonly users: number;
-  /** Number of messages. */
-  readonly messages: number;
-  /** Members per group; 0 means one-to-one messages only. */
-  readonly groupSize: number;
-  /** Share of messages sent to a group when `groupSize > 0`, in [0, 1]. */
-  readonly groupShare: number;
-  /** Characters of text per message. */
-  readonly payloadBytes: number;
-  /** Seed of the generator. */
-  readonly seed: number;
-}
+/** What to generate: the flags of the same names (`users` sessions, one on each user's owner; `groupSize` 0 for one-to-one only). */
+export type WorkloadOptions = Pick<BenchOptions, 'users' | 'messages' | 'groupSize' | 'groupShare' | 'payloadBytes' | 'seed'>;
 
 /** One message as the sender gets it. */
 export type Message = BenchMessage;
