@@ -281,7 +281,7 @@ class UsersChild {
     });
     this.#child.on('exit', (code, signal) => {
       this.#exited = true;
-      this.#failAll(new Error(`the Socket.IO users' process exited (${signal ?? `code ${code}`})${this.#stderr === '' ? '' : `: ${this.#stderr.trim().split('\n').slice(-3).join(' | ')}`}`));
+      this.#failAll(new Error(`the Socket.IO users' process exited (${signal ?? `code ${code}`})${this.#stderr === '' ? '' : `: ${this.#stderr.trim().slice(0, 1500)}`}`));
     });
     this.#child.on('error', (error) => this.#failAll(new Error(`the Socket.IO users' process: ${error.message}`)));
   }
