@@ -136,12 +136,16 @@ function formatTable(report: BenchReport, columns: readonly Column[]): string {
 export function wrap(text: string, indent = ''): string {
   const out: string[] = [];
   for (const paragraph of text.split('\n')) {
-    let line = '';
-    for (const word of paragraph.split(' ')) {
-      if (line !== '' && line.length + 1 + word.length > MAX_WIDTH) {
+    // A paragraph's own leading spaces (a list item's) are kept.
+    const lead = paragraph.length - paragraph.trimStart().length;
+    let line = paragraph.slice(0, lead);
+    let first = true;
+    for (const word of paragraph.slice(lead).split(' ')) {
+      if (!first && line.length + 1 + word.length > MAX_WIDTH) {
         out.push(line);
         line = indent + word;
-      } else line = line === '' ? word : `${line} ${word}`;
+      } else line = first ? line + word : `${line} ${word}`;
+      first = false;
     }
     out.push(line);
   }

@@ -85,7 +85,7 @@ export async function connectNats(url: string, timeoutMs = NATS_CONNECT_TIMEOUT_
     return await Promise.race([attempt, deadline]);
   } catch (error) {
     void attempt.then((nc) => nc.close(), () => {});
-    throw new Error(`cannot connect to NATS at ${url}: ${(error as Error).message}`);
+    throw new SetupError(`cannot connect to NATS at ${url}: ${(error as Error).message}`);
   } finally {
     clearTimeout(timer);
   }

@@ -11,7 +11,7 @@ import { SessionNode } from '../sessions/session-node.js';
 import { Clients, attachMemoryUsers } from './clients.js';
 import { CountingTransport } from './counting-transport.js';
 import { closeNats, connectNats, loadNats } from './nats-connect.js';
-import { connectRedis } from './redis-connect.js';
+import { connectRedis, transportClient } from './redis-connect.js';
 import { NODE_OPTIONS } from './settings.js';
 import { staticRouter } from './static-router.js';
 import { type WsSessions, attachWsUsers } from './ws-sockets.js';
@@ -31,7 +31,7 @@ async function connect(kind: 'redis' | 'nats', url: string): Promise<Connection>
     redis.on('error', (error) => fail(new Error(`Redis at ${url}: ${error.message}`)));
     (redis as unknown as { on(e: 'end', l: () => void): void }).on('end', () => fail(new Error(`lost the connection to Redis at ${url}`)));
     return {
-      transport: (prefix) => new RedisTransport({ redis: redis as never, prefix }),
+      transport: (prefix) => new RedisTransport({ redis: transportClient(redis) as never, prefix }),
       close: async () => void (await redis.quit().catch(() => redis.disconnect())),
     };
   }

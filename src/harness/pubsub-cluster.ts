@@ -14,13 +14,13 @@ import { Dispatcher, type DispatchMode } from '../sessions/dispatcher.js';
 import { CountingTransport } from './counting-transport.js';
 import { measure } from './measure.js';
 import { closeNats, connectNats, loadNats } from './nats-connect.js';
-import { type BenchRedis, connectRedis, redisServerStats } from './redis-connect.js';
+import { type BenchRedis, connectRedis, redisServerStats, transportClient } from './redis-connect.js';
 import { sendAll } from './send-loop.js';
 import { senderOptions } from './settings.js';
 import { staticRouter } from './static-router.js';
 import type { ModeClusters } from './memory-cluster.js';
 import type { BenchCluster, BenchMessage, Progress, RunMeasure } from './types.js';
-import { type PubSubName, type WorkerCommand, WorkerHandle } from './worker-pool.js';
+import { type PubSubName, type WorkerCommand, WorkerError, WorkerHandle } from './worker-pool.js';
 
 /** A round ended early: a worker failed or a connection was lost. */
 export class RunAborted extends Error {
@@ -60,7 +60,7 @@ export class PubSubLink {
     let link: PubSubLink;
     if (name === 'redis') {
       const redis = await connectRedis(url);
-      link = new PubSubLink(name, url, command, redis, (prefix) => new RedisTransport({ redis: redis as never, prefix }), async () => void (await redis.quit().catch(() => redis.disconnect())));
+      link = new PubSubLink(name, url, command, redis, (prefix) => new RedisTransport({ redis: transportClient(redis) as never, prefix }), async () => void (await redis.quit().catch(() => redis.disconnect())));
       (redis as unknown as { on(e: 'end', l: () => void): void }).on('end', () => link.#lose(`lost the connection to Redis at ${url}`));
     } else {
       const [{ NatsTransport }, nc] = await Promise.all([loadNats(), connectNats(url)]);
@@ -115,15 +115,18 @@ export async function startPubSubCluster(options: PubSubClusterOptions): Promise
   const ids = [...options.sessions.keys()];
   const members = options.ring.nodes().map((node) => node.id);
   // Channels of their own for every cluster, so nothing of an earlier one is ever heard.
-  const prefix = `ringroute-bench:${process.pid}:${Date.now().toString(36)}:${ids.length}`;
+  // Letters, digits and "-" only: a NATS prefix allows no ":" or ".".
+  const prefix = `ringroute-bench-${process.pid}-${Date.now().toString(36)}-${ids.length}`;
   const workers = link.workers(ids.length);
-  await Promise.all(
-    workers.map(async (worker, i) => {
-      worker.nodeId = ids[i]!;
-      const ready = worker.next('ready', READY_TIMEOUT_MS);
-      worker.send({ type: 'init', transport: link.name, url: link.url, prefix, nodeId: ids[i]!, members, users: options.sessions.get(ids[i]!)!, sockets: options.sockets });
-      await ready;
-    }),
+  await aborting(link, () =>
+    Promise.all(
+      workers.map(async (worker, i) => {
+        worker.nodeId = ids[i]!;
+        const ready = worker.next('ready', READY_TIMEOUT_MS);
+        worker.send({ type: 'init', transport: link.name, url: link.url, prefix, nodeId: ids[i]!, members, users: options.sessions.get(ids[i]!)!, sockets: options.sockets });
+        await ready;
+      }),
+    ),
   );
   let round = 0;
   const ask = async <T extends 'started' | 'counts'>(type: T, message: { type: 'start' | 'collect' }) =>
@@ -186,7 +189,8 @@ export async function startPubSubCluster(options: PubSubClusterOptions): Promise
         });
       } catch (error) {
         if (error instanceof RunAborted) throw error;
-        throw reason !== undefined ? new RunAborted(reason) : error;
+        const why = reason ?? link.lost ?? (error instanceof WorkerError ? error.message : undefined);
+        throw why !== undefined ? new RunAborted(why) : error;
       } finally {
         link.onLost = undefined;
         for (const w of workers) w.onFailure = undefined;
@@ -195,8 +199,21 @@ export async function startPubSubCluster(options: PubSubClusterOptions): Promise
     close: () => dispatcher.close().catch(() => undefined),
     };
   };
-  const broadcast = await cluster('broadcast');
-  const hash = await cluster('hash');
+  const closeSenders = async (): Promise<void> => {
+    for (const { dispatcher, transport } of senders) {
+      await dispatcher.close().catch(() => undefined);
+      await transport.close().catch(() => undefined);
+    }
+  };
+  let broadcast: BenchCluster;
+  let hash: BenchCluster;
+  try {
+    broadcast = await aborting(link, () => cluster('broadcast'));
+    hash = await aborting(link, () => cluster('hash'));
+  } catch (error) {
+    await closeSenders();
+    throw error;
+  }
   return {
     broadcast,
     hash,
@@ -214,4 +231,19 @@ export async function startPubSubCluster(options: PubSubClusterOptions): Promise
       );
     },
   };
+}
+
+/**
+ * Runs a step of starting a cluster; a worker that fails or a connection
+ * lost meanwhile ends the run as {@link RunAborted} (the report then says
+ * incomplete), like a failure during a round.
+ */
+async function aborting<T>(link: PubSubLink, step: () => Promise<T>): Promise<T> {
+  if (link.lost !== undefined) throw new RunAborted(link.lost);
+  try {
+    return await step();
+  } catch (error) {
+    const why = link.lost ?? (error instanceof WorkerError ? error.message : undefined);
+    throw why !== undefined ? new RunAborted(why) : error;
+  }
 }

@@ -18,6 +18,8 @@ export interface BenchRedis {
   on(event: 'error', listener: (error: Error) => void): unknown;
   quit(): Promise<unknown>;
   disconnect(): void;
+  /** A new connection with this one's options, `override` applied. */
+  duplicate(override?: Record<string, unknown>): unknown;
 }
 
 type RedisConstructor = new (url: string, options: Record<string, unknown>) => BenchRedis;
@@ -52,6 +54,7 @@ export function loadRedis(): Promise<RedisConstructor> {
 /**
  * Connects once, without retries: a benchmark should fail fast and say why
  * rather than wait for a server that is not there.
+ * @throws SetupError (exit code 2) when the server does not answer.
  */
 export async function connectRedis(url: string): Promise<BenchRedis> {
   const Redis = await loadRedis();
@@ -63,9 +66,23 @@ export async function connectRedis(url: string): Promise<BenchRedis> {
     await client.connect();
   } catch (error) {
     client.disconnect();
-    throw new Error(`cannot connect to Redis at ${url}: ${(error as Error).message}`);
+    throw new SetupError(`cannot connect to Redis at ${url}: ${(error as Error).message}`);
   }
   return client;
+}
+
+/**
+ * `client` as `RedisTransport` takes it. The transport subscribes on
+ * connections it duplicates from the client, which would inherit
+ * {@link connectRedis}'s `lazyConnect` and `enableOfflineQueue: false` and
+ * so refuse the SUBSCRIBE sent before they are connected: its duplicates
+ * connect at once and queue that first command (still without retries).
+ */
+export function transportClient(client: BenchRedis): { publish: BenchRedis['publish']; duplicate: BenchRedis['duplicate'] } {
+  return {
+    publish: (channel, message) => client.publish(channel, message),
+    duplicate: (override) => client.duplicate({ ...override, lazyConnect: false, enableOfflineQueue: true }),
+  };
 }
 
 /**

@@ -59,14 +59,28 @@ export async function sendAll(
   await new Promise<void>((resolve) => {
     if (messages.length === 0 || signal?.aborted === true) return resolve();
     signal?.addEventListener('abort', () => resolve(), { once: true });
-    const sendOne = (): void => {
-      if (signal?.aborted === true) return;
-      // Paced: message i leaves no earlier than i / rate seconds after the first.
-      const due = rate > 0 ? began + (next * 1000) / rate - performance.now() : 0;
-      if (due > 1) {
-        setTimeout(sendOne, due);
-        return;
+    // One timer at most waits for the next paced slot (a timer per free place of the window would
+    // each send one more message when they fire, past the end of the workload).
+    let armed = false;
+    /** Sends while the window has room and the pace allows. */
+    const fill = (): void => {
+      while (signal?.aborted !== true && next < messages.length && next - done < window) {
+        // Paced: message i leaves no earlier than i / rate seconds after the first.
+        const due = rate > 0 ? began + (next * 1000) / rate - performance.now() : 0;
+        if (due > 1) {
+          if (!armed) {
+            armed = true;
+            setTimeout(() => {
+              armed = false;
+              fill();
+            }, due);
+          }
+          return;
+        }
+        sendOne();
       }
+    };
+    const sendOne = (): void => {
       const i = next++;
       const message = messages[i]!;
       const previous = clock?.enter('sender') ?? 'rest';
@@ -91,10 +105,10 @@ export async function sendAll(
         done++;
         progress(done);
         if (done === messages.length) resolve();
-        else if (next < messages.length) sendOne();
+        else fill();
       });
     };
-    for (let k = 0; k < Math.min(window, messages.length); k++) sendOne();
+    fill();
   });
   return { latenciesMs: latencies, notDelivered, directPublications: direct, groupPublications: group };
 }

@@ -15,6 +15,14 @@ export const WORKER_ARG = '__ringroute-bench-worker';
 
 export type PubSubName = 'redis' | 'nats';
 
+/** A worker failed: it reported an error, exited, or did not answer in time. */
+export class WorkerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkerError';
+  }
+}
+
 export type ToWorker =
   /**
    * Become node `nodeId` of the cluster whose ring has `members` and whose
@@ -90,7 +98,7 @@ export class WorkerHandle {
     this.#child.on('message', (raw) => {
       const message = raw as FromWorker;
       if (message.type === 'error') {
-        this.#failAll(new Error(`${this.#label()} failed: ${message.message}`));
+        this.#failAll(new WorkerError(`${this.#label()} failed: ${message.message}`));
         return;
       }
       const waiter = this.#waiting.get(message.type);
@@ -102,21 +110,21 @@ export class WorkerHandle {
     this.#child.on('exit', (code, signal) => {
       this.#exited = true;
       const detail = this.#stderr.trim() === '' ? '' : `:\n${this.#stderr.trim()}`;
-      this.#failAll(new Error(`${this.#label()} exited (${signal ?? `code ${code}`})${detail}`));
+      this.#failAll(new WorkerError(`${this.#label()} exited (${signal ?? `code ${code}`})${detail}`));
     });
-    this.#child.on('error', (error) => this.#failAll(new Error(`${this.#label()}: ${error.message}`)));
+    this.#child.on('error', (error) => this.#failAll(new WorkerError(`${this.#label()}: ${error.message}`)));
   }
 
   /** Resolves with the next reply of this type. */
   next<T extends FromWorker['type']>(type: T, timeoutMs: number): Promise<Reply<T>> {
     return new Promise<Reply<T>>((resolve, reject) => {
       if (this.#exited) {
-        reject(new Error(`${this.#label()} is not running`));
+        reject(new WorkerError(`${this.#label()} is not running`));
         return;
       }
       const timer = setTimeout(() => {
         this.#waiting.delete(type);
-        reject(new Error(`${this.#label()} did not answer "${type}" within ${Math.round(timeoutMs / 1000)} s`));
+        reject(new WorkerError(`${this.#label()} did not answer "${type}" within ${Math.round(timeoutMs / 1000)} s`));
       }, timeoutMs);
       this.#waiting.set(type, { resolve: resolve as (m: FromWorker) => void, reject, timer });
     });
