@@ -27,6 +27,8 @@ describe('parseCommand', () => {
       groupShare: DEFAULTS.groupShare,
       payloadBytes: DEFAULTS.payloadBytes,
       transport: 'memory',
+      sockets: 'memory',
+      baseline: null,
       redisUrl: DEFAULTS.redisUrl,
       natsUrl: DEFAULTS.natsUrl,
       rate: DEFAULTS.rate,
@@ -42,10 +44,10 @@ describe('parseCommand', () => {
     const options = bench(
       '--nodes', '8,2,4', '--users=500', '--messages', '900', '--group-size', '0', '--payload=10',
       '--transport', 'redis', '--redis', 'redis://127.0.0.1:7000', '--rate', '0', '--rounds', '2',
-      '--seed', '4294967295', '--json', 'out.json', '--svg=out.svg', '--quiet',
+      '--seed', '4294967295', '--json', 'out.json', '--svg=out.svg', '--quiet', '--sockets', 'ws', '--baseline=socket.io',
     );
     expect(options).toMatchObject({
-      nodes: [2, 4, 8], users: 500, messages: 900, groupSize: 0, payloadBytes: 10, transport: 'redis',
+      nodes: [2, 4, 8], users: 500, messages: 900, groupSize: 0, payloadBytes: 10, transport: 'redis', sockets: 'ws', baseline: 'socket.io',
       redisUrl: 'redis://127.0.0.1:7000', rate: 0, rounds: 2, seed: 4294967295, json: 'out.json', svg: 'out.svg', quiet: true,
     });
   });
@@ -66,6 +68,14 @@ describe('parseCommand', () => {
     expect(bench('--nats', 'nats://h:1', '--nodes', String(LIMITS.nodesNats)).nodes).toEqual([LIMITS.nodesNats]);
     // Either server flag alone keeps the other's default, which the report still records.
     expect(bench('--redis', 'redis://h:1').natsUrl).toBe(DEFAULTS.natsUrl);
+  });
+
+  it('reads --sockets and --baseline, the baseline beside the redis transport only', () => {
+    expect(bench('--sockets', 'ws').sockets).toBe('ws');
+    expect(bench('--sockets=memory').sockets).toBe('memory');
+    expect(bench('--nats', 'nats://h:1', '--sockets', 'ws')).toMatchObject({ transport: 'nats', sockets: 'ws' });
+    expect(bench('--redis', 'redis://h:1', '--baseline', 'socket.io')).toMatchObject({ transport: 'redis', baseline: 'socket.io', redisUrl: 'redis://h:1' });
+    expect(bench('--transport', 'redis', '--baseline=socket.io', '--sockets', 'ws')).toMatchObject({ transport: 'redis', baseline: 'socket.io', sockets: 'ws' });
   });
 
   it('asks for the help with no command, --help, -h and the help command', () => {
@@ -118,12 +128,18 @@ describe('parseCommand', () => {
     [['bench', '--users', '3', '--users', '4'], /--users is given more than once/],
     [['bench', '--colour'], /unknown flag --colour/],
     [['bench', 'extra'], /unexpected argument "extra"/],
+    [['bench', '--sockets', 'tcp'], /^--sockets must be "memory" or "ws", got "tcp"$/],
+    [['bench', '--sockets'], /--sockets needs a value/],
+    [['bench', '--baseline', 'ws'], /^--baseline must be "socket\.io", got "ws"$/],
+    [['bench', '--baseline', 'socket.io'], /^--baseline socket\.io runs on Redis beside ringroute: give --transport redis/],
+    [['bench', '--nats', 'nats://x:4222', '--baseline', 'socket.io'], /^--baseline socket\.io runs on Redis/],
+    [['bench', '--transport', 'memory', '--baseline', 'socket.io'], /^--baseline socket\.io runs on Redis/],
   ])('rejects %j', (args, message) => {
     expect(usageError(args)).toMatch(message);
   });
 
   it('documents every flag in the help', () => {
-    for (const flag of ['--nodes', '--users', '--messages', '--group-size', '--group-share', '--payload', '--transport', '--redis', '--nats', '--rate', '--rounds', '--seed', '--json', '--svg', '--quiet', '--help', '--version']) {
+    for (const flag of ['--nodes', '--users', '--messages', '--group-size', '--group-share', '--payload', '--transport', '--sockets', '--baseline', '--redis', '--nats', '--rate', '--rounds', '--seed', '--json', '--svg', '--quiet', '--help', '--version']) {
       expect(HELP).toContain(flag);
     }
     for (const text of ['bench', '--help', '--version', '-v']) expect(USAGE).toContain(text);

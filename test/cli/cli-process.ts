@@ -3,7 +3,7 @@
  * through tsx, from the built `dist/cli.js`, or from a bundle made here with
  * tsup exactly as the package build makes it.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -26,17 +26,27 @@ export type Entry = { readonly kind: 'source' } | { readonly kind: 'built'; read
 
 /** Runs the CLI with `args`, stdout and stderr piped (so not a TTY). */
 export function runCli(entry: Entry, args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return startCli(entry, args, options).result;
+}
+
+/** The entry the tests run in a child process: the built `dist/cli.js` when there is one (its workers are itself), else the source. */
+export function builtOrSource(): Entry {
+  return existsSync(DIST_ENTRY) ? { kind: 'built', file: DIST_ENTRY } : { kind: 'source' };
+}
+
+/** Starts the CLI with `args`; `result` settles when it exits (rejects, after killing it, past `timeoutMs`). */
+export function startCli(entry: Entry, args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}): { child: ChildProcess; result: Promise<CliResult> } {
   const argv = entry.kind === 'source' ? ['--import', TSX, SOURCE_ENTRY, ...args] : [entry.file, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, {
-      cwd: options.cwd ?? ROOT,
-      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  const child = spawn(process.execPath, argv, {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const result = new Promise<CliResult>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`ringroute ${args.join(' ')} did not finish within ${options.timeoutMs ?? 60_000} ms:\n${stderr}`));
@@ -47,6 +57,7 @@ export function runCli(entry: Entry, args: readonly string[], options: { cwd?: s
       resolve({ code, stdout, stderr });
     });
   });
+  return { child, result };
 }
 
 /**

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { type BenchReport, runRoutingBench } from '../../src/cli/bench-routing.js';
+import type { BenchReport } from '../../src/cli/bench.js';
 import { type Box, crosses, inside, overlaps, textBox } from '../../src/cli/svg-layout.js';
 import { PLOT_BOX, niceTicks, renderSvg } from '../../src/cli/svg.js';
-import { memoryTransport } from '../../src/cli/transport-memory.js';
 import { type XmlElement, allElements, parseXml } from './svg-tree.js';
-import { smallOptions } from './support.js';
+import { runSmall } from './support.js';
 
 /** The box each `<text>` of the chart covers, rotated titles included, with its text. */
 function textBoxes(root: XmlElement): Array<Box & { text: string }> {
@@ -24,8 +23,11 @@ function textBoxes(root: XmlElement): Array<Box & { text: string }> {
 }
 
 /** A report with the given node counts and CPU figures, for layouts no real run is needed for. */
+let real: Promise<BenchReport> | undefined;
 async function syntheticReport(points: ReadonlyArray<[nodes: number, broadcast: number, hash: number]>): Promise<BenchReport> {
-  const base = await runRoutingBench(smallOptions({ nodes: [2] }), memoryTransport());
+  // One real run is the template of every synthetic report.
+  real ??= runSmall({ nodes: [2] });
+  const base = await real;
   const template = base.results[0]!;
   return {
     ...base,
@@ -88,7 +90,7 @@ describe('renderSvg', () => {
   });
 
   it('escapes text it did not write itself', async () => {
-    const report = await runRoutingBench(smallOptions({ nodes: [2] }), memoryTransport());
+    const report = await runSmall({ nodes: [2] });
     const svg = renderSvg({ ...report, machine: { ...report.machine, cpu: 'Fast & <Cheap> "CPU"' } });
     const texts = allElements(parseXml(svg)).map((e) => e.text);
     expect(texts.some((t) => t.startsWith('Fast & <Cheap> "CPU"'))).toBe(true);
@@ -151,5 +153,16 @@ describe('crosses', () => {
     ['stopping short', { x1: 0, y1: 15, x2: 9, y2: 15 }, false],
   ])('tells a segment %s', (_, segment, expected) => {
     expect(crosses(segment, box)).toBe(expected);
+  });
+});
+
+describe('renderSvg of a run that ended early', () => {
+  it('draws a well-formed chart with no points and no NaN when no node count finished', async () => {
+    const report = await syntheticReport([[2, 1, 1]]);
+    const svg = renderSvg({ ...report, results: [], complete: false, incomplete: '2 nodes: lost the connection to Redis', correct: false });
+    expect(svg).not.toMatch(/NaN|Infinity/);
+    const series = allElements(parseXml(svg)).filter((e) => e.name === 'g' && e.attributes.class === 'series');
+    expect(series).toHaveLength(2);
+    for (const g of series) expect(g.children.find((c) => c.name === 'polyline')!.attributes.points).toBe('');
   });
 });
