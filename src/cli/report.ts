@@ -1,8 +1,7 @@
 /**
- * The report as people read it: tables with one row per node count, both
- * modes side by side and their ratio, plus the lines that say what ran and
- * whether both modes delivered the same messages; all of it fits an
- * 80-column terminal.
+ * The report as people read it: a row per node count, both modes (and the
+ * Socket.IO baselines) side by side with their ratio, what ran and whether
+ * every pair arrived once; all of it fits an 80-column terminal.
  */
 import type { NodeCountResult } from '../harness/run.js';
 import type { BenchReport } from './bench.js';
