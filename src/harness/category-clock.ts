@@ -35,12 +35,18 @@ export class CategoryClock {
     this.#current = previous;
   }
 
-  /** The split of a round whose process CPU was `totalMicros`: what no region took is the rest. */
+  /**
+   * The split of a round whose process CPU was `totalMicros`: what no region
+   * took is the rest. Regions are timed by the wall clock, so on a busy
+   * machine (the process waiting for a core inside a region) they can add up
+   * to more than the CPU; they are then scaled down to it, in proportion.
+   */
   split(totalMicros: number): Record<Category, number> {
     const m = this.micros;
     const timed = m.routing + m.sender + m.nodes + m.transport + m.clients;
-    const round = (x: number): number => Math.max(0, Math.round(x));
-    return { routing: round(m.routing), sender: round(m.sender), nodes: round(m.nodes), transport: round(m.transport), clients: round(m.clients), rest: round(totalMicros - timed) };
+    const scale = timed > totalMicros && timed > 0 ? totalMicros / timed : 1;
+    const part = (x: number): number => Math.max(0, Math.round(x * scale));
+    return { routing: part(m.routing), sender: part(m.sender), nodes: part(m.nodes), transport: part(m.transport), clients: part(m.clients), rest: Math.max(0, Math.round(totalMicros - timed * scale)) };
   }
 
   /** Zeroes the counts and starts timing (on) or stops (off). */
