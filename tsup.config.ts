@@ -18,6 +18,7 @@ export default defineConfig([
       client: 'src/client/index.ts',
       nginx: 'src/proxy/nginx/index.ts',
       haproxy: 'src/proxy/haproxy/index.ts',
+      resty: 'src/proxy/resty/index.ts',
       metrics: 'src/metrics/index.ts',
       gateway: 'src/gateway/index.ts',
       'socket.io': 'src/socketio/index.ts',

@@ -12,6 +12,7 @@ export default defineConfig({
       { find: /^ringroute\/nats$/, replacement: src('adapters/nats/index.ts') },
       { find: /^ringroute\/nginx$/, replacement: src('proxy/nginx/index.ts') },
       { find: /^ringroute\/haproxy$/, replacement: src('proxy/haproxy/index.ts') },
+      { find: /^ringroute\/resty$/, replacement: src('proxy/resty/index.ts') },
       { find: /^ringroute\/sessions$/, replacement: src('sessions/index.ts') },
       { find: /^ringroute\/client$/, replacement: src('client/index.ts') },
       { find: /^ringroute\/metrics$/, replacement: src('metrics/index.ts') },

@@ -28,3 +28,26 @@ export function crc32Final(state: number): number {
 export function crc32(bytes: ArrayLike<number>): number {
   return crc32Final(crc32Update(CRC32_INIT, bytes));
 }
+
+/**
+ * Points `[from, to)` of a CRC32 chain from the unfinished state `state`:
+ * point j is the CRC of `state` fed the 4 little-endian bytes of point
+ * j - 1 (of 0 for point 0), finalised. nginx's `hash ... consistent` and
+ * lua-resty-balancer's `resty.chash` both place a server's points this way,
+ * from different starting states.
+ */
+export function crc32Chain(state: number, from: number, to: number): Uint32Array {
+  const out = new Uint32Array(to - from);
+  const s = state | 0;
+  let prev = 0;
+  for (let j = 0; j < to; j++) {
+    let c = s;
+    c = TABLE[(c ^ prev) & 0xff]! ^ (c >>> 8);
+    c = TABLE[(c ^ (prev >>> 8)) & 0xff]! ^ (c >>> 8);
+    c = TABLE[(c ^ (prev >>> 16)) & 0xff]! ^ (c >>> 8);
+    c = TABLE[(c ^ (prev >>> 24)) & 0xff]! ^ (c >>> 8);
+    prev = (c ^ 0xffffffff) >>> 0;
+    if (j >= from) out[j - from] = prev;
+  }
+  return out;
+}

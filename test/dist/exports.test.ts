@@ -87,6 +87,7 @@ const CLIENT_EXPORTS = ['SessionClient', 'fullJitter', 'retryAfterDelay', 'parse
 
 const METRICS_EXPORTS = ['instrument', 'reasonOf', 'StatusBoard', 'statusHandler', 'ringArcs'];
 const SOCKETIO_EXPORTS = ['createAdapter', 'RingrouteAdapter', 'userRooms'];
+const RESTY_EXPORTS = ['restyChashPlacement', 'reduceApisixWeights', 'restyServerOf', 'RESTY_POINTS_PER_WEIGHT'];
 const GATEWAY_EXPORTS = ['GatewayHandler', 'createJwtAuthenticator', 'gatewayServerOptions', 'DEFAULT_LIMITS', 'AuthenticationError', 'requestToken', 'checkMemberUrl', 'RateLimiter'];
 
 interface Entry {
@@ -107,6 +108,7 @@ const ENTRIES: readonly Entry[] = [
   { specifier: 'ringroute/metrics', file: 'metrics', names: METRICS_EXPORTS },
   { specifier: 'ringroute/gateway', file: 'gateway', names: GATEWAY_EXPORTS },
   { specifier: 'ringroute/socket.io', file: 'socket.io', names: SOCKETIO_EXPORTS },
+  { specifier: 'ringroute/resty', file: 'resty', names: RESTY_EXPORTS },
 ];
 
 const MODES = ['import', 'require'] as const;

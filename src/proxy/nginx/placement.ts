@@ -5,7 +5,7 @@
 import { RingError, describe } from '../../errors.js';
 import type { Placement } from '../../ring/placement.js';
 import type { Hasher, RingNode } from '../../ring/types.js';
-import { CRC32_INIT, crc32, crc32Final, crc32Update } from '../crc32.js';
+import { CRC32_INIT, crc32, crc32Chain, crc32Update } from '../crc32.js';
 import { keyBytes } from '../key-bytes.js';
 
 /** Points nginx gives a server per unit of weight. */
@@ -52,22 +52,9 @@ function baseState(server: string): number {
 /** nginx's key hash: CRC32 of the raw argument bytes (still percent-encoded). */
 const NGINX_HASHER: Hasher = Object.freeze({ name: 'nginx-crc32', hash: (key: string): number => crc32(keyBytes(key)) });
 
+/** Points `[from, to)` of a node: CRC32 chained from its host and port. */
 function points(node: RingNode, from: number, to: number): Uint32Array {
-  const base = baseState(nginxServerOf(node));
-  const out = new Uint32Array(to - from);
-  const prev = new Uint8Array(4);
-  let p = 0;
-  for (let j = 0; j < to; j++) {
-    const point = crc32Final(crc32Update(base, prev));
-    if (j >= from) out[j - from] = point;
-    // The next point hashes this one's 4 little-endian bytes.
-    p = point;
-    prev[0] = p & 0xff;
-    prev[1] = (p >>> 8) & 0xff;
-    prev[2] = (p >>> 16) & 0xff;
-    prev[3] = p >>> 24;
-  }
-  return out;
+  return crc32Chain(baseState(nginxServerOf(node)), from, to);
 }
 
 function check(nodes: readonly RingNode[]): void {
