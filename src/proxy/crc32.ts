@@ -51,3 +51,45 @@ export function crc32Chain(state: number, from: number, to: number): Uint32Array
   }
   return out;
 }
+
+/**
+ * CRC-32 of `s`'s UTF-8 bytes when `s` is ASCII (every code unit below
+ * 0x80, so the code units are the bytes), read straight from the string
+ * with `charCodeAt`: no `TextEncoder`, no buffer. -1 when `s` holds any
+ * other code unit: the caller then hashes `keyBytes(s)`. The ASCII check
+ * rides along (an OR of every code unit), so ASCII keys pay no extra scan.
+ */
+export function crc32Ascii(s: string): number {
+  const len = s.length;
+  const t = SLICES;
+  let c = -1;
+  let bits = 0;
+  let i = 0;
+  // Slicing-by-4: four bytes per step through four tables, a quarter of the dependent table reads.
+  for (; i + 4 <= len; i += 4) {
+    const a = s.charCodeAt(i);
+    const b = s.charCodeAt(i + 1);
+    const d = s.charCodeAt(i + 2);
+    const e = s.charCodeAt(i + 3);
+    bits |= a | b | d | e;
+    c ^= a | (b << 8) | (d << 16) | (e << 24);
+    c = t[768 + (c & 0xff)]! ^ t[512 + ((c >>> 8) & 0xff)]! ^ t[256 + ((c >>> 16) & 0xff)]! ^ t[c >>> 24]!;
+  }
+  for (; i < len; i++) {
+    const u = s.charCodeAt(i);
+    bits |= u;
+    c = t[(c ^ u) & 0xff]! ^ (c >>> 8);
+  }
+  return bits > 0x7f ? -1 : (c ^ -1) >>> 0;
+}
+
+/** {@link TABLE} and its three slicing-by-4 successors, 256 entries each: `T[k][n] = (T[k-1][n] >>> 8) ^ T[0][T[k-1][n] & 0xff]`. */
+const SLICES = (() => {
+  const t = new Int32Array(1024);
+  t.set(TABLE);
+  for (let k = 256; k < 1024; k++) {
+    const prev = t[k - 256]!;
+    t[k] = (prev >>> 8) ^ TABLE[prev & 0xff]!;
+  }
+  return t;
+})();

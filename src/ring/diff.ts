@@ -36,12 +36,11 @@ export function arcLength(start: number, end: number): number {
  * is exact.
  */
 export function movedRanges(before: DiffSide, after: DiffSide): MovedRange[] {
-  const bh = before.layout.hashes;
-  const bo = before.layout.owners;
-  const ah = after.layout.hashes;
-  const ao = after.layout.owners;
-  const nb = bh.length;
-  const na = ah.length;
+  // Pairs (hash, owner slot): point i at [2i], its owner at [2i + 1].
+  const bp = before.layout.pairs;
+  const ap = after.layout.pairs;
+  const nb = before.layout.length;
+  const na = after.layout.length;
   if (nb === 0 && na === 0) return [];
 
   // Before-slot -> after-slot translation, so owners compare as integers.
@@ -55,24 +54,24 @@ export function movedRanges(before: DiffSide, after: DiffSide): MovedRange[] {
   // Arcs in typed arrays: hashes above 2^31 are doubles, and objects whose
   // fields change representation deoptimize the walk.
   const arcs = new ArcList();
-  const last = Math.max(nb ? bh[nb - 1]! : 0, na ? ah[na - 1]! : 0);
+  const last = Math.max(nb ? bp[2 * nb - 2]! : 0, na ? ap[2 * na - 2]! : 0);
   const PAST = SPACE; // above every hash: marks an exhausted side
   let prev = last;
   let i = 0;
   let j = 0;
   while (i < nb || j < na) {
     // Next distinct boundary u of the union; each side's owner there is its first point >= u.
-    const x = i < nb ? bh[i]! : PAST;
-    const y = j < na ? ah[j]! : PAST;
+    const x = i < nb ? bp[2 * i]! : PAST;
+    const y = j < na ? ap[2 * j]! : PAST;
     const u = x < y ? x : y;
     // -1 marks an empty side. A before-node missing after translates to -1 too,
     // so an empty after side is -2 and an empty before side -3: never equal.
-    const fromSlot = nb ? bo[i < nb ? i : 0]! : -1;
-    const toSlot = na ? ao[j < na ? j : 0]! : -2;
+    const fromSlot = nb ? bp[2 * (i < nb ? i : 0) + 1]! : -1;
+    const toSlot = na ? ap[2 * (j < na ? j : 0) + 1]! : -2;
     if ((fromSlot < 0 ? -3 : translate[fromSlot]!) !== toSlot) arcs.push(prev, u, fromSlot, toSlot);
     prev = u;
-    if (x === u) while (++i < nb && bh[i] === u);
-    if (y === u) while (++j < na && ah[j] === u);
+    if (x === u) while (++i < nb && bp[2 * i] === u);
+    if (y === u) while (++j < na && ap[2 * j] === u);
   }
   const count = arcs.length;
   if (count === 0) return [];

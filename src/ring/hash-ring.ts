@@ -5,7 +5,7 @@ import { DEFAULT_VNODES, MAX_POINTS, MAX_VNODES } from './limits.js';
 import { nearestLayout } from './nearest.js';
 import { compareIds, normalizeNode, normalizeNodes, sameMeta, weightOf } from './node.js';
 import { checkPlacement, hashPlacement, isHashPlacement, placedCount, placedPoints, type Placement } from './placement.js';
-import { EMPTY_LAYOUT, mergeLayout, sortBatch, type Layout } from './points.js';
+import { EMPTY_LAYOUT, firstAtOrAfter, mergeLayout, sortBatch, type Layout } from './points.js';
 import { parseSnapshot } from './snapshot.js';
 import type { Hasher, HashRingOptions, RingDiff, RingNode, RingSnapshot } from './types.js';
 
@@ -31,9 +31,9 @@ let sideOf: (ring: HashRing) => DiffSide;
  *
  * Each node gets `round(vnodes x weight)` points (at least one) at the hashes
  * of labels `"<replica>:<id>"`; a key belongs to the node of the first point
- * clockwise from the key's hash. Points live in sorted typed arrays with a
- * bucket index on the top bits of the hash, so `lookup` is one hash and a
- * short scan. Changes merge sorted arrays in linear time and return a
+ * clockwise from the key's hash. Points live in one sorted typed array of
+ * (hash, owner) pairs with a bucket index on the top bits of the hash, so
+ * `lookup` is one hash and a short search without data-dependent branches. Changes merge sorted arrays in linear time and return a
  * {@link RingDiff} that says exactly which keys move.
  *
  * How points are placed and owners found is the ring's {@link Placement}:
@@ -154,13 +154,13 @@ export class HashRing {
 
   /** Number of points (virtual nodes) on the ring, all nodes together. */
   get points(): number {
-    return this.#layout.hashes.length;
+    return this.#layout.length;
   }
 
   /** Bytes held by the point arrays and their index (excluding the node objects). */
   get byteLength(): number {
     const l = this.#layout;
-    return l.hashes.byteLength + l.owners.byteLength + l.index.byteLength;
+    return l.pairs.byteLength + l.index.byteLength;
   }
 
   /** The nodes, sorted by id. A new array each call; the node objects are frozen. */
@@ -185,33 +185,39 @@ export class HashRing {
    * @throws RingError `EMPTY_RING` when the ring has no nodes; `INVALID_OPTION` when `key` is not a string.
    */
   lookup(key: string): RingNode {
-    const layout = this.#layout;
-    return this.#slots[layout.owners[this.#first(layout, key)]!]!;
-  }
-
-  /**
-   * Index of the first point clockwise from `key`'s hash (wrapping to 0):
-   * a bucket of the top-bits index, then a scan of its ~2 to 4 points.
-   */
-  #first(layout: Layout, key: string): number {
-    const { hashes, index, shift } = layout;
-    const n = hashes.length;
-    if (n === 0) throw emptyRing();
+    const { pairs, index, shift, length } = this.#layout;
+    if (length === 0) throw emptyRing();
     if (typeof key !== 'string') throw badKey(key);
     const seed = this.#seed;
-    const h = seed >= 0 ? xxh32Signed(key, seed) >>> 0 : this.#hasher.hash(key);
-    // From the first point of h's bucket; every point of a later bucket is > h, so no bucket end is needed.
-    let i = index[h >>> shift]!;
-    while (i < n && hashes[i]! < h) i++;
-    return i === n ? 0 : i;
+    const h = seed >= 0 ? xxh32Signed(key, seed) >>> 0 : this.#customHash(key);
+    // The owner sits next to the point; past the last point, the sentinel holds point 0's owner.
+    return this.#slots[pairs[firstAtOrAfter(pairs, index, shift, h) + 1]!]!;
+  }
+
+  /** The hash of `key` by a hasher other than the default; above 2^32 - 1 (a bad hasher), 0: past every point, as before. */
+  #customHash(key: string): number {
+    const h = this.#hasher.hash(key);
+    return h > 0xffffffff ? 0 : h;
+  }
+
+  /** Index of the first point clockwise from `key`'s hash (wrapping to 0). */
+  #first(layout: Layout, key: string): number {
+    const { pairs, index, shift, length } = layout;
+    if (length === 0) throw emptyRing();
+    if (typeof key !== 'string') throw badKey(key);
+    const seed = this.#seed;
+    const h = seed >= 0 ? xxh32Signed(key, seed) >>> 0 : this.#customHash(key);
+    const i = firstAtOrAfter(pairs, index, shift, h) >> 1;
+    return i === length ? 0 : i;
   }
 
   /**
    * The owner of each key, in order: `lookupMany(keys)[i]` is
-   * `lookup(keys[i])`. Cheaper per key than calling `lookup` in a loop: it
-   * hashes a chunk of keys first and searches the points second, so each
-   * loop stays small and the memory reads of the search overlap. Allocates
-   * only the result.
+   * `lookup(keys[i])`. It hashes a chunk of keys first and searches the
+   * points second, so each loop stays small and the memory reads of the
+   * search overlap: cheaper per key than `lookup` in a loop on large rings
+   * (about 0.85x at 1,000 nodes), about the same on small ones, where a
+   * lookup is almost all hash. Allocates only the result.
    * @throws RingError `EMPTY_RING` when the ring has no nodes and `keys` is
    *   not empty; `INVALID_OPTION` when a key is not a string (nothing is returned then).
    */
@@ -222,12 +228,10 @@ export class HashRing {
     const count = keys.length;
     const out = new Array<RingNode>(count);
     if (count === 0) return out;
-    const { hashes, owners, index, shift } = this.#layout;
-    const n = hashes.length;
-    if (n === 0) throw emptyRing();
+    const { pairs, index, shift, length } = this.#layout;
+    if (length === 0) throw emptyRing();
     const slots = this.#slots;
     const seed = this.#seed;
-    const hasher = this.#hasher;
     const scratch = this.#hashes ?? new Uint32Array(CHUNK);
     this.#hashes = null;
     try {
@@ -236,14 +240,9 @@ export class HashRing {
         for (let k = from; k < to; k++) {
           const key = keys[k];
           if (typeof key !== 'string') throw badKey(key);
-          scratch[k - from] = seed >= 0 ? xxh32Signed(key, seed) >>> 0 : hasher.hash(key);
+          scratch[k - from] = seed >= 0 ? xxh32Signed(key, seed) >>> 0 : this.#customHash(key);
         }
-        for (let k = from; k < to; k++) {
-          const h = scratch[k - from]!;
-          let i = index[h >>> shift]!;
-          while (i < n && hashes[i]! < h) i++;
-          out[k] = slots[owners[i === n ? 0 : i]!]!;
-        }
+        for (let k = from; k < to; k++) out[k] = slots[pairs[firstAtOrAfter(pairs, index, shift, scratch[k - from]!) + 1]!]!;
       }
     } finally {
       this.#hashes = scratch;
@@ -262,11 +261,11 @@ export class HashRing {
     }
     const layout = this.#layout;
     let i = this.#first(layout, key);
-    const owners = layout.owners;
-    const total = owners.length;
+    const pairs = layout.pairs;
+    const total = layout.length;
     const slots = this.#slots;
     const want = Math.min(n, this.#byId.size);
-    if (want === 1) return [slots[owners[i]!]!];
+    if (want === 1) return [slots[pairs[2 * i + 1]!]!];
     if (this.#seen.length < slots.length) this.#seen = new Uint32Array(slots.length);
     if (++this.#stamp === 0xffffffff) {
       this.#seen.fill(0);
@@ -276,7 +275,7 @@ export class HashRing {
     const stamp = this.#stamp;
     const out: RingNode[] = [];
     for (let k = 0; k < total && out.length < want; k++) {
-      const slot = owners[i]!;
+      const slot = pairs[2 * i + 1]!;
       if (seen[slot] !== stamp) {
         seen[slot] = stamp;
         out.push(slots[slot]!);
@@ -360,12 +359,11 @@ export class HashRing {
 
   /** The share of the hash space each node owns, by id (sums to 1 unless the ring is empty). */
   ownership(): Map<string, number> {
-    const { hashes, owners } = this.#layout;
+    const { pairs, length: n } = this.#layout;
     const shares = new Float64Array(this.#slots.length);
-    const n = hashes.length;
     for (let i = 0; i < n; i++) {
-      const arc = i === 0 ? hashes[0]! + 2 ** 32 - hashes[n - 1]! : hashes[i]! - hashes[i - 1]!;
-      shares[owners[i]!]! += arc;
+      const arc = i === 0 ? pairs[0]! + 2 ** 32 - pairs[2 * n - 2]! : pairs[2 * i]! - pairs[2 * i - 2]!;
+      shares[pairs[2 * i + 1]!]! += arc;
     }
     const out = new Map<string, number>();
     for (const node of this.nodes()) out.set(node.id, shares[this.#byId.get(node.id)!]! / 2 ** 32);
@@ -399,7 +397,7 @@ export class HashRing {
     free.reverse();
 
     // Count first, hash later: a change that would exceed MAX_POINTS fails before any work.
-    let size = this.#points.hashes.length;
+    let size = this.#points.length;
     for (const id of plan.leaving) size -= count(slots[byId.get(id)!]!);
     for (const node of plan.replacing) size += count(node) - count(slots[byId.get(node.id)!]!);
     for (const node of plan.joining) size += count(node);

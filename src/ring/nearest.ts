@@ -1,4 +1,4 @@
-import { buildIndex, type Layout } from './points.js';
+import { buildIndex, newPairs, type Layout } from './points.js';
 
 const SPACE = 2 ** 32;
 
@@ -14,36 +14,35 @@ const SPACE = 2 ** 32;
  * orders them by owner id), so boundaries are strictly increasing.
  */
 export function nearestLayout(points: Layout): Layout {
-  const src = points.hashes;
-  const from = points.owners;
+  const src = points.pairs;
   // Distinct points only.
   let n = 0;
-  const ph = new Uint32Array(src.length);
-  const po = new Uint32Array(src.length);
-  for (let i = 0; i < src.length; i++) {
-    if (n > 0 && ph[n - 1] === src[i]) continue;
-    ph[n] = src[i]!;
-    po[n++] = from[i]!;
+  const ph = new Uint32Array(points.length);
+  const po = new Uint32Array(points.length);
+  for (let i = 0; i < points.length; i++) {
+    const h = src[2 * i]!;
+    if (n > 0 && ph[n - 1] === h) continue;
+    ph[n] = h;
+    po[n++] = src[2 * i + 1]!;
   }
-  const hashes = new Uint32Array(n);
-  const owners = new Uint32Array(n);
-  if (n === 0) return buildIndex(hashes, owners);
+  const pairs = newPairs(n);
+  if (n === 0) return buildIndex(pairs, 0);
   // The wrapping boundary, between the last and the first point.
   const wrap = Math.floor((ph[n - 1]! + ph[0]! + SPACE) / 2);
   const wrapOwner = po[n - 1]!;
   let k = 0;
   // When the wrapping boundary passes 2^32 it lands before p0: it comes first.
   if (wrap >= SPACE) {
-    hashes[k] = wrap - SPACE;
-    owners[k++] = wrapOwner;
+    pairs[2 * k] = wrap - SPACE;
+    pairs[2 * k++ + 1] = wrapOwner;
   }
   for (let i = 0; i < n - 1; i++) {
-    hashes[k] = Math.floor((ph[i]! + ph[i + 1]!) / 2);
-    owners[k++] = po[i]!;
+    pairs[2 * k] = Math.floor((ph[i]! + ph[i + 1]!) / 2);
+    pairs[2 * k++ + 1] = po[i]!;
   }
   if (wrap < SPACE) {
-    hashes[k] = wrap;
-    owners[k++] = wrapOwner;
+    pairs[2 * k] = wrap;
+    pairs[2 * k++ + 1] = wrapOwner;
   }
-  return buildIndex(hashes, owners);
+  return buildIndex(pairs, n);
 }

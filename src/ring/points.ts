@@ -3,24 +3,62 @@
  * clones can share them. A key is owned by the first point clockwise whose
  * hash is >= the key's hash (wrapping to the first point).
  *
- * Memory: 4 bytes of hash + 4 bytes of owner slot per point, plus a bucket
- * index of at most 2 bytes per point.
+ * Memory: 4 bytes of hash + 4 bytes of owner slot per point, side by side,
+ * plus a bucket index of at most 2 bytes per point.
  */
 import { RingError, describe } from '../errors.js';
 import type { Hasher } from './types.js';
 
 export interface Layout {
-  /** Point hashes, ascending. Equal hashes are ordered by owner id, so the smaller id wins them. */
-  readonly hashes: Uint32Array;
-  /** Owner slot of each point (an index into the ring's node table). */
-  readonly owners: Uint32Array;
+  /** Number of points. */
+  readonly length: number;
+  /**
+   * The points as (hash, owner slot) pairs, ascending by hash: point `i` is
+   * at `pairs[2i]`, owned by slot `pairs[2i + 1]`. Equal hashes are ordered
+   * by owner id, so the smaller id wins them. One array rather than two, so
+   * a lookup reads a point and its owner from the same cache line.
+   *
+   * {@link PAD} more pairs follow the points: hash 0xffffffff, owner of
+   * point 0. No key hash is above them, so a search stops there without a
+   * bound check, and finds the owner a hash past the last point wraps to.
+   */
+  readonly pairs: Uint32Array;
   /** `index[b]` = first point whose top bits are >= b; `2^bits + 1` entries. */
   readonly index: Uint32Array;
   /** `32 - bits`: a hash's bucket is `hash >>> shift`. */
   readonly shift: number;
 }
 
-export const EMPTY_LAYOUT: Layout = buildIndex(new Uint32Array(0), new Uint32Array(0));
+/** Sentinel pairs after the points (see {@link Layout.pairs}). */
+export const PAD = 2;
+
+/** A zeroed pair array for `n` points, sentinels included; fill points, then call {@link buildIndex}. */
+export function newPairs(n: number): Uint32Array {
+  return new Uint32Array(2 * (n + PAD));
+}
+
+/**
+ * Index of the first point whose hash is >= `h`, or `layout.length` (the
+ * sentinel) when there is none; times two, as an offset into `pairs`, whose
+ * next entry is the owner's slot. `layout` must not be empty.
+ *
+ * The bucket of `h`'s top bits gives the first point to look at; the count
+ * of its points below `h` is found without data-dependent branches for up to
+ * four (a bucket holds about two on average): one compare two points ahead,
+ * then two single steps. Every point of a later bucket, and every sentinel,
+ * is >= h, so no bucket end is needed; the final loop only runs for a bucket
+ * with more than four points below `h`.
+ */
+export function firstAtOrAfter(pairs: Uint32Array, index: Uint32Array, shift: number, h: number): number {
+  let i = index[h >>> shift]! << 1;
+  i += +(pairs[i + 2]! < h) << 2;
+  i += +(pairs[i]! < h) << 1;
+  i += +(pairs[i]! < h) << 1;
+  while (pairs[i]! < h) i += 2;
+  return i;
+}
+
+export const EMPTY_LAYOUT: Layout = buildIndex(newPairs(0), 0);
 
 /** Points of a node with `weight` at `vnodes` per unit: absolute, at least one. */
 export function pointCount(weight: number, vnodes: number): number {
@@ -136,12 +174,10 @@ export interface Removal {
  * hashes (smaller id first).
  */
 export function mergeLayout(old: Layout, removal: Removal, batch: PointBatch, size: number, idOf: (slot: number) => string): Layout {
-  const oh = old.hashes;
-  const oo = old.owners;
   const bh = batch.hashes;
   const bo = batch.owners;
-  const hashes = new Uint32Array(size);
-  const owners = new Uint32Array(size);
+  const op = old.pairs;
+  const pairs = newPairs(size);
   // Per-slot mask, so the loop does an array read instead of Set/Map lookups: 1 = drop all, 2 = drop some.
   let maxSlot = -1;
   for (const slot of removal.slots) if (slot > maxSlot) maxSlot = slot;
@@ -157,9 +193,9 @@ export function mergeLayout(old: Layout, removal: Removal, batch: PointBatch, si
   const nb = bh.length;
   let n = 0;
   let j = 0;
-  for (let i = 0; i < oh.length; i++) {
-    const h = oh[i]!;
-    const o = oo[i]!;
+  for (let i = 0; i < old.length; i++) {
+    const h = op[2 * i]!;
+    const o = op[2 * i + 1]!;
     if (masked && o <= maxSlot && mask[o] !== 0) {
       if (mask[o] === 1) continue;
       // Both sorted by hash: the next point to drop is at the cursor.
@@ -171,29 +207,35 @@ export function mergeLayout(old: Layout, removal: Removal, batch: PointBatch, si
       }
     }
     while (j < nb && (bh[j]! < h || (bh[j] === h && idOf(bo[j]!) < idOf(o)))) {
-      hashes[n] = bh[j]!;
-      owners[n++] = bo[j++]!;
+      pairs[2 * n] = bh[j]!;
+      pairs[2 * n++ + 1] = bo[j++]!;
     }
-    hashes[n] = h;
-    owners[n++] = o;
+    pairs[2 * n] = h;
+    pairs[2 * n++ + 1] = o;
   }
   while (j < nb) {
-    hashes[n] = bh[j]!;
-    owners[n++] = bo[j++]!;
+    pairs[2 * n] = bh[j]!;
+    pairs[2 * n++ + 1] = bo[j++]!;
   }
   if (n !== size) throw new Error(`ringroute internal error: merged ${n} points, expected ${size}`);
-  return buildIndex(hashes, owners);
+  return buildIndex(pairs, size);
 }
 
-/** Attaches the bucket index to sorted points: ~2 to 4 points per bucket. */
-export function buildIndex(hashes: Uint32Array, owners: Uint32Array): Layout {
-  const n = hashes.length;
+/**
+ * Attaches the bucket index to `n` sorted points in `pairs` (from
+ * {@link newPairs}) and writes the sentinels: ~2 to 4 points per bucket.
+ */
+export function buildIndex(pairs: Uint32Array, n: number): Layout {
+  for (let k = n; k < n + PAD; k++) {
+    pairs[2 * k] = 0xffffffff;
+    pairs[2 * k + 1] = n > 0 ? pairs[1]! : 0;
+  }
   const bits = Math.min(24, Math.max(1, Math.floor(Math.log2(Math.max(n, 1))) - 1));
   const shift = 32 - bits;
   const buckets = 1 << bits;
   // Count each bucket into the next slot, then prefix-sum: no data-dependent branch.
   const index = new Uint32Array(buckets + 1);
-  for (let i = 0; i < n; i++) index[(hashes[i]! >>> shift) + 1]!++;
+  for (let i = 0; i < n; i++) index[(pairs[2 * i]! >>> shift) + 1]!++;
   for (let b = 1; b <= buckets; b++) index[b]! += index[b - 1]!;
-  return { hashes, owners, index, shift };
+  return { length: n, pairs, index, shift };
 }

@@ -2,7 +2,7 @@
  * HAProxy's hash functions (src/hash.c and include/haproxy/intops.h of
  * HAProxy 2.6), bit for bit, over bytes.
  */
-import { crc32 } from '../crc32.js';
+import { crc32, crc32Ascii } from '../crc32.js';
 
 /**
  * `full_hash`: Bob Jenkins' 6-shift 32-bit integer hash, then a
@@ -60,3 +60,59 @@ export const HAPROXY_HASH_FUNCTIONS = { sdbm, djb2, wt6, crc32 } as const;
 
 /** A `hash-type` function name. */
 export type HaproxyHashFunction = keyof typeof HAPROXY_HASH_FUNCTIONS;
+
+/*
+ * The same functions over a string's code units, for ASCII strings (whose
+ * code units are their UTF-8 bytes): no `TextEncoder`, no buffer. Each
+ * returns -1 when the string holds a code unit of 0x80 or more; the caller
+ * then hashes `keyBytes(s)` with the byte version above.
+ */
+
+/** {@link sdbm} of an ASCII string, or -1. */
+export function sdbmAscii(s: string): number {
+  let h = 0;
+  let bits = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    bits |= c;
+    h = (c + (h << 6) + (h << 16) - h) | 0;
+  }
+  return bits > 0x7f ? -1 : h >>> 0;
+}
+
+/** {@link djb2} of an ASCII string, or -1. */
+export function djb2Ascii(s: string): number {
+  let h = 5381;
+  let bits = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    bits |= c;
+    h = ((h << 5) + h + c) | 0;
+  }
+  return bits > 0x7f ? -1 : h >>> 0;
+}
+
+/** {@link wt6} of an ASCII string, or -1. */
+export function wt6Ascii(s: string): number {
+  let h0 = 0xa53c965a;
+  let h1 = 0x5ca6953a;
+  let step0 = 6;
+  let step1 = 18;
+  let bits = 0;
+  for (let i = 0; i < s.length; i++) {
+    let t = s.charCodeAt(i);
+    bits |= t;
+    h0 = ~(h0 ^ t);
+    h1 = ~(h1 + t);
+    t = (h1 << step0) | (h1 >>> (32 - step0));
+    h1 = (h0 << step1) | (h0 >>> (32 - step1));
+    h0 = t;
+    t = ((h0 >>> 16) ^ h1) & 0xffff;
+    step0 = t & 0x1f;
+    step1 = t >>> 11;
+  }
+  return bits > 0x7f ? -1 : (h0 ^ h1) >>> 0;
+}
+
+/** The ASCII versions of {@link HAPROXY_HASH_FUNCTIONS}, by name. */
+export const HAPROXY_ASCII_HASHES: { readonly [F in HaproxyHashFunction]: (s: string) => number } = { sdbm: sdbmAscii, djb2: djb2Ascii, wt6: wt6Ascii, crc32: crc32Ascii };

@@ -7,7 +7,7 @@ import type { Placement } from '../../ring/placement.js';
 import type { Hasher, RingNode } from '../../ring/types.js';
 import { crc32 } from '../crc32.js';
 import { keyBytes } from '../key-bytes.js';
-import { HAPROXY_HASH_FUNCTIONS, fullHash, type HaproxyHashFunction } from './hashes.js';
+import { HAPROXY_ASCII_HASHES, HAPROXY_HASH_FUNCTIONS, fullHash, type HaproxyHashFunction } from './hashes.js';
 
 /** Points HAProxy gives a server per unit of weight (`BE_WEIGHT_SCALE`). */
 export const HAPROXY_POINTS_PER_WEIGHT = 16;
@@ -105,9 +105,15 @@ export function haproxyPlacement(options: HaproxyPlacementOptions = {}): Placeme
   let placement = cache.get(name);
   if (placement === undefined) {
     const hash = HAPROXY_HASH_FUNCTIONS[fn];
+    const ascii = HAPROXY_ASCII_HASHES[fn];
+    // ASCII keys (a URL parameter as the proxy sees it) straight from the string; others from their UTF-8 bytes.
+    const keyHash = (key: string): number => {
+      const h = ascii(key);
+      return h >= 0 ? h : hash(keyBytes(key));
+    };
     const hasher: Hasher = Object.freeze({
       name,
-      hash: avalanche ? (key: string): number => fullHash(hash(keyBytes(key))) : (key: string): number => hash(keyBytes(key)),
+      hash: avalanche ? (key: string): number => fullHash(keyHash(key)) : keyHash,
     });
     placement = Object.freeze({
       name,

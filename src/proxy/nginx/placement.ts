@@ -5,7 +5,7 @@
 import { RingError, describe } from '../../errors.js';
 import type { Placement } from '../../ring/placement.js';
 import type { Hasher, RingNode } from '../../ring/types.js';
-import { CRC32_INIT, crc32, crc32Chain, crc32Update } from '../crc32.js';
+import { CRC32_INIT, crc32, crc32Ascii, crc32Chain, crc32Update } from '../crc32.js';
 import { keyBytes } from '../key-bytes.js';
 
 /** Points nginx gives a server per unit of weight. */
@@ -49,8 +49,18 @@ function baseState(server: string): number {
   return crc32Update(state, bytes, portStart, bytes.length);
 }
 
-/** nginx's key hash: CRC32 of the raw argument bytes (still percent-encoded). */
-const NGINX_HASHER: Hasher = Object.freeze({ name: 'nginx-crc32', hash: (key: string): number => crc32(keyBytes(key)) });
+/**
+ * nginx's key hash: CRC32 of the raw argument bytes (still percent-encoded),
+ * read straight from the string when it is ASCII (as a URL's argument is),
+ * else from its UTF-8 encoding.
+ */
+const NGINX_HASHER: Hasher = Object.freeze({
+  name: 'nginx-crc32',
+  hash: (key: string): number => {
+    const h = crc32Ascii(key);
+    return h >= 0 ? h : crc32(keyBytes(key));
+  },
+});
 
 /** Points `[from, to)` of a node: CRC32 chained from its host and port. */
 function points(node: RingNode, from: number, to: number): Uint32Array {
