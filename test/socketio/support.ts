@@ -38,11 +38,12 @@ export async function startCluster(count: number, factory: AdapterFactory): Prom
   const serverSockets: ServerSocket[] = [];
   const clientSockets: ClientSocket[] = [];
   const cleanups: Array<() => Promise<void> | void> = [];
+  const inits: Array<Promise<unknown>> = [];
   for (let i = 0; i < count; i++) {
     const { adapter, cleanup } = await factory(i);
     if (cleanup !== undefined) cleanups.push(cleanup);
     const http = createServer();
-    const io = new Server(http, { adapter: adapter as never });
+    const io = new Server(http, { adapter: recordingInit(adapter, inits) as never });
     servers.push(io);
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', () => resolve()));
     const port = (http.address() as AddressInfo).port;
@@ -51,8 +52,9 @@ export async function startCluster(count: number, factory: AdapterFactory): Prom
     clientSockets.push(client);
     serverSockets.push(await connected);
   }
-  // Let every adapter hear every other's first heartbeat.
-  await sleep(150);
+  // Every client saw its connect (the server's 'connection' comes first), and every adapter heard every other's first heartbeat.
+  await Promise.all(clientSockets.map((client) => (client.connected ? undefined : new Promise((resolve) => client.once('connect', () => resolve(undefined))))));
+  await everyPeerHeard(servers, inits);
   return {
     servers,
     serverSockets,
@@ -66,6 +68,47 @@ export async function startCluster(count: number, factory: AdapterFactory): Prom
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The adapter option `adapter` (a constructor Socket.IO calls with `new`),
+ * recording in `inits` the promise of each instance's `init()`, which
+ * Socket.IO calls at once and does not wait for.
+ */
+function recordingInit(adapter: unknown, inits: Array<Promise<unknown>>): unknown {
+  if (typeof adapter !== 'function') return adapter;
+  const Adapter = adapter as new (nsp: unknown) => { init(): unknown };
+  // A plain function, not an arrow: Socket.IO calls it with `new`.
+  return function recordedAdapter(nsp: unknown) {
+    const instance = new Adapter(nsp);
+    const init = instance.init.bind(instance);
+    instance.init = () => {
+      const done = Promise.resolve(init());
+      inits.push(done);
+      return done;
+    };
+    return instance;
+  };
+}
+
+/**
+ * Waits until every server's adapter has heard every other's first
+ * heartbeat: every `init()` is done (it listens on the broadcast address
+ * and its own, then announces itself), and every adapter counts all the
+ * servers. Polled, so a start costs what the heartbeats take rather than a
+ * fixed 150 ms. (Counting the servers alone is not enough: an adapter is
+ * known to the others by its answer to their announcements, which can come
+ * before it listens on its own address.)
+ */
+async function everyPeerHeard(servers: readonly Server[], inits: ReadonlyArray<Promise<unknown>>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  await Promise.all(inits);
+  for (;;) {
+    const counts = await Promise.all(servers.map((io) => io.of('/').adapter.serverCount()));
+    if (counts.every((n) => n === servers.length)) return;
+    if (Date.now() > deadline) throw new Error(`the adapters counted ${counts.join(', ')} servers within ${timeoutMs} ms, not ${servers.length} each`);
+    await sleep(5);
+  }
+}
 
 /** Resolves when `event` has reached every listed client `times` in total, rejects on one it must not reach or after `ms`. */
 export function expectEvent(event: string, reach: readonly ClientSocket[], never: readonly ClientSocket[] = [], ms = 2000): Promise<unknown[][]> {
@@ -112,17 +155,18 @@ export async function startUserCluster(count: number, factory: AdapterFactory): 
   const ports: number[] = [];
   const clients: ClientSocket[] = [];
   const cleanups: Array<() => Promise<void> | void> = [];
+  const inits: Array<Promise<unknown>> = [];
   for (let i = 0; i < count; i++) {
     const { adapter, cleanup } = await factory(i);
     if (cleanup !== undefined) cleanups.push(cleanup);
     const http = createServer();
-    const io = new Server(http, { adapter: adapter as never });
+    const io = new Server(http, { adapter: recordingInit(adapter, inits) as never });
     io.on('connection', (socket) => void socket.join(`user:${String((socket.handshake.auth as { user?: string }).user)}`));
     servers.push(io);
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', () => resolve()));
     ports.push((http.address() as AddressInfo).port);
   }
-  await sleep(150);
+  await everyPeerHeard(servers, inits);
   return {
     servers,
     ports,
