@@ -64,6 +64,9 @@ export interface BenchRun {
   readonly problems: readonly string[];
 }
 
+/** How long a failure waits for the link to say whether its server was lost. */
+const LOST_GRACE_MS = 1000;
+
 /** Progress of the whole run, for the progress bar. */
 export type ProgressListener = (fraction: number, label: string) => void;
 
@@ -98,47 +101,88 @@ export async function runBench(options: RunOptions, workload: RunWorkload, conte
     const perNode = Math.max(...placements.map((p) => p.sizes.max));
     checkSockets(options.transport === 'memory' ? workload.users.length : perNode, perNode);
   }
+  // The Socket.IO baseline's servers all run in this process: one socket per user here, the other end in its users' process.
+  if (options.baseline === 'socket.io') checkSockets(workload.users.length, Math.max(...placements.map((p) => p.sizes.max)), '--baseline socket.io', 1);
   const link = options.transport === 'memory' ? null : await PubSubLink.open(options.transport, options.transport === 'redis' ? options.redisUrl : options.natsUrl, context.worker);
   try {
     for (const [k, n] of options.nodes.entries()) {
       const { ring, sessions, sizes } = placements[k]!;
       const onProblem = (message: string): void => void problems.push(`${n} nodes: ${message}`);
-      let clusters: ModeClusters | undefined;
-      let baselines: Baselines | undefined;
+      /** What a round runs on: started by `open`, closed after the round when `fresh`, else at the end. */
+      type Systems = { readonly all: Array<[string, BenchCluster]>; close(): Promise<void> };
+      let current: Systems | undefined;
       try {
-        clusters = link === null ? await startMemoryCluster({ ring, sessions, sockets: options.sockets, onProblem }) : await startPubSubCluster({ link, ring, sessions, sockets: options.sockets, rate: options.rate, onProblem });
-        baselines = options.baseline === 'socket.io' ? await startBaselines(n, workload.users, options.redisUrl, onProblem) : undefined;
-        const all: Array<[string, BenchCluster]> = [['broadcast', clusters.broadcast], ['hash', clusters.hash], ...(baselines?.clusters ?? [])];
         const step = async (name: string, cluster: BenchCluster, messages: typeof workload.messages, label: string, timed = false): Promise<RunMeasure> => {
           const before = finished;
           const measured = await cluster.run(messages, (sent) => onProgress((before + sent) / total, `${n} nodes, ${name}${label}`), timed);
           finished = before + messages.length;
           return measured;
         };
-        for (const [name, cluster] of all) await step(name, cluster, warmup, ' (warm-up)');
-        const runs = new Map<string, RunMeasure[]>(all.map(([name]) => [name, []]));
-        for (let r = 0; r < options.rounds; r++) {
-          // Alternate the order so no system always runs first.
-          const order = r % 2 === 0 ? all : [...all].reverse();
-          for (const [name, cluster] of order) runs.get(name)!.push(await step(name, cluster, workload.messages, options.rounds > 1 ? `, round ${r + 1}/${options.rounds}` : ''));
-        }
-        const timed = new Map<string, RunMeasure>();
-        if (timedRound === 1) for (const [name, cluster] of all.slice(0, 2)) timed.set(name, await step(name, cluster, workload.messages, ', timed', true));
-        const figuresOf = (name: string): Figures => {
-          problems.push(...check(n, name, runs.get(name)!, workload));
-          return figures(runs.get(name)!, timed.get(name) ?? null);
+        /**
+         * Warm-up, then the rounds, alternating the order so no system always
+         * runs first, and the timed rounds last. With `fresh`, every round
+         * runs on systems started for it: nodes in one process share one heap,
+         * and the outcomes they remember (up to `dedupeMax` each, for a minute)
+         * would otherwise grow it round after round, n times what one node's
+         * own process holds, and with it the garbage collector's work.
+         */
+        const measure = async (open: () => Promise<Systems>, fresh: boolean, timedRounds: number): Promise<Map<string, Figures>> => {
+          const next = async (): Promise<Systems> => {
+            if (current !== undefined && !fresh) return current;
+            await current?.close();
+            current = undefined;
+            return (current = await open());
+          };
+          for (const [name, cluster] of (await next()).all) await step(name, cluster, warmup, ' (warm-up)');
+          const runs = new Map<string, RunMeasure[]>();
+          for (let r = 0; r < options.rounds; r++) {
+            const { all } = await next();
+            const order = r % 2 === 0 ? all : [...all].reverse();
+            for (const [name, cluster] of order) {
+              const measured = await step(name, cluster, workload.messages, options.rounds > 1 ? `, round ${r + 1}/${options.rounds}` : '');
+              runs.set(name, [...(runs.get(name) ?? []), measured]);
+            }
+          }
+          const timed = new Map<string, RunMeasure>();
+          if (timedRounds === 1) for (const [name, cluster] of (await next()).all) timed.set(name, await step(name, cluster, workload.messages, ', timed', true));
+          await current?.close();
+          current = undefined;
+          return new Map([...runs].map(([name, measured]) => {
+            problems.push(...check(n, name, measured, workload));
+            return [name, figures(measured, timed.get(name) ?? null)];
+          }));
         };
-        const broadcast = figuresOf('broadcast');
-        const hash = figuresOf('hash');
-        const extra = baselines === undefined ? undefined : Object.fromEntries(baselines.clusters.map(([name]) => [name, figuresOf(name)]));
-        results.push({ nodes: n, sessionsPerNode: sizes, broadcast, hash, ratio: ratios(broadcast, hash), ...(extra === undefined ? {} : { baselines: extra }) });
+        const ownSystems = async (): Promise<Systems> => {
+          const c: ModeClusters = link === null ? await startMemoryCluster({ ring, sessions, sockets: options.sockets, onProblem }) : await startPubSubCluster({ link, ring, sessions, sockets: options.sockets, rate: options.rate, onProblem });
+          return { all: [['broadcast', c.broadcast], ['hash', c.hash]], close: () => c.close() };
+        };
+        const own = await measure(ownSystems, link === null, timedRound);
+        // One Socket.IO system at a time: each holds a socket per user in this process and in its users' process.
+        let baselines: NodeCountResult['baselines'];
+        if (options.baseline === 'socket.io') {
+          baselines = {};
+          for (const system of ['socket.io-redis-adapter', 'ringroute-socket.io'] as const) {
+            const { startSocketIoCluster } = await import('./socketio.js');
+            const open = async (): Promise<Systems> => {
+              const cluster = await startSocketIoCluster({ system, nodes: n, users: workload.users, redisUrl: options.redisUrl, onProblem });
+              return { all: [[system, cluster]], close: () => cluster.close() };
+            };
+            baselines[system] = (await measure(open, false, 0)).get(system)!;
+          }
+        }
+        const broadcast = own.get('broadcast')!;
+        const hash = own.get('hash')!;
+        results.push({ nodes: n, sessionsPerNode: sizes, broadcast, hash, ratio: ratios(broadcast, hash), ...(baselines === undefined ? {} : { baselines }) });
       } catch (error) {
-        if (!(error instanceof RunAborted)) throw error;
-        incomplete = `${n} nodes: ${error.message}`;
+        // A server lost mid-run ends it as incomplete, whichever part noticed first (the Socket.IO baseline's own
+        // clients may fail before the link hears of it: give the link a moment).
+        if (!(error instanceof RunAborted) && link !== null && link.lost === undefined) await new Promise((resume) => setTimeout(resume, LOST_GRACE_MS));
+        const reason = error instanceof RunAborted ? error.message : link?.lost;
+        if (reason === undefined) throw error;
+        incomplete = `${n} nodes: ${reason}`;
         break;
       } finally {
-        await clusters?.close();
-        await baselines?.close();
+        await current?.close();
       }
     }
   } finally {
@@ -180,25 +224,4 @@ function check(n: number, name: string, runs: readonly RunMeasure[], workload: {
     if (run.notDelivered > 0) out.push(`${where}: ${run.notDelivered} recipients ended without a "delivered" outcome`);
   });
   return out;
-}
-
-/** The Socket.IO systems of `--baseline socket.io`, on the same users and Redis. */
-interface Baselines {
-  readonly clusters: Array<[Exclude<SystemName, 'broadcast' | 'hash'>, BenchCluster]>;
-  close(): Promise<void>;
-}
-
-async function startBaselines(n: number, users: readonly string[], redisUrl: string, onProblem: (message: string) => void): Promise<Baselines> {
-  const { startSocketIoCluster } = await import('../harness/socketio.js');
-  const clusters: Baselines['clusters'] = [];
-  const close = async (): Promise<void> => {
-    for (const [, cluster] of clusters) await cluster.close();
-  };
-  try {
-    for (const system of ['socket.io-redis-adapter', 'ringroute-socket.io'] as const) clusters.push([system, await startSocketIoCluster({ system, nodes: n, users, redisUrl, onProblem })]);
-  } catch (error) {
-    await close();
-    throw error;
-  }
-  return { clusters, close };
 }

@@ -38,6 +38,8 @@ export type FromUsers =
 
 /** Connections opened at once while connecting the users. */
 const CONNECT_CONCURRENCY = 64;
+/** Tries per user before the run gives up on connecting it. */
+const CONNECT_ATTEMPTS = 5;
 
 /** The slice of a socket.io-client socket used here. */
 interface ClientSocket {
@@ -94,7 +96,22 @@ export function runSocketIoUsers(): void {
       while (next < users.length) {
         const user = users[next++]!;
         const index = Number(user.id.slice(5));
-        const socket = connect(user.url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { user: user.id } });
+        // A connect can fail under a burst (the server's accept queue); try a few times before giving up.
+        let socket: ClientSocket | undefined;
+        for (let attempt = 1; socket === undefined; attempt++) {
+          const candidate = connect(user.url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { user: user.id } });
+          try {
+            await new Promise<void>((done, fail) => {
+              candidate.once('connect', () => done());
+              candidate.once('connect_error', (error: Error) => fail(new Error(`user ${user.id} could not connect to ${user.url}: ${error.message}`)));
+            });
+            socket = candidate;
+          } catch (error) {
+            candidate.disconnect();
+            if (attempt >= CONNECT_ATTEMPTS) throw error;
+            await new Promise((resume) => setTimeout(resume, 100 * attempt));
+          }
+        }
         socket.on('m', (id: number, _from: string, _text: string, ack?: () => void) => {
           const key = id * span + index;
           if (seen.has(key)) duplicates++;
@@ -103,10 +120,6 @@ export function runSocketIoUsers(): void {
             checksum.add(id, index);
           }
           if (typeof ack === 'function') ack();
-        });
-        await new Promise<void>((done, fail) => {
-          socket.once('connect', () => done());
-          socket.once('connect_error', (error: Error) => fail(new Error(`user ${user.id} could not connect to ${user.url}: ${error.message}`)));
         });
         sockets.push(socket);
       }

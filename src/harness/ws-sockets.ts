@@ -42,21 +42,23 @@ function ephemeralPorts(): number | null {
 
 /**
  * Refuses, before anything starts, a size this machine cannot open.
- * @param perProcess - the most sessions one process holds (all users in one process with the memory transport).
+ * @param perProcess - the most sessions one process holds with both ends of their sockets (all users in one process with the memory transport).
  * @param perNode - the most sessions one node holds: one ephemeral port each towards its server.
+ * @param what - what needs them, for the message.
+ * @param perSession - descriptors a session costs in that process: 2 with both ends there, 1 with the clients elsewhere.
  * @throws SetupError naming the limit and what would fit.
  */
-export function checkSockets(perProcess: number, perNode: number): void {
+export function checkSockets(perProcess: number, perNode: number, what = '--sockets ws', perSession = 2): void {
   const limit = descriptorLimit();
-  const needed = 2 * perProcess + SPARE_DESCRIPTORS;
+  const needed = perSession * perProcess + SPARE_DESCRIPTORS;
   if (limit !== null && needed > limit) {
     throw new SetupError(
-      `--sockets ws needs about ${needed} file descriptors in one process (2 per session, ${perProcess} sessions) but this process may open ${limit} ("ulimit -n"); use at most ${Math.floor((limit - SPARE_DESCRIPTORS) / 2)} sessions per process, or more nodes with --transport redis or nats`,
+      `${what} needs about ${needed} file descriptors in one process (${perSession} per session, ${perProcess} sessions) but this process may open ${limit} ("ulimit -n"); use at most ${Math.floor((limit - SPARE_DESCRIPTORS) / perSession)} sessions per process${perSession === 2 ? ', or more nodes with --transport redis or nats' : ''}`,
     );
   }
   const ports = ephemeralPorts();
   if (ports !== null && perNode > ports) {
-    throw new SetupError(`--sockets ws needs ${perNode} ephemeral ports towards one node's server but this machine has ${ports} (net.ipv4.ip_local_port_range); use more nodes or fewer users`);
+    throw new SetupError(`${what} needs ${perNode} ephemeral ports towards one node's server but this machine has ${ports} (net.ipv4.ip_local_port_range); use more nodes or fewer users`);
   }
 }
 
