@@ -192,7 +192,7 @@ export function formatSplit(report: BenchReport): string {
 /** Headline, tables and verdict, as printed on stdout: no line wider than {@link MAX_WIDTH}. */
 export function formatReport(report: BenchReport): string {
   const notes: string[] = ['ratio = broadcast / hash.'];
-  if (report.args.transport === 'redis') notes.push('CPU includes the sender, every node process and the Redis server.');
+  if (report.args.transport === 'redis') notes.push(`CPU includes the sender, every node process and the Redis server.${report.args.baseline === null ? '' : ' The Socket.IO servers (sio, rr-sio) share one process, where ringroute\'s nodes have one each: compare sio with rr-sio for routing alone.'}`);
   else if (report.args.transport === 'nats') notes.push('CPU includes the sender and every node process, not the NATS server.');
   else notes.push('CPU is the whole process: sender, nodes, transport and the in-process clients.');
   if (report.args.sockets === 'ws') notes.push('Sessions are WebSockets over loopback; their clients run in the nodes\' processes.');

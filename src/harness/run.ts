@@ -164,7 +164,7 @@ export async function runBench(options: RunOptions, workload: RunWorkload, conte
           for (const system of ['socket.io-redis-adapter', 'ringroute-socket.io'] as const) {
             const { startSocketIoCluster } = await import('./socketio.js');
             const open = async (): Promise<Systems> => {
-              const cluster = await startSocketIoCluster({ system, nodes: n, users: workload.users, redisUrl: options.redisUrl, onProblem });
+              const cluster = await startSocketIoCluster({ system, nodes: n, users: workload.users, redisUrl: options.redisUrl, rate: options.rate, onProblem });
               return { all: [[system, cluster]], close: () => cluster.close() };
             };
             baselines[system] = (await measure(open, false, 0)).get(system)!;

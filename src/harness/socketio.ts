@@ -62,6 +62,8 @@ export interface SocketIoClusterOptions {
   readonly ackTimeoutMs?: number;
   /** Messages in flight at once. @default 256 */
   readonly window?: number;
+  /** Messages per second the sender offers, as ringroute's runs do; 0 = as fast as the window allows. @default 0 */
+  readonly rate?: number;
   /** @default {@link defaultSocketIoUsersCommand} */
   readonly usersCommand?: SocketIoUsersCommand;
 }
@@ -336,6 +338,7 @@ export async function startSocketIoCluster(options: SocketIoClusterOptions): Pro
   if (!Number.isSafeInteger(nodes) || nodes < 1) throw new Error(`Socket.IO baseline: nodes must be a positive integer, got ${String(nodes)}`);
   const ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
   const window = options.window ?? 256;
+  const rate = options.rate ?? 0;
   const reported = new Set<string>();
   // One line per kind of problem: a failing Redis would otherwise repeat it thousands of times.
   const problem = (kind: string, message: string): void => {
@@ -519,6 +522,9 @@ export async function startSocketIoCluster(options: SocketIoClusterOptions): Pro
       const io = sender.io;
       for (let i = 0; i < messages.length; i++) {
         while (inFlight >= window) await new Promise<void>((resolve) => (wake = resolve));
+        // Paced like ringroute's sender: message i leaves no earlier than i / rate seconds after the first.
+        const due = rate > 0 ? started + (i * 1000) / rate - performance.now() : 0;
+        if (due > 1) await new Promise((resume) => setTimeout(resume, due));
         const m = messages[i]!;
         const sentAt = performance.now();
         inFlight++;
