@@ -1,7 +1,23 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+import SlowestFirstSequencer from './test/support/sequencer.js';
 
 const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
+
+/**
+ * The chaos runs: a whole cluster in network namespaces under a minute of
+ * faults, with bounds on fencing and convergence. They run one at a time,
+ * after the other files, with nothing else on the machine.
+ */
+const ALONE = ['test/chaos/chaos-run.test.ts', 'test/chaos/chaos-external-sentinel.test.ts', 'test/chaos/chaos-external-redis.test.ts'];
+
+/**
+ * Most files wait on servers, processes and timers far more than they
+ * compute (a run keeps under half of one core busy): two files at a time even
+ * on 2 cores, where Vitest's default (cores - 1) would run one.
+ */
+const WORKERS = Math.max(2, availableParallelism() - 1);
 
 export default defineConfig({
   resolve: {
@@ -20,10 +36,16 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['test/**/*.test.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    maxWorkers: WORKERS,
+    // Longest files first, so no long file is left to run alone at the end.
+    sequence: { sequencer: SlowestFirstSequencer },
+    projects: [
+      { extends: true, test: { name: 'parallel', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...ALONE] } },
+      { extends: true, test: { name: 'alone', include: ALONE, maxWorkers: 1, sequence: { groupOrder: 1 } } },
+    ],
   },
 });
