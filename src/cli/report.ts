@@ -184,9 +184,9 @@ export function formatSplit(report: BenchReport): string {
   if (r === undefined || r.broadcast.cpuSplitMicrosPerDelivered === null || r.hash.cpuSplitMicrosPerDelivered === null) return '';
   const part = (f: Figures): string => {
     const s = f.cpuSplitMicrosPerDelivered!;
-    return [s.routing, s.sender, s.nodes, s.transport, s.clients, s.rest].map(micros).join(' / ');
+    return [s.routing, s.codec, s.delivery, s.transport, s.sender, s.clients, s.rest].map(micros).join(' / ');
   };
-  return wrap(`CPU µs/delivered at ${r.nodes} nodes (timed round), routing / sender / nodes / transport / clients / rest: broadcast ${part(r.broadcast)}; hash ${part(r.hash)}`, '  ');
+  return wrap(`CPU µs/delivered at ${r.nodes} nodes (timed round), routing / codec / delivery / transport / sender / clients / rest: broadcast ${part(r.broadcast)}; hash ${part(r.hash)}`, '  ');
 }
 
 /** Headline, tables and verdict, as printed on stdout: no line wider than {@link MAX_WIDTH}. */

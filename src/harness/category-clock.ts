@@ -6,10 +6,10 @@
  * timed round of an in-process run: two clock reads per region cost about
  * as much as a ring lookup, so the rounds whose CPU is compared are untimed.
  */
-export type Category = 'routing' | 'sender' | 'nodes' | 'transport' | 'clients' | 'rest';
+export type Category = 'routing' | 'codec' | 'sender' | 'delivery' | 'transport' | 'clients' | 'rest';
 
 export class CategoryClock {
-  readonly micros: Record<Category, number> = { routing: 0, sender: 0, nodes: 0, transport: 0, clients: 0, rest: 0 };
+  readonly micros: Record<Category, number> = { routing: 0, codec: 0, sender: 0, delivery: 0, transport: 0, clients: 0, rest: 0 };
   /** Off: enter and exit do nothing (the untimed rounds). */
   on = false;
   #current: Category = 'rest';
@@ -43,10 +43,10 @@ export class CategoryClock {
    */
   split(totalMicros: number): Record<Category, number> {
     const m = this.micros;
-    const timed = m.routing + m.sender + m.nodes + m.transport + m.clients;
+    const timed = m.routing + m.codec + m.sender + m.delivery + m.transport + m.clients;
     const scale = timed > totalMicros && timed > 0 ? totalMicros / timed : 1;
     const part = (x: number): number => Math.max(0, Math.round(x * scale));
-    return { routing: part(m.routing), sender: part(m.sender), nodes: part(m.nodes), transport: part(m.transport), clients: part(m.clients), rest: Math.max(0, Math.round(totalMicros - timed * scale)) };
+    return { routing: part(m.routing), codec: part(m.codec), sender: part(m.sender), delivery: part(m.delivery), transport: part(m.transport), clients: part(m.clients), rest: Math.max(0, Math.round(totalMicros - timed * scale)) };
   }
 
   /** Zeroes the counts and starts timing (on) or stops (off). */
@@ -56,4 +56,35 @@ export class CategoryClock {
     this.#current = 'rest';
     this.#since = performance.now();
   }
+}
+
+/**
+ * Times every `JSON.parse` and `JSON.stringify` of this process as `codec`
+ * while `clock` is on: every message on the transport, every frame to and
+ * from a client is JSON, so this is the codec's whole cost, measured where
+ * it runs without touching the library. Returns the function that puts the
+ * originals back; only the timed round installs it.
+ */
+export function timeJson(clock: CategoryClock): () => void {
+  const { parse, stringify } = JSON;
+  JSON.parse = function timedParse(this: unknown, text: string, reviver?: Parameters<typeof parse>[1]) {
+    const previous = clock.enter('codec');
+    try {
+      return parse.call(JSON, text, reviver);
+    } finally {
+      clock.exit(previous);
+    }
+  } as typeof parse;
+  JSON.stringify = function timedStringify(this: unknown, ...args: Parameters<typeof stringify>) {
+    const previous = clock.enter('codec');
+    try {
+      return stringify.apply(JSON, args);
+    } finally {
+      clock.exit(previous);
+    }
+  } as typeof stringify;
+  return () => {
+    JSON.parse = parse;
+    JSON.stringify = stringify;
+  };
 }

@@ -108,7 +108,7 @@ export class Clients {
   #flush(): void {
     this.#flushing = false;
     const clock = this.#clock;
-    const previous = clock?.enter('nodes') ?? 'rest';
+    const previous = clock?.enter('delivery') ?? 'rest';
     const acks = this.#acks.splice(0);
     for (const { session, frame } of acks) session.receive(frame);
     clock?.exit(previous);

@@ -32,7 +32,7 @@ export class CountingTransport implements Transport {
    * @param clock - the process's clock, or null for no timing.
    * @param listenerCategory - what the time in this handle's listeners counts as.
    */
-  constructor(inner: Transport, clock: CategoryClock | null = null, listenerCategory: Category = 'nodes') {
+  constructor(inner: Transport, clock: CategoryClock | null = null, listenerCategory: Category = 'delivery') {
     this.#inner = inner;
     this.#clock = clock;
     this.#listenerCategory = listenerCategory;

@@ -93,7 +93,7 @@ export function figures(runs: readonly RunMeasure[], timed: RunMeasure | null): 
     cpuSplitMicrosPerDelivered:
       split === null
         ? null
-        : { routing: perDelivered(split.routing), sender: perDelivered(split.sender), nodes: perDelivered(split.nodes), transport: perDelivered(split.transport), clients: perDelivered(split.clients), rest: perDelivered(split.rest) },
+        : { routing: perDelivered(split.routing), codec: perDelivered(split.codec), sender: perDelivered(split.sender), delivery: perDelivered(split.delivery), transport: perDelivered(split.transport), clients: perDelivered(split.clients), rest: perDelivered(split.rest) },
     server: run.server === null ? null : { cpuMicrosPerMessage: per(run.server.cpuMicros, run.messages), netBytesPerMessage: per(run.server.netBytes, run.messages) },
     cpuMicrosByRound: byRound,
     wallMs: round(run.wallMs, 1),

@@ -9,7 +9,7 @@ import { MemoryTransport } from '../adapters/memory/transport.js';
 import type { HashRing } from '../ring/hash-ring.js';
 import { Dispatcher, type DispatchMode } from '../sessions/dispatcher.js';
 import { SessionNode } from '../sessions/session-node.js';
-import { CategoryClock } from './category-clock.js';
+import { CategoryClock, timeJson } from './category-clock.js';
 import { Clients, attachMemoryUsers } from './clients.js';
 import { CountingTransport } from './counting-transport.js';
 import { measure } from './measure.js';
@@ -45,7 +45,7 @@ export async function startMemoryCluster(options: MemoryClusterOptions): Promise
   const parts: Array<{ node: SessionNode; transport: CountingTransport; clients: Clients }> = [];
   const problem = (where: string) => (error: Error) => options.onProblem(`${where}: ${error.message}`);
   for (const [id, users] of options.sessions) {
-    const transport = new CountingTransport(bus.connect(), clock, 'nodes');
+    const transport = new CountingTransport(bus.connect(), clock, 'delivery');
     const node = await SessionNode.start({ ...NODE_OPTIONS, id, router, transport });
     node.on('error', problem(id));
     const clients = new Clients(clock);
@@ -71,9 +71,15 @@ export async function startMemoryCluster(options: MemoryClusterOptions): Promise
         const startWall = performance.now();
         const startCpu = process.cpuUsage();
         clock.reset(timed);
-        const sent = await sendAll(dispatcher, senderTransport, messages, round, progress, timed ? clock : null, {
-          onRefused: (error) => options.onProblem(`send refused: ${String(error)}`),
-        });
+        const untimeJson = timed ? timeJson(clock) : null;
+        let sent: Awaited<ReturnType<typeof sendAll>>;
+        try {
+          sent = await sendAll(dispatcher, senderTransport, messages, round, progress, timed ? clock : null, {
+            onRefused: (error) => options.onProblem(`send refused: ${String(error)}`),
+          });
+        } finally {
+          untimeJson?.();
+        }
         const cpu = process.cpuUsage(startCpu);
         const wallMs = performance.now() - startWall;
         clock.on = false;

@@ -39,10 +39,12 @@ export interface CpuMeasure {
 export interface CpuSplit {
   /** Ring lookups (by the sender in hash mode, by every node for broadcast recipients). */
   readonly routing: number;
-  /** The sender apart from its ring lookups and publishes: building and encoding deliveries, taking outcomes. */
+  /** Every JSON encode and decode: deliveries and outcomes on the transport, frames to and from clients. */
+  readonly codec: number;
+  /** The sender apart from routing, codec and publishes: its record of each recipient, taking outcomes. */
   readonly sender: number;
-  /** The nodes apart from their ring lookups, publishes and sockets: decoding, session lookups, writing, outcomes. */
-  readonly nodes: number;
+  /** The nodes apart from routing, codec, publishes and clients: session lookups, writing, acks, remembered outcomes. */
+  readonly delivery: number;
   /** Inside the transport's publish calls. */
   readonly transport: number;
   /** The in-process clients: taking frames and acknowledging. */

@@ -96,9 +96,10 @@ describe('runRoutingBench on the memory transport', () => {
         expect(f.cpuMicrosPerDelivered).toBeCloseTo(f.cpuMicros / f.delivered, 3);
         const split = f.cpuSplitMicrosPerDelivered;
         expect(split).not.toBeNull();
-        const parts = [split!.routing, split!.sender, split!.nodes, split!.transport, split!.clients, split!.rest];
+        const parts = [split!.routing, split!.codec, split!.sender, split!.delivery, split!.transport, split!.clients, split!.rest];
         for (const part of parts) expect(part).toBeGreaterThanOrEqual(0);
-        expect(split!.sender + split!.nodes).toBeGreaterThan(0);
+        expect(split!.sender + split!.delivery).toBeGreaterThan(0);
+        expect(split!.codec).toBeGreaterThan(0); // every delivery and outcome is JSON
         expect(f.server).toBeNull();
         expect(f.cpuBreakdownMicros).toEqual({ sender: null, nodes: null, server: null });
       }

@@ -51,7 +51,7 @@ describe('formatReport', () => {
     expect(tables[2]).toMatch(/p99 ms/);
     const text = formatReport(report);
     expect(text).toMatch(/^ringroute bench: memory transport, 300 users, 400 messages/);
-    expect(text.replace(/\s+/g, ' ')).toMatch(/CPU µs\/delivered at 4 nodes \(timed round\), routing \/ sender \/ nodes \/ transport \/ clients \/ rest: broadcast [\d.]+( \/ [\d.]+){5}; hash [\d.]+( \/ [\d.]+){5}/);
+    expect(text.replace(/\s+/g, ' ')).toMatch(/CPU µs\/delivered at 4 nodes \(timed round\), routing \/ codec \/ delivery \/ transport \/ sender \/ clients \/ rest: broadcast [\d.]+( \/ [\d.]+){6}; hash [\d.]+( \/ [\d.]+){6}/);
     expect(text).toMatch(/both modes delivered all \d+ expected \(message, user\) pairs, each once/);
     expect(rowCounts(text)).toEqual([2, 4, 2, 4, 2, 4]);
   });
