@@ -127,8 +127,10 @@ export class RingrouteAdapter extends ClusterAdapter {
     try {
       const listener = (text: string): void => this.#receive(text);
       const onError = (error: Error): void => this.#report('transport', error);
-      this.#unlisten.push(await this.#o.transport.listen(this.#all, listener, onError));
+      // Its own address first: a peer's heartbeat heard on the shared address gets an answer, after which the
+      // peer counts this server and may send to its address at once.
       this.#unlisten.push(await this.#o.transport.listen(this.#address(this.#o.nodeId), listener, onError));
+      this.#unlisten.push(await this.#o.transport.listen(this.#all, listener, onError));
     } catch (error) {
       this.#report('listen', error);
       throw error;
