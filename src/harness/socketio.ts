@@ -22,7 +22,6 @@
  * (for ringroute/socket.io) and ioredis are imported only here, at run time,
  * so `ringroute bench` without `--baseline` needs none of them.
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { type Server as HttpServer, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -32,6 +31,7 @@ import type { Server as IoServer } from 'socket.io';
 import { RedisTransport } from '../adapters/redis/transport.js';
 import type { Transport } from '../live/transport.js';
 import { HashRing } from '../ring/hash-ring.js';
+import { type ChildCommand, ChildHandle } from './child-handle.js';
 import { CountingTransport } from './counting-transport.js';
 import { SetupError } from './setup-error.js';
 import { type FromUsers, SOCKETIO_USERS_ROLE, SOCKETIO_USERS_ROLE_ENV, type ToUsers } from './socketio-users.js';
@@ -43,10 +43,7 @@ export { isSocketIoUsersProcess, runSocketIoUsers } from './socketio-users.js';
 export type SocketIoSystem = 'socket.io-redis-adapter' | 'ringroute-socket.io';
 
 /** How to start the users' child: a script that runs `runSocketIoUsers()` when `RINGROUTE_BENCH_ROLE=socketio-users`. */
-export interface SocketIoUsersCommand {
-  readonly script: string;
-  readonly execArgv: readonly string[];
-}
+export type SocketIoUsersCommand = ChildCommand;
 
 export interface SocketIoClusterOptions {
   readonly system: SocketIoSystem;
@@ -254,74 +251,22 @@ async function redisUsage(redis: RedisLike): Promise<{ cpuMicros: number; netByt
 
 // ----- the users' child -----
 
-class UsersChild {
-  readonly #child: ChildProcess;
-  readonly #waiting = new Map<string, { resolve: (m: FromUsers) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
-  #exited = false;
-  #stderr = '';
-
+/** The users' process: a child that answers {@link ToUsers} with {@link FromUsers}. */
+class UsersChild extends ChildHandle<ToUsers, FromUsers> {
   constructor(command: SocketIoUsersCommand, onProblem: (message: string) => void) {
-    this.#child = fork(command.script, [], {
-      execArgv: [...command.execArgv],
+    super(command, {
       env: { ...process.env, [SOCKETIO_USERS_ROLE_ENV]: SOCKETIO_USERS_ROLE },
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
-    this.#child.stderr?.on('data', (chunk: Buffer) => {
-      this.#stderr = (this.#stderr + chunk.toString()).slice(-2000);
-    });
-    this.#child.on('message', (message: FromUsers) => {
-      if (message.type === 'error') {
-        onProblem(`Socket.IO users: ${message.message}`);
-        this.#failAll(new Error(message.message));
-        return;
-      }
-      const waiter = this.#waiting.get(message.type);
-      if (waiter === undefined) return;
-      this.#waiting.delete(message.type);
-      clearTimeout(waiter.timer);
-      waiter.resolve(message);
-    });
-    this.#child.on('exit', (code, signal) => {
-      this.#exited = true;
-      this.#failAll(new Error(`the Socket.IO users' process exited (${signal ?? `code ${code}`})${this.#stderr === '' ? '' : `: ${this.#stderr.trim().slice(0, 1500)}`}`));
-    });
-    this.#child.on('error', (error) => this.#failAll(new Error(`the Socket.IO users' process: ${error.message}`)));
-  }
-
-  ask<T extends FromUsers['type']>(request: ToUsers, reply: T, timeoutMs: number): Promise<Extract<FromUsers, { type: T }>> {
-    return new Promise((resolve, reject) => {
-      if (this.#exited) {
-        reject(new Error("the Socket.IO users' process is not running"));
-        return;
-      }
-      const timer = setTimeout(() => {
-        this.#waiting.delete(reply);
-        reject(new Error(`the Socket.IO users' process did not answer "${request.type}" within ${Math.round(timeoutMs / 1000)} s`));
-      }, timeoutMs);
-      this.#waiting.set(reply, { resolve: resolve as (m: FromUsers) => void, reject, timer });
-      this.#child.send(request);
+      label: () => "the Socket.IO users' process",
+      failed: (message) => {
+        onProblem(`Socket.IO users: ${message}`);
+        return message;
+      },
+      stopAfterMs: 3000,
     });
   }
 
-  #failAll(error: Error): void {
-    for (const [type, waiter] of this.#waiting) {
-      this.#waiting.delete(type);
-      clearTimeout(waiter.timer);
-      waiter.reject(error);
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (this.#exited) return;
-    const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 3000);
-    try {
-      this.#child.send({ type: 'stop' } satisfies ToUsers);
-    } catch {
-      this.#child.kill('SIGKILL');
-    }
-    await exited;
-    clearTimeout(timer);
+  override stop(): Promise<void> {
+    return super.stop({ type: 'stop' });
   }
 }
 

@@ -3,10 +3,10 @@
  * parent: how to start one, the messages both sides exchange over IPC, and
  * a handle that waits for a worker's replies with a timeout each.
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type ChildCommand, ChildHandle } from './child-handle.js';
 import type { ClientCounts } from './clients.js';
 import type { TransportCounts } from './counting-transport.js';
 
@@ -53,10 +53,7 @@ export type FromWorker =
   | { readonly type: 'idle' }
   | { readonly type: 'error'; readonly message: string };
 
-export interface WorkerCommand {
-  readonly script: string;
-  readonly execArgv: readonly string[];
-}
+export type WorkerCommand = ChildCommand;
 
 /**
  * The worker command when none is given: `main.ts` through tsx from source,
@@ -71,93 +68,33 @@ export function defaultWorkerCommand(): WorkerCommand {
   return { script: here, execArgv: [] };
 }
 
-type Reply<T extends FromWorker['type']> = Extract<FromWorker, { type: T }>;
-
 /** One worker process and the replies awaited from it. */
-export class WorkerHandle {
-  /** The node it currently plays. */
-  nodeId = '';
-  /** Called when the worker reports an error or exits: a run in progress must end. */
-  onFailure: ((error: Error) => void) | undefined;
-  readonly #name: string;
-  readonly #child: ChildProcess;
-  readonly #waiting = new Map<string, { resolve: (m: FromWorker) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
-  #stderr = '';
-  #exited = false;
+export class WorkerHandle extends ChildHandle<ToWorker, FromWorker> {
+  readonly #playing: { nodeId: string };
 
   constructor(index: number, command: WorkerCommand) {
-    this.#name = `worker ${index}`;
-    this.#child = fork(command.script, [WORKER_ARG], {
-      execArgv: [...command.execArgv],
+    const name = `worker ${index}`;
+    const playing = { nodeId: '' };
+    super(command, {
+      args: [WORKER_ARG],
       serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      label: () => (playing.nodeId === '' ? name : `${name} (${playing.nodeId})`),
+      error: (message) => new WorkerError(message),
     });
-    this.#child.stderr?.on('data', (chunk: Buffer) => {
-      this.#stderr = (this.#stderr + chunk.toString()).slice(-2000);
-    });
-    this.#child.on('message', (raw) => {
-      const message = raw as FromWorker;
-      if (message.type === 'error') {
-        this.#failAll(new WorkerError(`${this.#label()} failed: ${message.message}`));
-        return;
-      }
-      const waiter = this.#waiting.get(message.type);
-      if (waiter === undefined) return;
-      this.#waiting.delete(message.type);
-      clearTimeout(waiter.timer);
-      waiter.resolve(message);
-    });
-    this.#child.on('exit', (code, signal) => {
-      this.#exited = true;
-      const detail = this.#stderr.trim() === '' ? '' : `:\n${this.#stderr.trim()}`;
-      this.#failAll(new WorkerError(`${this.#label()} exited (${signal ?? `code ${code}`})${detail}`));
-    });
-    this.#child.on('error', (error) => this.#failAll(new WorkerError(`${this.#label()}: ${error.message}`)));
+    this.#playing = playing;
   }
 
-  /** Resolves with the next reply of this type. */
-  next<T extends FromWorker['type']>(type: T, timeoutMs: number): Promise<Reply<T>> {
-    return new Promise<Reply<T>>((resolve, reject) => {
-      if (this.#exited) {
-        reject(new WorkerError(`${this.#label()} is not running`));
-        return;
-      }
-      const timer = setTimeout(() => {
-        this.#waiting.delete(type);
-        reject(new WorkerError(`${this.#label()} did not answer "${type}" within ${Math.round(timeoutMs / 1000)} s`));
-      }, timeoutMs);
-      this.#waiting.set(type, { resolve: resolve as (m: FromWorker) => void, reject, timer });
-    });
+  /** The node it currently plays. */
+  get nodeId(): string {
+    return this.#playing.nodeId;
   }
 
-  send(message: ToWorker): void {
-    if (!this.#exited) this.#child.send(message);
+  set nodeId(id: string) {
+    this.#playing.nodeId = id;
   }
 
   /** Asks the worker to quit; kills it if it has not after 5 s. */
-  async stop(): Promise<void> {
-    if (this.#exited) return;
-    const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 5000);
-    try {
-      this.#child.send({ type: 'stop' } satisfies ToWorker);
-    } catch {
-      this.#child.kill('SIGKILL');
-    }
-    await exited;
-    clearTimeout(timer);
-  }
-
-  #label(): string {
-    return this.nodeId === '' ? this.#name : `${this.#name} (${this.nodeId})`;
-  }
-
-  #failAll(error: Error): void {
-    this.onFailure?.(error);
-    for (const [type, waiter] of this.#waiting) {
-      clearTimeout(waiter.timer);
-      this.#waiting.delete(type);
-      waiter.reject(error);
-    }
+  override stop(): Promise<void> {
+    return super.stop({ type: 'stop' });
   }
 }
