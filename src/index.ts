@@ -11,7 +11,9 @@
  */
 export { HashRing, diffRings } from './ring/hash-ring.js';
 export { createXxHash32 } from './ring/hasher.js';
-export { hashPlacement, type Placement } from './ring/placement.js';
+export { hashPlacement, type Placement, type PointPlacement } from './ring/placement.js';
+export type { PlacementTable, TablePlacement } from './ring/table.js';
+export { MAGLEV_TABLE_SIZE, maglevPlacement, type MaglevOptions } from './ring/maglev.js';
 export { RingError, type RingErrorCode } from './errors.js';
 export { DEFAULT_VNODES, MAX_ID_LENGTH, MAX_META_ENTRIES, MAX_META_LENGTH, MAX_POINTS, MAX_VNODES, MAX_WEIGHT } from './ring/limits.js';
 export type { Hasher, HashRingOptions, MovedRange, RingDiff, RingNode, RingSnapshot } from './ring/types.js';

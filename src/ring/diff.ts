@@ -1,5 +1,6 @@
 import { defaultSeedOf, xxh32Signed } from './hasher.js';
 import type { Layout } from './points.js';
+import { SPLIT, type SplitTable } from './table.js';
 import type { Hasher, MovedRange, RingDiff, RingNode } from './types.js';
 
 const SPACE = 2 ** 32;
@@ -11,6 +12,10 @@ export interface DiffSide {
   readonly layout: Layout;
   /** Node of each slot (a sparse table: only slots used by `layout` are read). */
   readonly nodes: ReadonlyArray<RingNode | undefined>;
+  /** Split coordinates of a table placement with 64-bit positions (owners at or above `SPLIT` index them). */
+  readonly splits?: SplitTable;
+  /** Size of the key coordinate space. @default 2^32 */
+  readonly space?: number;
 }
 
 /** The membership part of a diff, computed by the caller. */
@@ -21,9 +26,9 @@ export interface NodeChanges {
   readonly updated: readonly string[];
 }
 
-/** Length of the arc (start, end], wrapping; `start === end` is the whole ring. */
-export function arcLength(start: number, end: number): number {
-  return end > start ? end - start : end - start + SPACE;
+/** Length of the arc (start, end], wrapping past `space - 1`; `start === end` is the whole ring. */
+export function arcLength(start: number, end: number, space = SPACE): number {
+  return end > start ? end - start : end - start + space;
 }
 
 /**
@@ -54,6 +59,8 @@ export function movedRanges(before: DiffSide, after: DiffSide): MovedRange[] {
   // Arcs in typed arrays: hashes above 2^31 are doubles, and objects whose
   // fields change representation deoptimize the walk.
   const arcs = new ArcList();
+  const lowArcs: MovedRange[] = [];
+  const space = after.space ?? before.space ?? SPACE;
   const last = Math.max(nb ? bp[2 * nb - 2]! : 0, na ? ap[2 * na - 2]! : 0);
   const PAST = SPACE; // above every hash: marks an exhausted side
   let prev = last;
@@ -68,13 +75,16 @@ export function movedRanges(before: DiffSide, after: DiffSide): MovedRange[] {
     // so an empty after side is -2 and an empty before side -3: never equal.
     const fromSlot = nb ? bp[2 * (i < nb ? i : 0) + 1]! : -1;
     const toSlot = na ? ap[2 * (j < na ? j : 0) + 1]! : -2;
-    if ((fromSlot < 0 ? -3 : translate[fromSlot]!) !== toSlot) arcs.push(prev, u, fromSlot, toSlot);
+    if (fromSlot >= SPLIT || toSlot >= SPLIT) {
+      // A coordinate split by 64-bit positions on one side at least: its arc is u alone (the side splitting it has a boundary at u - 1).
+      splitArcs(u, prev, pieces(before, fromSlot, translate), pieces(after, toSlot, null), arcs, lowArcs, before, after, space);
+    } else if ((fromSlot < 0 ? -3 : translate[fromSlot]!) !== toSlot) arcs.push(prev, u, fromSlot, toSlot);
     prev = u;
     if (x === u) while (++i < nb && bp[2 * i] === u);
     if (y === u) while (++j < na && ap[2 * j] === u);
   }
   const count = arcs.length;
-  if (count === 0) return [];
+  if (count === 0) return lowArcs.length === 0 ? [] : sortRanges(lowArcs);
   const { starts, ends, froms, tos } = arcs;
   // The first arc starts at the last point (it wraps); join it to the last arc when they touch.
   let first = 0;
@@ -89,7 +99,89 @@ export function movedRanges(before: DiffSide, after: DiffSide): MovedRange[] {
   if (wraps) first = 1;
   for (let k = first; k < end; k++) out.push(rangeAt(arcs, k, before, after));
   if (wraps) out.push(rangeAt(arcs, 0, before, after));
-  return out;
+  return lowArcs.length === 0 ? out : sortRanges(out.concat(lowArcs));
+}
+
+/** Ranges by start, wrapping ones (start >= end) last, then by their low bits. */
+function sortRanges(ranges: MovedRange[]): MovedRange[] {
+  const wraps = (r: MovedRange): number => (r.start >= r.end ? 1 : 0);
+  return ranges.sort((a, b) => wraps(a) - wraps(b) || a.start - b.start || (a.low?.first ?? -1) - (b.low?.first ?? -1));
+}
+
+/**
+ * One side's owner at a coordinate as pieces of the low 32 bits: `lasts[i]`
+ * is the last low value of piece `i`, `owners[i]` its owner (before-slots
+ * translated to after-slots when `translate` is given, -1 for a node that
+ * left or an empty side).
+ */
+interface Pieces {
+  readonly lasts: number[];
+  readonly owners: number[];
+  /** Untranslated owners, to name them. */
+  readonly slots: number[];
+}
+
+function pieces(side: DiffSide, token: number, translate: Int32Array | null): Pieces {
+  const name = (slot: number): number => (slot < 0 ? -1 : translate === null ? slot : translate[slot]!);
+  if (token < SPLIT) return { lasts: [0xffffffff], owners: [token < 0 ? (translate === null ? -2 : -3) : name(token)], slots: [token] };
+  const splits = side.splits!;
+  const k = token - SPLIT;
+  const lasts: number[] = [];
+  const slots: number[] = [];
+  for (let i = splits.start[k]!; i < splits.start[k + 1]!; i++) {
+    lasts.push(splits.lows[i]!);
+    slots.push(splits.owners[i]!);
+  }
+  if (lasts[lasts.length - 1] !== 0xffffffff) {
+    lasts.push(0xffffffff);
+    slots.push(splits.next[k]!);
+  }
+  return { lasts, owners: slots.map(name), slots };
+}
+
+/**
+ * The arc of coordinate `u` when a side splits it: compares the two sides'
+ * owners piece by piece over the low bits and records where they differ. A
+ * coordinate that moved whole to one node is a plain arc, so it coalesces
+ * with its neighbours; otherwise each differing stretch of low bits is a
+ * range with `low`.
+ */
+function splitArcs(u: number, prev: number, from: Pieces, to: Pieces, arcs: ArcList, lowArcs: MovedRange[], before: DiffSide, after: DiffSide, space: number): void {
+  const found: Array<{ first: number; last: number; from: number; to: number }> = [];
+  let first = 0;
+  let i = 0;
+  let j = 0;
+  while (i < from.lasts.length && j < to.lasts.length) {
+    const end = Math.min(from.lasts[i]!, to.lasts[j]!);
+    if (from.owners[i] !== to.owners[j]) {
+      const f = from.slots[i]!;
+      const t = to.slots[j]!;
+      const tail = found[found.length - 1];
+      if (tail !== undefined && tail.last === first - 1 && tail.from === f && tail.to === t) tail.last = end;
+      else found.push({ first, last: end, from: f, to: t });
+    }
+    if (end === 0xffffffff) break;
+    first = end + 1;
+    if (from.lasts[i] === end) i++;
+    if (to.lasts[j] === end) j++;
+  }
+  if (found.length === 0) return;
+  if (found.length === 1 && found[0]!.first === 0 && found[0]!.last === 0xffffffff) {
+    arcs.push(prev, u, found[0]!.from, found[0]!.to);
+    return;
+  }
+  const start = u === 0 ? space - 1 : u - 1;
+  for (const f of found) {
+    lowArcs.push(
+      Object.freeze({
+        start,
+        end: u,
+        from: f.from < 0 ? null : before.nodes[f.from]!.id,
+        to: f.to < 0 ? null : after.nodes[f.to]!.id,
+        low: Object.freeze({ first: f.first, last: f.last }),
+      }),
+    );
+  }
 }
 
 function rangeAt(arcs: ArcList, k: number, before: DiffSide, after: DiffSide): MovedRange {
@@ -154,29 +246,58 @@ export class RangeDiff implements RingDiff {
   readonly #starts: Float64Array;
   readonly #ends: Float64Array;
   readonly #linear: number;
+  /** Number of whole-coordinate ranges (the ones searched by `#find`). */
+  readonly #whole: number;
   readonly #moves: ReadonlyArray<{ from: string | null; to: string | null }>;
+  /** Ranges with `low`, by coordinate (64-bit table placements only). */
+  readonly #lows: ReadonlyMap<number, ReadonlyArray<MovedRange>>;
 
-  constructor(changes: NodeChanges, ranges: MovedRange[], hasher: Hasher) {
+  constructor(changes: NodeChanges, ranges: MovedRange[], hasher: Hasher, space = SPACE) {
     this.added = Object.freeze([...changes.added]);
     this.removed = Object.freeze([...changes.removed]);
     this.reweighted = Object.freeze([...changes.reweighted]);
     this.updated = Object.freeze([...changes.updated]);
     this.ranges = Object.freeze(ranges);
+    const whole: MovedRange[] = [];
+    const lows = new Map<number, MovedRange[]>();
     let total = 0;
-    for (const r of ranges) total += arcLength(r.start, r.end);
-    this.movedFraction = total / SPACE;
+    let partial = 0;
+    for (const r of ranges) {
+      if (r.low === undefined) {
+        whole.push(r);
+        total += arcLength(r.start, r.end, space);
+        continue;
+      }
+      partial += r.low.last - r.low.first + 1;
+      const list = lows.get(r.end);
+      if (list === undefined) lows.set(r.end, [r]);
+      else list.push(r);
+    }
+    this.movedFraction = (total + partial / SPACE) / space;
     this.#hasher = hasher;
     this.#seed = defaultSeedOf(hasher);
-    const wraps = ranges.length > 0 && ranges[ranges.length - 1]!.start >= ranges[ranges.length - 1]!.end;
-    this.#linear = wraps ? ranges.length - 1 : ranges.length;
-    this.#starts = Float64Array.from(ranges, (r) => r.start);
-    this.#ends = Float64Array.from(ranges, (r) => r.end);
-    this.#moves = ranges.map((r) => Object.freeze({ from: r.from, to: r.to }));
+    this.#lows = lows;
+    this.#whole = whole.length;
+    const wraps = whole.length > 0 && whole[whole.length - 1]!.start >= whole[whole.length - 1]!.end;
+    this.#linear = wraps ? whole.length - 1 : whole.length;
+    this.#starts = Float64Array.from(whole, (r) => r.start);
+    this.#ends = Float64Array.from(whole, (r) => r.end);
+    this.#moves = whole.map((r) => Object.freeze({ from: r.from, to: r.to }));
   }
 
   owner(key: string): { from: string | null; to: string | null } | undefined {
-    const found = this.#find(this.#hash(key));
-    return found < 0 ? undefined : this.#moves[found];
+    const h = this.#hash(key);
+    const found = this.#find(h);
+    return found >= 0 ? this.#moves[found] : this.#lowMove(key, h);
+  }
+
+  /** The move of `key` at coordinate `h` from the ranges with `low`, if any holds it. */
+  #lowMove(key: string, h: number): { from: string | null; to: string | null } | undefined {
+    const list = this.#lows.size === 0 ? undefined : this.#lows.get(h);
+    if (list === undefined) return undefined;
+    const low = (this.#hasher as { low?(key: string): number }).low!.call(this.#hasher, key);
+    for (const r of list) if (low >= r.low!.first && low <= r.low!.last) return { from: r.from, to: r.to };
+    return undefined;
   }
 
   movedKeys(keys: Iterable<string>): Array<{ key: string; from: string | null; to: string | null }> {
@@ -189,10 +310,8 @@ export class RangeDiff implements RingDiff {
       for (let k = 0; k < chunk.length; k++) hashes[k] = this.#hash(chunk[k]!);
       for (let k = 0; k < chunk.length; k++) {
         const found = this.#find(hashes[k]!);
-        if (found >= 0) {
-          const move = this.#moves[found]!;
-          out.push({ key: chunk[k]!, from: move.from, to: move.to });
-        }
+        const move = found >= 0 ? this.#moves[found] : this.#lowMove(chunk[k]!, hashes[k]!);
+        if (move !== undefined) out.push({ key: chunk[k]!, from: move.from, to: move.to });
       }
       chunk.length = 0;
     };
@@ -220,7 +339,7 @@ export class RangeDiff implements RingDiff {
       else hi = mid;
     }
     if (lo < this.#linear && this.#starts[lo]! < h) return lo;
-    if (this.#linear < this.ranges.length) {
+    if (this.#linear < this.#whole) {
       const w = this.#linear;
       if (h > this.#starts[w]! || h <= ends[w]!) return w;
     }

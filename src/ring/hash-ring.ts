@@ -4,9 +4,10 @@ import { checkHasher, createXxHash32, defaultSeedOf, xxh32Signed } from './hashe
 import { DEFAULT_VNODES, MAX_POINTS, MAX_VNODES } from './limits.js';
 import { nearestLayout } from './nearest.js';
 import { compareIds, normalizeNode, normalizeNodes, sameMeta, weightOf } from './node.js';
-import { checkPlacement, hashPlacement, isHashPlacement, placedCount, placedPoints, type Placement } from './placement.js';
+import { checkPlacement, hashPlacement, isHashPlacement, isTablePlacement, placedCount, placedPoints, type Placement, type PointPlacement } from './placement.js';
 import { EMPTY_LAYOUT, firstAtOrAfter, mergeLayout, sortBatch, type Layout } from './points.js';
 import { parseSnapshot } from './snapshot.js';
+import { NO_SPLITS, SPLIT, splitOwner, tableLayout, type SplitTable, type TablePlacement } from './table.js';
 import type { Hasher, HashRingOptions, RingDiff, RingNode, RingSnapshot } from './types.js';
 
 /** A planned change of membership, checked in full before anything is touched. */
@@ -22,6 +23,15 @@ interface Plan {
 
 /** Keys hashed per pass of {@link HashRing.lookupMany}: the hashes stay in L1 between the two loops. */
 const CHUNK = 1024;
+
+/** A table placement's last table, with owners as slots: what `lookupN` walks and `ownership` measures. */
+interface SlotTable {
+  readonly positions: Uint32Array;
+  readonly lows: Uint32Array | undefined;
+  readonly slots: Uint32Array;
+}
+
+const SPACE = 2 ** 32;
 
 /** Reads a ring's points and slot table, for {@link diffRings}; set in HashRing's static block. */
 let sideOf: (ring: HashRing) => DiffSide;
@@ -63,6 +73,12 @@ export class HashRing {
   #layout: Layout = EMPTY_LAYOUT;
   /** The placement's points, which changes merge into. */
   #points: Layout = EMPTY_LAYOUT;
+  /** A table placement's split coordinates (64-bit positions); empty otherwise. */
+  #splits: SplitTable = NO_SPLITS;
+  /** A table placement's table; undefined for point placements and empty rings. */
+  #table: SlotTable | undefined;
+  /** Size of the key coordinate space: 2^32, or a table placement's `space`. */
+  readonly #space: number;
   /** Node of each owner slot; replaced (never mutated) on change so diffs and clones can keep the old one. */
   #slots: ReadonlyArray<RingNode | undefined> = [];
   #byId = new Map<string, number>();
@@ -108,7 +124,12 @@ export class HashRing {
       this.#placement = hashPlacement(this.#hasher);
     }
     this.#seed = defaultSeedOf(this.#hasher);
-    const fixed = this.#placement.vnodes;
+    this.#space = isTablePlacement(this.#placement) ? (this.#placement.space ?? SPACE) : SPACE;
+    // A table placement has no points per weight: its vnodes is 1, as snapshots record it.
+    const fixed = isTablePlacement(this.#placement) ? 1 : this.#placement.vnodes;
+    if (isTablePlacement(this.#placement) && options.vnodes !== undefined && options.vnodes !== 1) {
+      throw new RingError('INVALID_OPTION', `placement ${describe(this.#placement.name)} computes a table from the whole membership and has no points per weight; leave vnodes unset (it is 1), got ${describe(options.vnodes)}`);
+    }
     if (fixed !== undefined && options.vnodes !== undefined && options.vnodes !== fixed) {
       throw new RingError('INVALID_OPTION', `placement ${describe(this.#placement.name)} puts ${fixed} points per unit of weight; vnodes ${describe(options.vnodes)} cannot apply`);
     }
@@ -189,9 +210,22 @@ export class HashRing {
     if (length === 0) throw emptyRing();
     if (typeof key !== 'string') throw badKey(key);
     const seed = this.#seed;
-    const h = seed >= 0 ? xxh32Signed(key, seed) >>> 0 : this.#customHash(key);
     // The owner sits next to the point; past the last point, the sentinel holds point 0's owner.
-    return this.#slots[pairs[firstAtOrAfter(pairs, index, shift, h) + 1]!]!;
+    if (seed >= 0) return this.#slots[pairs[firstAtOrAfter(pairs, index, shift, xxh32Signed(key, seed) >>> 0) + 1]!]!;
+    const owner = pairs[firstAtOrAfter(pairs, index, shift, this.#customHash(key)) + 1]!;
+    return this.#slots[owner < SPLIT ? owner : this.#splitOwner(key, owner)]!;
+  }
+
+  /** Owner slot of `key` at a split coordinate (64-bit table positions): decided by the low bits of its hash. */
+  #splitOwner(key: string, token: number): number {
+    return splitOwner(this.#splits, token - SPLIT, this.#low(key));
+  }
+
+  /** The low 32 bits of `key`'s 64-bit hash. */
+  #low(key: string): number {
+    const low = (this.#hasher as { low?(key: string): number }).low;
+    if (low === undefined) throw new Error('ringroute internal error: a 64-bit table without a low hash');
+    return low.call(this.#hasher, key);
   }
 
   /** The hash of `key` by a hasher other than the default; above 2^32 - 1 (a bad hasher), 0: past every point, as before. */
@@ -242,7 +276,14 @@ export class HashRing {
           if (typeof key !== 'string') throw badKey(key);
           scratch[k - from] = seed >= 0 ? xxh32Signed(key, seed) >>> 0 : this.#customHash(key);
         }
-        for (let k = from; k < to; k++) out[k] = slots[pairs[firstAtOrAfter(pairs, index, shift, scratch[k - from]!) + 1]!]!;
+        if (this.#splits.count === 0) {
+          for (let k = from; k < to; k++) out[k] = slots[pairs[firstAtOrAfter(pairs, index, shift, scratch[k - from]!) + 1]!]!;
+        } else {
+          for (let k = from; k < to; k++) {
+            const owner = pairs[firstAtOrAfter(pairs, index, shift, scratch[k - from]!) + 1]!;
+            out[k] = slots[owner < SPLIT ? owner : this.#splitOwner(keys[k]!, owner)]!;
+          }
+        }
       }
     } finally {
       this.#hashes = scratch;
@@ -259,6 +300,7 @@ export class HashRing {
     if (!Number.isInteger(n) || n < 1) {
       throw new RingError('INVALID_OPTION', `lookupN needs an integer n >= 1, got ${describe(n)}`);
     }
+    if (this.#table !== undefined) return this.#tableWalk(this.#table, key, Math.min(n, this.#byId.size));
     const layout = this.#layout;
     let i = this.#first(layout, key);
     const pairs = layout.pairs;
@@ -279,6 +321,41 @@ export class HashRing {
       if (seen[slot] !== stamp) {
         seen[slot] = stamp;
         out.push(slots[slot]!);
+      }
+      if (++i === total) i = 0;
+    }
+    return out;
+  }
+
+  /**
+   * The first `want` distinct nodes along a table placement's table from
+   * `key`'s position: the owner, then the nodes of the next positions.
+   */
+  #tableWalk(table: SlotTable, key: string, want: number): RingNode[] {
+    if (typeof key !== 'string') throw badKey(key);
+    const { positions, lows, slots: owners } = table;
+    const total = positions.length;
+    const h = this.#customHash(key);
+    // First position >= h; with 64-bit positions, then past those of h's coordinate below the key's low bits.
+    let lo = 0;
+    let hi = total;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (positions[mid]! < h) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lows !== undefined && lo < total && positions[lo] === h) {
+      const low = this.#low(key);
+      while (lo < total && positions[lo] === h && lows[lo]! < low) lo++;
+    }
+    let i = lo === total ? 0 : lo;
+    const out: RingNode[] = [];
+    const taken = new Set<number>();
+    for (let k = 0; k < total && out.length < want; k++) {
+      const slot = owners[i]!;
+      if (!taken.has(slot)) {
+        taken.add(slot);
+        out.push(this.#slots[slot]!);
       }
       if (++i === total) i = 0;
     }
@@ -351,6 +428,8 @@ export class HashRing {
     const copy = new HashRing({ vnodes: this.#vnodes, placement: this.#placement });
     copy.#layout = this.#layout;
     copy.#points = this.#points;
+    copy.#splits = this.#splits;
+    copy.#table = this.#table;
     copy.#slots = this.#slots;
     copy.#byId = new Map(this.#byId);
     copy.#sorted = this.#sorted;
@@ -359,6 +438,7 @@ export class HashRing {
 
   /** The share of the hash space each node owns, by id (sums to 1 unless the ring is empty). */
   ownership(): Map<string, number> {
+    if (this.#table !== undefined) return this.#tableOwnership(this.#table);
     const { pairs, length: n } = this.#layout;
     const shares = new Float64Array(this.#slots.length);
     for (let i = 0; i < n; i++) {
@@ -370,6 +450,19 @@ export class HashRing {
     return out;
   }
 
+  /** {@link HashRing.ownership} of a table placement: each position owns the coordinates since the previous one. */
+  #tableOwnership(table: SlotTable): Map<string, number> {
+    const { positions, lows, slots } = table;
+    const n = positions.length;
+    const shares = new Float64Array(this.#slots.length);
+    // 64-bit positions: arcs in units of 2^-32 of a coordinate, as doubles (exact to about 2^-53 of the space).
+    const at = (i: number): number => positions[i]! + (lows === undefined ? 0 : lows[i]! / SPACE);
+    for (let i = 0; i < n; i++) shares[slots[i]!]! += i === 0 ? at(0) + this.#space - at(n - 1) : at(i) - at(i - 1);
+    const out = new Map<string, number>();
+    for (const node of this.nodes()) out.set(node.id, shares[this.#byId.get(node.id)!]! / this.#space);
+    return out;
+  }
+
   /** The ring as plain JSON; {@link HashRing.fromJSON} rebuilds it. */
   toJSON(): RingSnapshot {
     const snapshot: RingSnapshot = { version: 1, hasher: this.#hasher.name, vnodes: this.#vnodes, nodes: this.nodes() };
@@ -378,7 +471,7 @@ export class HashRing {
   }
 
   static {
-    sideOf = (ring) => ({ layout: ring.#layout, nodes: ring.#slots });
+    sideOf = (ring) => ({ layout: ring.#layout, nodes: ring.#slots, splits: ring.#splits, space: ring.#space });
   }
 
   /**
@@ -387,8 +480,9 @@ export class HashRing {
    * Returns the diff (an empty one when `withDiff` is false).
    */
   #apply(plan: Plan, withDiff: boolean): RingDiff {
+    if (isTablePlacement(this.#placement)) return this.#applyTable(this.#placement, plan, withDiff);
     const vnodes = this.#vnodes;
-    const placement = this.#placement;
+    const placement: PointPlacement = this.#placement;
     const count = (node: RingNode): number => placedCount(placement, node, vnodes);
     const slots = this.#slots.slice();
     const byId = new Map(this.#byId);
@@ -443,7 +537,7 @@ export class HashRing {
       : this.#points;
     const layout = !movesPoints ? this.#layout : placement.rule === 'nearest' ? nearestLayout(points) : points;
     const ranges = movesPoints && withDiff ? movedRanges({ layout: this.#layout, nodes: this.#slots }, { layout, nodes: slots }) : [];
-    const diff = new RangeDiff(plan.changes, ranges, this.#hasher);
+    const diff = new RangeDiff(plan.changes, ranges, this.#hasher, SPACE);
 
     this.#points = points;
     this.#layout = layout;
@@ -452,6 +546,59 @@ export class HashRing {
     if (plan.joining.length > 0 || plan.leaving.length > 0 || plan.replacing.length > 0) this.#sorted = undefined;
     return diff;
   }
+
+  /**
+   * {@link HashRing.#apply} for a table placement: the new membership's
+   * table is computed whole (anything that throws does so before the ring
+   * is touched), and the diff compares the tables before and after.
+   */
+  #applyTable(placement: TablePlacement, plan: Plan, withDiff: boolean): RingDiff {
+    const slots = this.#slots.slice();
+    const byId = new Map(this.#byId);
+    const free: number[] = [];
+    for (let s = 0; s < slots.length; s++) if (slots[s] === undefined) free.push(s);
+    free.reverse();
+    for (const node of plan.replacing) slots[byId.get(node.id)!] = node;
+    for (const node of plan.joining) {
+      // New slots never reuse one freed by this same change, so the old slots stay valid for the diff.
+      const slot = free.pop() ?? slots.length;
+      slots[slot] = node;
+      byId.set(node.id, slot);
+    }
+    for (const id of plan.leaving) {
+      slots[byId.get(id)!] = undefined;
+      byId.delete(id);
+    }
+    const ids = [...byId.keys()].sort(compareIds);
+    let layout = EMPTY_LAYOUT;
+    let splits = NO_SPLITS;
+    let table: SlotTable | undefined;
+    if (ids.length > 0) {
+      const made = placement.table(ids.map((id) => slots[byId.get(id)!]!));
+      const size = (made as { positions?: { length?: unknown } } | null)?.positions?.length;
+      if (typeof size === 'number' && size > MAX_POINTS) {
+        throw new RingError('INVALID_NODE', `placement ${describe(placement.name)} made a table of ${size} positions; the limit is ${MAX_POINTS}`);
+      }
+      const slotOf = Uint32Array.from(ids, (id) => byId.get(id)!);
+      ({ layout, splits } = tableLayout(placement.name, made, slotOf, this.#space));
+      table = { positions: made.positions, lows: made.lows, slots: made.owners.map((o) => slotOf[o]!) };
+    }
+    const ranges = withDiff ? movedRanges({ layout: this.#layout, nodes: this.#slots, splits: this.#splits, space: this.#space }, { layout, nodes: slots, splits, space: this.#space }) : [];
+    const diff = new RangeDiff(plan.changes, ranges, this.#hasher, this.#space);
+    this.#points = layout;
+    this.#layout = layout;
+    this.#splits = splits;
+    this.#table = table;
+    this.#slots = slots;
+    this.#byId = byId;
+    if (plan.joining.length > 0 || plan.leaving.length > 0 || plan.replacing.length > 0) this.#sorted = undefined;
+    return diff;
+  }
+}
+
+/** How a placement finds owners, for telling placements apart. */
+function ruleOf(placement: Placement): string {
+  return isTablePlacement(placement) ? 'table' : placement.rule;
 }
 
 function emptyRing(): RingError {
@@ -474,7 +621,7 @@ export function diffRings(before: HashRing, after: HashRing): RingDiff {
   if (before.hasher.name !== after.hasher.name) {
     throw new RingError('HASHER_MISMATCH', `cannot compare a ring hashed with ${describe(before.hasher.name)} to one hashed with ${describe(after.hasher.name)}`);
   }
-  if (before.placement.name !== after.placement.name || before.placement.rule !== after.placement.rule) {
+  if (before.placement.name !== after.placement.name || ruleOf(before.placement) !== ruleOf(after.placement)) {
     throw new RingError('HASHER_MISMATCH', `cannot compare a ring placed by ${describe(before.placement.name)} to one placed by ${describe(after.placement.name)}`);
   }
   const added: string[] = [];
@@ -488,6 +635,11 @@ export function diffRings(before: HashRing, after: HashRing): RingDiff {
     else if (!sameMeta(old, n)) updated.push(n.id);
   }
   for (const n of before.nodes()) if (!after.has(n.id)) removed.push(n.id);
-  const ranges = movedRanges(sideOf(before), sideOf(after));
-  return new RangeDiff({ added, removed, reweighted, updated }, ranges, after.hasher);
+  const a = sideOf(before);
+  const b = sideOf(after);
+  if (a.space !== b.space) {
+    throw new RingError('HASHER_MISMATCH', `cannot compare rings whose key coordinates span ${a.space} and ${b.space}`);
+  }
+  const ranges = movedRanges(a, b);
+  return new RangeDiff({ added, removed, reweighted, updated }, ranges, after.hasher, b.space);
 }

@@ -7,8 +7,17 @@
  */
 import { RingError, describe } from '../errors.js';
 import { nodePoints, pointCount } from './points.js';
+import type { TablePlacement } from './table.js';
 import type { Hasher, RingNode } from './types.js';
 import { weightOf } from './node.js';
+
+/**
+ * How a ring places keys: a {@link PointPlacement} (each node's own points on
+ * a circle: the default, nginx, HAProxy, resty.chash) or a
+ * {@link TablePlacement} (a table computed from the whole membership: Envoy's
+ * `ring_hash` and `maglev`, {@link maglevPlacement}).
+ */
+export type Placement = PointPlacement | TablePlacement;
 
 /**
  * The contract a placement implements. Everything must be pure and
@@ -19,7 +28,9 @@ import { weightOf } from './node.js';
  * `i`, and `pointCount` grows with the weight. So a reweight adds or removes
  * the tail of the sequence and moves keys only to or from that node.
  */
-export interface Placement {
+export interface PointPlacement {
+  /** Absent or `'points'`: marks a point placement (see {@link TablePlacement} for the other kind). */
+  readonly kind?: 'points';
   /**
    * Identifies the placement and its parameters; snapshots record it and
    * diffs refuse to compare rings whose placements differ. The default
@@ -60,7 +71,7 @@ export interface Placement {
 }
 
 /** Placement of each default hasher, so rings built with one hasher share one placement object. */
-const cache = new WeakMap<Hasher, Placement>();
+const cache = new WeakMap<Hasher, PointPlacement>();
 
 /**
  * The default placement over `hasher`: point `r` of node `id` is at
@@ -68,7 +79,7 @@ const cache = new WeakMap<Hasher, Placement>();
  * key belongs to the first point clockwise. Named after the hasher, so
  * snapshots of such rings are the same as before placements existed.
  */
-export function hashPlacement(hasher: Hasher): Placement {
+export function hashPlacement(hasher: Hasher): PointPlacement {
   let placement = cache.get(hasher);
   if (placement === undefined) {
     placement = Object.freeze({
@@ -89,9 +100,15 @@ export function isHashPlacement(placement: Placement): boolean {
   return cache.get(placement.hasher) === placement;
 }
 
+/** True for a {@link TablePlacement}. */
+export function isTablePlacement(placement: Placement): placement is TablePlacement {
+  return placement.kind === 'table';
+}
+
 /** Checks that a user-supplied placement has the documented shape. */
 export function checkPlacement(placement: unknown): Placement {
-  const p = placement as Partial<Placement> | null | undefined;
+  if (typeof placement === 'object' && placement !== null && (placement as { kind?: unknown }).kind === 'table') return checkTablePlacement(placement);
+  const p = placement as Partial<PointPlacement> | null | undefined;
   const ok =
     typeof p === 'object' &&
     p !== null &&
@@ -112,11 +129,29 @@ export function checkPlacement(placement: unknown): Placement {
       `placement must be { name, hasher, rule: "successor" | "nearest", pointCount(), identity(), points() } (see Placement), got ${describe(placement)}`,
     );
   }
-  return p as Placement;
+  return p as PointPlacement;
+}
+
+function checkTablePlacement(placement: object): TablePlacement {
+  const p = placement as Partial<TablePlacement>;
+  const space = p.space;
+  const ok =
+    typeof p.name === 'string' &&
+    p.name !== '' &&
+    typeof p.hasher === 'object' &&
+    p.hasher !== null &&
+    typeof p.hasher.hash === 'function' &&
+    (p.hasher.low === undefined || typeof p.hasher.low === 'function') &&
+    typeof p.table === 'function' &&
+    (space === undefined || (Number.isInteger(space) && space >= 1 && space <= 2 ** 32));
+  if (!ok) {
+    throw new RingError('INVALID_OPTION', `a table placement must be { kind: "table", name, hasher, table(), space? } (see TablePlacement), got ${describe(placement)}`);
+  }
+  return p as TablePlacement;
 }
 
 /** Points `[from, to)` of `node`, sorted, after checking what the placement returned. */
-export function placedPoints(placement: Placement, node: RingNode, from: number, to: number): Uint32Array {
+export function placedPoints(placement: PointPlacement, node: RingNode, from: number, to: number): Uint32Array {
   // The default placement's points are checked and sorted already.
   if (cache.get(placement.hasher) === placement) return placement.points(node, from, to);
   const out = placement.points(node, from, to);
@@ -127,7 +162,7 @@ export function placedPoints(placement: Placement, node: RingNode, from: number,
 }
 
 /** `placement.pointCount(node, vnodes)`, checked to be a positive integer. */
-export function placedCount(placement: Placement, node: RingNode, vnodes: number): number {
+export function placedCount(placement: PointPlacement, node: RingNode, vnodes: number): number {
   const n = placement.pointCount(node, vnodes);
   if (!Number.isInteger(n) || n < 1) {
     throw new RingError('INVALID_OPTION', `placement ${describe(placement.name)} gave node ${describe(node.id)} ${describe(n)} points; it must be an integer >= 1`);

@@ -72,5 +72,5 @@ function invalid(message: string, cause?: unknown): RingError {
 }
 
 function isPlacementLike(value: unknown): value is Placement {
-  return typeof value === 'object' && value !== null && 'rule' in value;
+  return typeof value === 'object' && value !== null && ('rule' in value || (value as { kind?: unknown }).kind === 'table');
 }

@@ -73,7 +73,9 @@ export interface RingSnapshot {
 /**
  * An arc of the hash space whose owner changed: the key hashes in
  * `(start, end]`, wrapping past 2^32 - 1 to 0 when `end <= start`
- * (`start === end` is the whole ring).
+ * (`start === end` is the whole ring). On a table placement with a smaller
+ * coordinate space (Maglev: the table size), hashes are the keys'
+ * coordinates and wrap past `space - 1`.
  */
 export interface MovedRange {
   /** Exclusive start hash. */
@@ -84,6 +86,14 @@ export interface MovedRange {
   readonly from: string | null;
   /** Owner after the change; `null` only when the ring became empty. */
   readonly to: string | null;
+  /**
+   * Only on rings whose placement has 64-bit positions (Envoy's
+   * `ring_hash`): the range is then the one coordinate `end` (the top 32
+   * bits of the key's 64-bit hash), and only the keys whose low 32 bits are
+   * in `[first, last]` moved. `diff.owner()` and `diff.movedKeys()` resolve
+   * such keys exactly.
+   */
+  readonly low?: { readonly first: number; readonly last: number };
 }
 
 /**

@@ -43,10 +43,26 @@ export class HashIndex<T extends { readonly hash: number }> {
     return true;
   }
 
-  /** The entries whose hash lies in any of `ranges` (arcs `(start, end]`, wrapping when `end <= start`). */
-  inRanges(ranges: readonly MovedRange[], out: T[] = []): T[] {
+  /**
+   * The entries whose hash lies in any of `ranges` (arcs `(start, end]`,
+   * wrapping when `end <= start`). A range with `low` (64-bit table
+   * placements) covers only part of its coordinate: of the entries at that
+   * coordinate, only those `moved` accepts are taken (once, however many
+   * such ranges the coordinate has); without `moved`, all of them.
+   */
+  inRanges(ranges: readonly MovedRange[], out: T[] = [], moved?: (entry: T) => boolean): T[] {
+    const partial = new Set<number>();
     for (const r of ranges) {
-      if (r.start < r.end) this.#collect(r.start + 1, r.end, out);
+      if (r.low !== undefined) {
+        if (partial.has(r.end)) continue;
+        partial.add(r.end);
+        const from = out.length;
+        this.#collect(r.end, r.end, out);
+        if (moved === undefined) continue;
+        let k = from;
+        for (let i = from; i < out.length; i++) if (moved(out[i]!)) out[k++] = out[i]!;
+        out.length = k;
+      } else if (r.start < r.end) this.#collect(r.start + 1, r.end, out);
       else {
         // Wraps past 2^32 - 1 (start === end is the whole ring).
         if (r.start < MAX_HASH) this.#collect(r.start + 1, MAX_HASH, out);

@@ -336,7 +336,7 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
 
   /** The keys of this node's sessions whose hash lies in `diff`'s moved ranges (what a ring change hands over). */
   movedKeys(diff: RingDiff): string[] {
-    return this.#table.inRanges(diff.ranges).map((e) => e.key);
+    return this.#table.inRanges(diff.ranges, (key) => diff.owner(key) !== undefined).map((e) => e.key);
   }
 
   /**
@@ -391,7 +391,7 @@ export class SessionNode extends EventEmitter<SessionNodeEvents> {
   #ringChanged(diff: RingDiff): void {
     if (this.#closing || diff.ranges.length === 0) return;
     this.#lastChange = { diff, at: Date.now() };
-    const entries = this.#strategy === 'selective' ? this.#table.inRanges(diff.ranges) : this.#table.all();
+    const entries = this.#strategy === 'selective' ? this.#table.inRanges(diff.ranges, (key) => diff.owner(key) !== undefined) : this.#table.all();
     for (const entry of entries) this.#pacer.add(entry.key);
     if (entries.length > 0) {
       this.#handoff ??= { start: Date.now(), keys: 0, sessions: 0 };

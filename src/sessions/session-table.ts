@@ -63,9 +63,13 @@ export class SessionTable {
     }
   }
 
-  /** The entries whose key hash lies in `ranges`. */
-  inRanges(ranges: readonly MovedRange[]): KeyEntry[] {
-    return this.#index.inRanges(ranges);
+  /**
+   * The entries whose key hash lies in `ranges`; at the coordinates of
+   * ranges with `low` (64-bit table placements), only the keys `moved`
+   * accepts (pass `(key) => diff.owner(key) !== undefined`).
+   */
+  inRanges(ranges: readonly MovedRange[], moved?: (key: string) => boolean): KeyEntry[] {
+    return this.#index.inRanges(ranges, [], moved === undefined ? undefined : (e) => moved(e.key));
   }
 
   /** Every entry (a copy: safe to close sessions while iterating). */
