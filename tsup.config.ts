@@ -19,6 +19,7 @@ export default defineConfig([
       nginx: 'src/proxy/nginx/index.ts',
       haproxy: 'src/proxy/haproxy/index.ts',
       resty: 'src/proxy/resty/index.ts',
+      envoy: 'src/proxy/envoy/index.ts',
       metrics: 'src/metrics/index.ts',
       gateway: 'src/gateway/index.ts',
       'socket.io': 'src/socketio/index.ts',

@@ -42,6 +42,8 @@ const CORE_EXPORTS = [
   'RingCoordinator',
   'MemoryTransport',
   'MAX_ADDRESS_LENGTH',
+  'maglevPlacement',
+  'MAGLEV_TABLE_SIZE',
 ];
 
 const REDIS_EXPORTS = ['RedisRingStore', 'RedisMembership', 'RedisTransport', 'redisKeys', 'DEFAULT_PREFIX', 'DEFAULT_TTL_MS', 'DEFAULT_HEARTBEAT_MS'];
@@ -88,6 +90,7 @@ const CLIENT_EXPORTS = ['SessionClient', 'fullJitter', 'retryAfterDelay', 'parse
 const METRICS_EXPORTS = ['instrument', 'reasonOf', 'StatusBoard', 'statusHandler', 'ringArcs'];
 const SOCKETIO_EXPORTS = ['createAdapter', 'RingrouteAdapter', 'userRooms'];
 const RESTY_EXPORTS = ['restyChashPlacement', 'reduceApisixWeights', 'restyServerOf', 'RESTY_POINTS_PER_WEIGHT'];
+const ENVOY_EXPORTS = ['envoyRingHashPlacement', 'envoyMaglevPlacement', 'envoyRequestKey', 'envoyHashKeyOf', 'ENVOY_MIN_RING_SIZE', 'ENVOY_MAX_RING_SIZE', 'ENVOY_MAGLEV_TABLE_SIZE', 'ENVOY_MAGLEV_MAX_TABLE_SIZE'];
 const GATEWAY_EXPORTS = ['GatewayHandler', 'createJwtAuthenticator', 'gatewayServerOptions', 'DEFAULT_LIMITS', 'AuthenticationError', 'requestToken', 'checkMemberUrl', 'RateLimiter'];
 
 interface Entry {
@@ -109,6 +112,7 @@ const ENTRIES: readonly Entry[] = [
   { specifier: 'ringroute/gateway', file: 'gateway', names: GATEWAY_EXPORTS },
   { specifier: 'ringroute/socket.io', file: 'socket.io', names: SOCKETIO_EXPORTS },
   { specifier: 'ringroute/resty', file: 'resty', names: RESTY_EXPORTS },
+  { specifier: 'ringroute/envoy', file: 'envoy', names: ENVOY_EXPORTS },
 ];
 
 const MODES = ['import', 'require'] as const;
