@@ -61,3 +61,33 @@ describe('HashIndex.remove', () => {
     expect(index.all().map((e) => e.key).sort()).toEqual(['b', 'c']);
   });
 });
+
+describe('HashIndex.inRanges with 64-bit table placements', () => {
+  it('takes, at a coordinate that ranges with `low` split, only the keys the diff says moved, once', () => {
+    // A 64-bit table placement whose keys "<hi>:<lo>" hash to exactly hi * 2^32 + lo, with positions in a few coordinates.
+    const parts = (k: string): number[] => k.split(':').map(Number);
+    const placement = {
+      kind: 'table' as const,
+      name: 'split64',
+      hasher: { name: 'split64', hash: (k: string) => parts(k)[0]!, low: (k: string) => parts(k)[1]! },
+      table: (nodes: readonly { id: string }[]) => {
+        const all = nodes.flatMap((n, owner) => [5, 9].map((c, i) => ({ c, lo: (n.id.charCodeAt(0) * 7919 + i * 104729) % 1000, owner })));
+        all.sort((a, b) => a.c - b.c || a.lo - b.lo);
+        return { positions: Uint32Array.from(all, (p) => p.c), lows: Uint32Array.from(all, (p) => p.lo), owners: Uint32Array.from(all, (p) => p.owner) };
+      },
+    };
+    const ring = new HashRing({ placement }, [{ id: 'a' }, { id: 'b' }]);
+    const diff = ring.add({ id: 'c' });
+    expect(diff.ranges.some((r) => r.low !== undefined)).toBe(true);
+    const keys = [4, 5, 6, 9, 10].flatMap((c) => [0, 100, 300, 500, 700, 999, 5000].map((lo) => `${c}:${lo}`));
+    const index = new HashIndex<Entry>();
+    for (const key of keys) index.add({ key, hash: placement.hasher.hash(key) });
+    const found = index.inRanges(diff.ranges, [], (e) => diff.owner(e.key) !== undefined).map((e) => e.key).sort();
+    expect(found).toEqual(keys.filter((k) => diff.owner(k) !== undefined).sort());
+    expect(found.length).toBeGreaterThan(0);
+    // Without the predicate, every key at a split coordinate is taken (a superset), still once each.
+    const all = index.inRanges(diff.ranges).map((e) => e.key);
+    expect(new Set(all).size).toBe(all.length);
+    expect(found.every((k) => all.includes(k))).toBe(true);
+  });
+});
