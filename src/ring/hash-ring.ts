@@ -463,6 +463,44 @@ export class HashRing {
     return out;
   }
 
+  /**
+   * The key space as owner arcs, for drawing: a flat array of
+   * `[start, end, node]` triples, where `start` and `end` are fractions of
+   * the key space in [0, 1] and `node` indexes {@link HashRing.nodes}; arcs
+   * of one owner that touch are merged. Exact for every placement, except
+   * that a coordinate split by 64-bit positions (a 2^-32 sliver) is drawn
+   * as its first position's node.
+   */
+  arcs(): number[] {
+    const { pairs, length: n } = this.#layout;
+    if (n === 0) return [];
+    const splits = this.#splits;
+    const index = new Map<string, number>(this.nodes().map((node, i) => [node.id, i]));
+    const ownerAt = (k: number): number => {
+      const token = pairs[2 * k + 1]!;
+      const slot = token < SPLIT ? token : splits.owners[splits.start[token - SPLIT]!]!;
+      return index.get(this.#slots[slot]!.id)!;
+    };
+    const space = this.#space;
+    const out: number[] = [];
+    const push = (start: number, end: number, owner: number): void => {
+      if (end <= start) return;
+      const last = out.length - 3;
+      if (last >= 0 && out[last + 2] === owner && out[last + 1] === start) out[last + 1] = end;
+      else out.push(start, end, owner);
+    };
+    // A boundary owns the coordinates up to itself: arcs are (previous, boundary]; the first also
+    // owns [0, first] and (last, end of space).
+    let prev = 0;
+    for (let k = 0; k < n; k++) {
+      const end = Math.min(1, pairs[2 * k]! / space);
+      push(prev, end, ownerAt(k));
+      prev = end;
+    }
+    push(prev, 1, ownerAt(0));
+    return out;
+  }
+
   /** The ring as plain JSON; {@link HashRing.fromJSON} rebuilds it. */
   toJSON(): RingSnapshot {
     const snapshot: RingSnapshot = { version: 1, hasher: this.#hasher.name, vnodes: this.#vnodes, nodes: this.nodes() };

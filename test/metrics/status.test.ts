@@ -275,3 +275,22 @@ describe('statusHandler', () => {
     }, { what: 'a free slot after one page left' });
   });
 });
+
+describe('ringArcs on other placements', () => {
+  it('draws each placement\'s own ring: the arcs add up to ring.ownership() (Maglev, Envoy ring_hash, nginx)', async () => {
+    const hasher = await createXxHash32();
+    const { maglevPlacement } = await import('../../src/index.js');
+    const { envoyRingHashPlacement } = await import('../../src/proxy/envoy/index.js');
+    const { nginxPlacement } = await import('../../src/proxy/nginx/index.js');
+    for (const placement of [maglevPlacement({ hasher, tableSize: 1009 }), envoyRingHashPlacement(), nginxPlacement()]) {
+      const ring = new HashRing({ placement }, ['10.0.0.1:80', '10.0.0.2:80', '10.0.0.3:80'].map((id, i) => ({ id, weight: 1 + i })));
+      const arcs = ringArcs(ring);
+      const sums = new Map<string, number>();
+      for (let i = 0; i < arcs.length; i += 3) {
+        const id = ring.nodes()[arcs[i + 2]!]!.id;
+        sums.set(id, (sums.get(id) ?? 0) + arcs[i + 1]! - arcs[i]!);
+      }
+      for (const [id, share] of ring.ownership()) expect(sums.get(id) ?? 0, placement.name).toBeCloseTo(share, 6);
+    }
+  });
+});
