@@ -7,8 +7,9 @@
  *   batch sizes 1,000 / 10,000 / 100,000 / 1,000,000 (one call per batch,
  *   consecutive slices of a pool of 1,000,000 distinct keys), on rings of 10
  *   and 1,000 nodes;
- * - `lookup` on rings with `nginxPlacement()` and `haproxyPlacement()` against
- *   the default ring's, at 10, 100 and 1,000 nodes, over the 200,000 keys.
+ * - `lookup` on rings with every other placement (nginx, HAProxy, resty.chash,
+ *   Envoy's ring_hash and maglev, ringroute's Maglev) against the default
+ *   ring's, at 10, 100 and 1,000 nodes, over the 200,000 keys.
  *
  *   npm run bench:lookup                        # everything
  *   npm run bench:lookup -- --rounds=7          # more rounds
@@ -30,8 +31,11 @@ import { Bench, type Task } from 'tinybench';
 import xxhash from 'xxhash-wasm';
 import { HashRing, createXxHash32 } from '../src/index.js';
 import type { RingNode } from '../src/index.js';
+import { maglevPlacement } from '../src/index.js';
+import { envoyMaglevPlacement, envoyRingHashPlacement } from '../src/proxy/envoy/index.js';
 import { haproxyPlacement } from '../src/proxy/haproxy/index.js';
 import { nginxPlacement } from '../src/proxy/nginx/index.js';
+import { restyChashPlacement } from '../src/proxy/resty/index.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -204,46 +208,43 @@ if (ONLY === undefined || ONLY === 'many') {
   console.log('');
 }
 
-// Part 3: the proxy placements' lookups, last (see the header).
+// Part 3: every other placement's lookups, last (see the header).
 if (ONLY === undefined || ONLY === 'placements') {
-  const placementRings = new Map(
-    SIZES.map((size) => {
-      const nodes = nodesOf(size);
-      return [
-        size,
-        {
-          nginx: new HashRing({ placement: nginxPlacement() }, nodes),
-          // Explicit HAProxy ids: ids derived from 1,000 node names would collide.
-          haproxy: new HashRing({ placement: haproxyPlacement() }, nodes.map((n, i) => ({ ...n, meta: { haproxyId: String(i + 1) } }))),
-        },
-      ] as const;
-    }),
-  );
+  const maglevOwn = maglevPlacement({ hasher });
+  const makers: Array<[string, (nodes: RingNode[]) => HashRing]> = [
+    ['nginx', (nodes) => new HashRing({ placement: nginxPlacement() }, nodes)],
+    // Explicit HAProxy ids: ids derived from 1,000 node names would collide.
+    ['haproxy', (nodes) => new HashRing({ placement: haproxyPlacement() }, nodes.map((n, i) => ({ ...n, meta: { haproxyId: String(i + 1) } })))],
+    ['resty', (nodes) => new HashRing({ placement: restyChashPlacement({ servers: 'ingress-nginx' }) }, nodes)],
+    ['envoy-ring-hash', (nodes) => new HashRing({ placement: envoyRingHashPlacement() }, nodes)],
+    ['envoy-maglev', (nodes) => new HashRing({ placement: envoyMaglevPlacement() }, nodes)],
+    ['maglev', (nodes) => new HashRing({ placement: maglevOwn }, nodes)],
+  ];
+  const placementRings = new Map(SIZES.map((size) => [size, makers.map(([name, make]) => [name, make(nodesOf(size))] as const)] as const));
   const rounds = await runRounds(
     'placements',
     (bench) => {
-      for (const [size, r] of placementRings) {
+      for (const [size, list] of placementRings) {
         bench.add(`default-${size}`, () => lookupBatch(rings.get(size)!));
-        bench.add(`nginx-${size}`, () => lookupBatch(r.nginx));
-        bench.add(`haproxy-${size}`, () => lookupBatch(r.haproxy));
+        for (const [name, ring] of list) bench.add(`${name}-${size}`, () => lookupBatch(ring));
       }
     },
     () => BATCH,
     { time: 200, iterations: 20 },
   );
-  console.log(`lookup on the proxy placements against the default ring, ${POOL.toLocaleString('en')} distinct keys (target: ≤ 1.5 × default):\n`);
-  console.log('| nodes | default, same rounds (ns) | nginx (ns) | haproxy (ns) | nginx / default | haproxy / default | nginx / default (part 1) | haproxy / default (part 1) |');
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const size of SIZES) {
-    const mono = single?.get(`lookup-${size}`);
-    const vsMono = (name: string): string => {
-      const v = med(rounds, name);
-      return v === undefined || mono === undefined ? '–' : (v / medianOf(mono)).toFixed(2);
-    };
-    console.log(
-      `| ${size} | ${fmt(med(rounds, `default-${size}`))} | ${fmt(med(rounds, `nginx-${size}`))} | ${fmt(med(rounds, `haproxy-${size}`))} | ${ratio(rounds, `nginx-${size}`, `default-${size}`)} | ${ratio(rounds, `haproxy-${size}`, `default-${size}`)} | ${vsMono(`nginx-${size}`)} | ${vsMono(`haproxy-${size}`)} |`,
-    );
+  console.log(`lookup on the other placements against the default ring, ${POOL.toLocaleString('en')} distinct keys (target: ≤ 1.5 × default):\n`);
+  console.log('| placement | nodes | default, same rounds (ns) | placement (ns) | placement / default | placement / default (part 1) |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const [name] of makers) {
+    for (const size of SIZES) {
+      const mono = single?.get(`lookup-${size}`);
+      const v = med(rounds, `${name}-${size}`);
+      const vsMono = v === undefined || mono === undefined ? '–' : (v / medianOf(mono)).toFixed(2);
+      console.log(`| ${name} | ${size} | ${fmt(med(rounds, `default-${size}`))} | ${fmt(v)} | ${ratio(rounds, `${name}-${size}`, `default-${size}`)} | ${vsMono} |`);
+    }
   }
-  console.log('nginxPlacement: 160 points per node, CRC32 of the key bytes; haproxyPlacement: 16 points per node, sdbm then full_hash, nearest point.');
+  console.log(
+    '\nnginx: 160 points per node, CRC32 of the key bytes; haproxy: 16 points per node, sdbm then full_hash, nearest point; resty: resty.chash (ingress-nginx), CRC32; envoy-ring-hash: Envoy ring_hash at its defaults, xxHash64; envoy-maglev: Envoy maglev, table 65537, xxHash64 mod 65537; maglev: ringroute maglevPlacement(), table 65537, xxHash32 mod 65537.',
+  );
 }
 void sink;

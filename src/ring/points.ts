@@ -225,13 +225,14 @@ export function mergeLayout(old: Layout, removal: Removal, batch: PointBatch, si
  * Attaches the bucket index to `n` sorted points in `pairs` (from
  * {@link newPairs}) and writes the sentinels: ~2 to 4 points per bucket.
  */
-export function buildIndex(pairs: Uint32Array, n: number): Layout {
+export function buildIndex(pairs: Uint32Array, n: number, spaceBits = 32): Layout {
   for (let k = n; k < n + PAD; k++) {
     pairs[2 * k] = 0xffffffff;
     pairs[2 * k + 1] = n > 0 ? pairs[1]! : 0;
   }
-  const bits = Math.min(24, Math.max(1, Math.floor(Math.log2(Math.max(n, 1))) - 1));
-  const shift = 32 - bits;
+  // A coordinate space smaller than 2^32 (a Maglev table) indexes its own top bits, not those of 32-bit hashes.
+  const bits = Math.min(spaceBits, 24, Math.max(1, Math.floor(Math.log2(Math.max(n, 1))) - 1));
+  const shift = spaceBits - bits;
   const buckets = 1 << bits;
   // Count each bucket into the next slot, then prefix-sum: no data-dependent branch.
   const index = new Uint32Array(buckets + 1);

@@ -114,11 +114,11 @@ export function tableLayout(name: string, table: PlacementTable, slotOf: Uint32A
   const n = positions.length;
   const slots = new Uint32Array(n);
   for (let i = 0; i < n; i++) slots[i] = slotOf[owners[i]!]!;
-  return lows === undefined ? plainLayout(positions, slots) : splitLayout(positions, lows, slots);
+  return lows === undefined ? plainLayout(positions, slots, Math.ceil(Math.log2(space))) : splitLayout(positions, lows, slots);
 }
 
 /** 32-bit positions: one boundary each, merged with the next when they share an owner. */
-function plainLayout(positions: Uint32Array, owners: Uint32Array): TableLayout {
+function plainLayout(positions: Uint32Array, owners: Uint32Array, spaceBits: number): TableLayout {
   const n = positions.length;
   let kept = 0;
   for (let i = 0; i < n; i++) if (i === n - 1 || owners[i] !== owners[i + 1]) kept++;
@@ -130,7 +130,7 @@ function plainLayout(positions: Uint32Array, owners: Uint32Array): TableLayout {
     pairs[2 * k] = positions[i]!;
     pairs[2 * k++ + 1] = owners[i]!;
   }
-  return { layout: buildIndex(pairs, kept), splits: NO_SPLITS };
+  return { layout: buildIndex(pairs, kept, Math.max(1, spaceBits)), splits: NO_SPLITS };
 }
 
 /**

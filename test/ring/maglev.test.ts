@@ -64,7 +64,9 @@ describe('maglevPlacement', () => {
   it('diffs name exactly the keys whose slot changed owner, including moves between nodes that stayed', () => {
     let between = 0;
     fc.assert(
-      fc.property(nodesArb, nodesArb, sizeArb, (a, b, size) => {
+      fc.property(nodesArb, nodesArb, fc.boolean(), sizeArb, (a, other, join, size) => {
+        // Half the cases: one node joins a (Maglev then moves keys between nodes that stay); half: any other membership.
+        const b = join && !a.some((n) => n.id === '\u0000joiner') ? [...a, { id: '\u0000joiner' }] : other;
         fc.pre(a.length <= size && b.length <= size);
         const p = maglevPlacement({ hasher, tableSize: size });
         const before = new HashRing({ placement: p }, a);

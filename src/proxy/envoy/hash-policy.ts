@@ -38,11 +38,11 @@ export interface EnvoyRegexRewrite {
 /** The parts of a request Envoy's hash policies read (a Node `IncomingMessage` fits: `{ headers: req.headers, path: req.url }`). */
 export interface EnvoyRequest {
   /** Headers by name, in any case: one value or several. */
-  readonly headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
+  readonly headers?: Readonly<Record<string, string | readonly string[] | undefined>> | undefined;
   /** Path with query string, as the client sent it (`/ws?user=42`). */
-  readonly path?: string;
+  readonly path?: string | undefined;
   /** The client's IP address, without port. */
-  readonly sourceIp?: string;
+  readonly sourceIp?: string | undefined;
 }
 
 /**
