@@ -6,7 +6,7 @@
 import { RingError, describe } from '../../errors.js';
 import type { Placement } from '../../ring/placement.js';
 import type { Hasher, RingNode } from '../../ring/types.js';
-import { CRC32_INIT, crc32, crc32Chain, crc32Update } from '../crc32.js';
+import { CRC32_INIT, crc32, crc32Ascii, crc32Chain, crc32Update } from '../crc32.js';
 import { keyBytes } from '../key-bytes.js';
 
 /** Points `resty.chash` gives a server per unit of weight (its `CONSISTENT_POINTS`). */
@@ -48,7 +48,14 @@ function idBytes(server: string, apisix: boolean): Uint8Array {
 }
 
 /** `resty.chash`'s key hash: CRC32 of the key string's bytes (`ngx.crc32_short`). */
-const RESTY_HASHER: Hasher = Object.freeze({ name: 'resty-crc32', hash: (key: string): number => crc32(keyBytes(key)) });
+const RESTY_HASHER: Hasher = Object.freeze({
+  name: 'resty-crc32',
+  hash: (key: string): number => {
+    // ASCII keys straight from their characters (their own UTF-8), others through their bytes.
+    const h = crc32Ascii(key);
+    return h >= 0 ? h : crc32(keyBytes(key));
+  },
+});
 
 function gcd(a: number, b: number): number {
   while (b !== 0) [a, b] = [b, a % b];
