@@ -8,7 +8,7 @@
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HashRing, type Placement, type RingNode } from 'ringroute';
+import { HashRing, type PointPlacement, type RingNode } from 'ringroute';
 import { haproxyPlacement, haproxyIdOf } from 'ringroute/haproxy';
 import { nginxPlacement } from 'ringroute/nginx';
 
@@ -16,7 +16,7 @@ const SPACE = 2 ** 32;
 const M32 = (1n << 32n) - 1n;
 
 /** A placement whose keys `"@<n>"` hash to exactly n, to probe the hash space at chosen spots. */
-function probing(p: Placement): Placement {
+function probing(p: PointPlacement): PointPlacement {
   const base = p.hasher;
   return {
     ...p,

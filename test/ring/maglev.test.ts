@@ -27,7 +27,7 @@ function modelTable(nodes: readonly RingNode[], size: number): string[] {
   for (let round = 1; filled < size; round++) {
     for (let i = 0; i < sorted.length && filled < size; i++) {
       if (round * weights[i]! < target[i]!) continue;
-      target[i] += max;
+      target[i]! += max;
       let c = perm[i]![next[i]!]!;
       while (entry[c] !== undefined) c = perm[i]![++next[i]!]!;
       entry[c] = sorted[i]!.id;

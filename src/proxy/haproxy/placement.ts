@@ -3,7 +3,7 @@
  * HAProxy 2.6), bit for bit. Pure.
  */
 import { RingError, describe } from '../../errors.js';
-import type { Placement } from '../../ring/placement.js';
+import type { PointPlacement } from '../../ring/placement.js';
 import type { Hasher, RingNode } from '../../ring/types.js';
 import { crc32 } from '../crc32.js';
 import { keyBytes } from '../key-bytes.js';
@@ -74,7 +74,7 @@ function check(nodes: readonly RingNode[]): void {
   }
 }
 
-const cache = new Map<string, Placement>();
+const cache = new Map<string, PointPlacement>();
 
 /**
  * The placement that predicts HAProxy's `balance url_param <name>` with
@@ -91,7 +91,7 @@ const cache = new Map<string, Placement>();
  *
  * Weights must be integers up to 256, server ids unique.
  */
-export function haproxyPlacement(options: HaproxyPlacementOptions = {}): Placement {
+export function haproxyPlacement(options: HaproxyPlacementOptions = {}): PointPlacement {
   if (typeof options !== 'object' || options === null) {
     throw new RingError('INVALID_OPTION', `haproxyPlacement() options must be an object, got ${describe(options)}`);
   }

@@ -3,7 +3,7 @@
  * (`ngx_http_upstream_hash_module`, nginx 1.22), bit for bit. Pure.
  */
 import { RingError, describe } from '../../errors.js';
-import type { Placement } from '../../ring/placement.js';
+import type { PointPlacement } from '../../ring/placement.js';
 import type { Hasher, RingNode } from '../../ring/types.js';
 import { CRC32_INIT, crc32, crc32Ascii, crc32Chain, crc32Update } from '../crc32.js';
 import { keyBytes } from '../key-bytes.js';
@@ -86,7 +86,7 @@ function check(nodes: readonly RingNode[]): void {
   }
 }
 
-const NGINX: Placement = Object.freeze({
+const NGINX: PointPlacement = Object.freeze({
   name: 'nginx',
   hasher: NGINX_HASHER,
   rule: 'successor' as const,
@@ -117,6 +117,6 @@ const NGINX: Placement = Object.freeze({
  * const ring = await HashRing.create(nodes, { placement: nginxPlacement() });
  * ```
  */
-export function nginxPlacement(): Placement {
+export function nginxPlacement(): PointPlacement {
   return NGINX;
 }

@@ -4,7 +4,7 @@
  * `type: chash`. Pure.
  */
 import { RingError, describe } from '../../errors.js';
-import type { Placement } from '../../ring/placement.js';
+import type { PointPlacement } from '../../ring/placement.js';
 import type { Hasher, RingNode } from '../../ring/types.js';
 import { CRC32_INIT, crc32, crc32Ascii, crc32Chain, crc32Update } from '../crc32.js';
 import { keyBytes } from '../key-bytes.js';
@@ -110,7 +110,7 @@ function makeCheck(mode: RestyServers): (nodes: readonly RingNode[]) => void {
   };
 }
 
-function makePlacement(mode: RestyServers): Placement {
+function makePlacement(mode: RestyServers): PointPlacement {
   const apisix = mode === 'apisix';
   return Object.freeze({
     name: `resty-chash:${mode}`,
@@ -125,7 +125,7 @@ function makePlacement(mode: RestyServers): Placement {
   });
 }
 
-const PLACEMENTS = new Map<RestyServers, Placement>(MODES.map((mode) => [mode, makePlacement(mode)]));
+const PLACEMENTS = new Map<RestyServers, PointPlacement>(MODES.map((mode) => [mode, makePlacement(mode)]));
 
 /**
  * The placement that predicts lua-resty-balancer's `resty.chash` (as used
@@ -154,7 +154,7 @@ const PLACEMENTS = new Map<RestyServers, Placement>(MODES.map((mode) => [mode, m
  * const ring = await HashRing.create(nodes, { placement: restyChashPlacement({ servers: 'ingress-nginx' }) });
  * ```
  */
-export function restyChashPlacement(options: RestyChashOptions): Placement {
+export function restyChashPlacement(options: RestyChashOptions): PointPlacement {
   const mode = (options as Partial<RestyChashOptions> | undefined)?.servers;
   const placement = mode === undefined ? undefined : PLACEMENTS.get(mode);
   if (placement === undefined) {
