@@ -21,11 +21,9 @@
  * one round (min to max in brackets), so a burst of load from other
  * processes hits both sides of a ratio alike.
  *
- * The placement rings run last: once `HashRing.lookup` has seen their hash
- * functions its call site is polymorphic, and the default figures above
- * are those of a process that only uses the default ring. Their ratio is
- * taken against the default ring's lookup in the same round (which is then
- * also polymorphic) and against the monomorphic figure of the first part.
+ * The other placements run last, each in a child process of its own beside
+ * the default ring (see part 3), as a user's process routes with one
+ * placement; the ratio is against the default ring in the same rounds.
  */
 import { Bench, type Task } from 'tinybench';
 import xxhash from 'xxhash-wasm';
@@ -41,6 +39,8 @@ const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const ROUNDS = Number(opt('rounds') ?? 5);
 const ONLY = opt('only');
+/** Set in the child processes of part 3: the one placement to measure. */
+const CHILD = opt('placement');
 const VNODES = 160;
 const POOL = 200_000;
 const BIG_POOL = 1_000_000;
@@ -145,12 +145,11 @@ const med = (rounds: Rounds, name: string): number | undefined => {
 
 const rings = new Map(SIZES.map((size) => [size, new HashRing({ hasher, vnodes: VNODES }, nodesOf(size))]));
 
-console.log(`ringroute lookups; Node ${process.version}; ${ROUNDS} interleaved rounds, median of round medians; ratios: median of per-round ratios (min–max)\n`);
+if (CHILD === undefined) console.log(`ringroute lookups; Node ${process.version}; ${ROUNDS} interleaved rounds, median of round medians; ratios: median of per-round ratios (min–max)\n`);
 
 // Part 1: bare h32 and lookup, 200,000 distinct keys.
-let single: Rounds | undefined;
-if (ONLY === undefined || ONLY === 'lookup' || ONLY === 'placements') {
-  single = await runRounds(
+if (CHILD === undefined && (ONLY === undefined || ONLY === 'lookup')) {
+  const single = await runRounds(
     'lookup',
     (bench) => {
       bench.add('h32', hashBatch);
@@ -159,7 +158,7 @@ if (ONLY === undefined || ONLY === 'lookup' || ONLY === 'placements') {
     () => BATCH,
     { time: 200, iterations: 20 },
   );
-  if (ONLY !== 'placements') {
+  {
     console.log(`lookup against the bare xxhash-wasm h32(key), ${POOL.toLocaleString('en')} distinct keys (user:<i>:<base36>), ${VNODES} vnodes:\n`);
     console.log('| nodes | points | h32 (ns) | lookup (ns) | lookup / h32 | target |');
     console.log('|---:|---:|---:|---:|---:|---:|');
@@ -172,7 +171,7 @@ if (ONLY === undefined || ONLY === 'lookup' || ONLY === 'placements') {
 }
 
 // Part 2: lookupMany at batch sizes from 1,000 to 1,000,000, against a loop of lookup over the same keys.
-if (ONLY === undefined || ONLY === 'many') {
+if (CHILD === undefined && (ONLY === undefined || ONLY === 'many')) {
   const slices = new Map(MANY_BATCHES.map((b) => [b, Array.from({ length: BIG_POOL / b }, (_, i) => big.slice(i * b, (i + 1) * b))]));
   const cursors = new Map<string, number>();
   const next = (name: string, count: number): number => {
@@ -208,40 +207,66 @@ if (ONLY === undefined || ONLY === 'many') {
   console.log('');
 }
 
-// Part 3: every other placement's lookups, last (see the header).
-if (ONLY === undefined || ONLY === 'placements') {
-  const maglevOwn = maglevPlacement({ hasher });
-  const makers: Array<[string, (nodes: RingNode[]) => HashRing]> = [
-    ['nginx', (nodes) => new HashRing({ placement: nginxPlacement() }, nodes)],
-    // Explicit HAProxy ids: ids derived from 1,000 node names would collide.
-    ['haproxy', (nodes) => new HashRing({ placement: haproxyPlacement() }, nodes.map((n, i) => ({ ...n, meta: { haproxyId: String(i + 1) } })))],
-    ['resty', (nodes) => new HashRing({ placement: restyChashPlacement({ servers: 'ingress-nginx' }) }, nodes)],
-    ['envoy-ring-hash', (nodes) => new HashRing({ placement: envoyRingHashPlacement() }, nodes)],
-    ['envoy-maglev', (nodes) => new HashRing({ placement: envoyMaglevPlacement() }, nodes)],
-    ['maglev', (nodes) => new HashRing({ placement: maglevOwn }, nodes)],
-  ];
-  const placementRings = new Map(SIZES.map((size) => [size, makers.map(([name, make]) => [name, make(nodesOf(size))] as const)] as const));
+// Part 3: every other placement's lookups, each in a process of its own
+// with only the default ring beside it: a process that routes with one
+// placement has one hash function at `lookup`'s call site, as a user's does
+// (with all six in one process the call is megamorphic and every placement
+// pays for the others).
+const PLACEMENTS = ['nginx', 'haproxy', 'resty', 'envoy-ring-hash', 'envoy-maglev', 'maglev'] as const;
+type PlacementName = (typeof PLACEMENTS)[number];
+
+function placementRing(name: PlacementName, nodes: RingNode[]): HashRing {
+  switch (name) {
+    case 'nginx':
+      return new HashRing({ placement: nginxPlacement() }, nodes);
+    case 'haproxy':
+      // Explicit HAProxy ids: ids derived from 1,000 node names would collide.
+      return new HashRing({ placement: haproxyPlacement() }, nodes.map((n, i) => ({ ...n, meta: { haproxyId: String(i + 1) } })));
+    case 'resty':
+      return new HashRing({ placement: restyChashPlacement({ servers: 'ingress-nginx' }) }, nodes);
+    case 'envoy-ring-hash':
+      return new HashRing({ placement: envoyRingHashPlacement() }, nodes);
+    case 'envoy-maglev':
+      return new HashRing({ placement: envoyMaglevPlacement() }, nodes);
+    case 'maglev':
+      return new HashRing({ placement: maglevPlacement({ hasher }) }, nodes);
+  }
+}
+
+interface PlacementRow {
+  readonly size: number;
+  readonly def: number | undefined;
+  readonly value: number | undefined;
+  readonly ratio: string;
+}
+
+if (CHILD !== undefined) {
+  const name = CHILD as PlacementName;
+  const own = new Map(SIZES.map((size) => [size, placementRing(name, nodesOf(size))]));
   const rounds = await runRounds(
-    'placements',
+    name,
     (bench) => {
-      for (const [size, list] of placementRings) {
+      for (const size of SIZES) {
         bench.add(`default-${size}`, () => lookupBatch(rings.get(size)!));
-        for (const [name, ring] of list) bench.add(`${name}-${size}`, () => lookupBatch(ring));
+        bench.add(`${name}-${size}`, () => lookupBatch(own.get(size)!));
       }
     },
     () => BATCH,
     { time: 200, iterations: 20 },
   );
-  console.log(`lookup on the other placements against the default ring, ${POOL.toLocaleString('en')} distinct keys (target: ≤ 1.5 × default):\n`);
-  console.log('| placement | nodes | default, same rounds (ns) | placement (ns) | placement / default | placement / default (part 1) |');
-  console.log('|---|---:|---:|---:|---:|---:|');
-  for (const [name] of makers) {
-    for (const size of SIZES) {
-      const mono = single?.get(`lookup-${size}`);
-      const v = med(rounds, `${name}-${size}`);
-      const vsMono = v === undefined || mono === undefined ? '–' : (v / medianOf(mono)).toFixed(2);
-      console.log(`| ${name} | ${size} | ${fmt(med(rounds, `default-${size}`))} | ${fmt(v)} | ${ratio(rounds, `${name}-${size}`, `default-${size}`)} | ${vsMono} |`);
-    }
+  const rows: PlacementRow[] = SIZES.map((size) => ({ size, def: med(rounds, `default-${size}`), value: med(rounds, `${name}-${size}`), ratio: ratio(rounds, `${name}-${size}`, `default-${size}`) }));
+  console.log(`RESULT ${JSON.stringify(rows)}`);
+} else if (ONLY === undefined || ONLY === 'placements') {
+  const { execFileSync } = await import('node:child_process');
+  const script = new URL(import.meta.url).pathname;
+  console.log(`lookup on every other placement against the default ring, each in its own process, ${POOL.toLocaleString('en')} distinct keys (target: ≤ 1.5 × default):\n`);
+  console.log('| placement | nodes | default, same rounds (ns) | placement (ns) | placement / default |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const name of PLACEMENTS) {
+    const out = execFileSync(process.execPath, [...process.execArgv, script, `--placement=${name}`, `--rounds=${ROUNDS}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+    const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+    if (line === undefined) throw new Error(`no result from the ${name} process`);
+    for (const row of JSON.parse(line.slice(7)) as PlacementRow[]) console.log(`| ${name} | ${row.size} | ${fmt(row.def)} | ${fmt(row.value)} | ${row.ratio} |`);
   }
   console.log(
     '\nnginx: 160 points per node, CRC32 of the key bytes; haproxy: 16 points per node, sdbm then full_hash, nearest point; resty: resty.chash (ingress-nginx), CRC32; envoy-ring-hash: Envoy ring_hash at its defaults, xxHash64; envoy-maglev: Envoy maglev, table 65537, xxHash64 mod 65537; maglev: ringroute maglevPlacement(), table 65537, xxHash32 mod 65537.',

@@ -75,6 +75,8 @@ export class HashRing {
   #points: Layout = EMPTY_LAYOUT;
   /** A table placement's split coordinates (64-bit positions); empty otherwise. */
   #splits: SplitTable = NO_SPLITS;
+  /** A table placement with a position at every coordinate (Maglev): each coordinate's owner slot. */
+  #dense: Uint16Array | Uint32Array | undefined;
   /** A table placement's table; undefined for point placements and empty rings. */
   #table: SlotTable | undefined;
   /** Size of the key coordinate space: 2^32, or a table placement's `space`. */
@@ -181,7 +183,7 @@ export class HashRing {
   /** Bytes held by the point arrays and their index (excluding the node objects). */
   get byteLength(): number {
     const l = this.#layout;
-    return l.pairs.byteLength + l.index.byteLength;
+    return l.pairs.byteLength + l.index.byteLength + (this.#dense?.byteLength ?? 0);
   }
 
   /** The nodes, sorted by id. A new array each call; the node objects are frozen. */
@@ -212,7 +214,10 @@ export class HashRing {
     const seed = this.#seed;
     // The owner sits next to the point; past the last point, the sentinel holds point 0's owner.
     if (seed >= 0) return this.#slots[pairs[firstAtOrAfter(pairs, index, shift, xxh32Signed(key, seed) >>> 0) + 1]!]!;
-    const owner = pairs[firstAtOrAfter(pairs, index, shift, this.#customHash(key)) + 1]!;
+    const h = this.#customHash(key);
+    const dense = this.#dense;
+    if (dense !== undefined && h < dense.length) return this.#slots[dense[h]!]!;
+    const owner = pairs[firstAtOrAfter(pairs, index, shift, h) + 1]!;
     return this.#slots[owner < SPLIT ? owner : this.#splitOwner(key, owner)]!;
   }
 
@@ -276,7 +281,13 @@ export class HashRing {
           if (typeof key !== 'string') throw badKey(key);
           scratch[k - from] = seed >= 0 ? xxh32Signed(key, seed) >>> 0 : this.#customHash(key);
         }
-        if (this.#splits.count === 0) {
+        const dense = this.#dense;
+        if (dense !== undefined) {
+          for (let k = from; k < to; k++) {
+            const h = scratch[k - from]!;
+            out[k] = slots[h < dense.length ? dense[h]! : pairs[firstAtOrAfter(pairs, index, shift, h) + 1]!]!;
+          }
+        } else if (this.#splits.count === 0) {
           for (let k = from; k < to; k++) out[k] = slots[pairs[firstAtOrAfter(pairs, index, shift, scratch[k - from]!) + 1]!]!;
         } else {
           for (let k = from; k < to; k++) {
@@ -429,6 +440,7 @@ export class HashRing {
     copy.#layout = this.#layout;
     copy.#points = this.#points;
     copy.#splits = this.#splits;
+    copy.#dense = this.#dense;
     copy.#table = this.#table;
     copy.#slots = this.#slots;
     copy.#byId = new Map(this.#byId);
@@ -610,6 +622,7 @@ export class HashRing {
     const ids = [...byId.keys()].sort(compareIds);
     let layout = EMPTY_LAYOUT;
     let splits = NO_SPLITS;
+    let dense: Uint16Array | Uint32Array | undefined;
     let table: SlotTable | undefined;
     if (ids.length > 0) {
       const made = placement.table(ids.map((id) => slots[byId.get(id)!]!));
@@ -618,7 +631,7 @@ export class HashRing {
         throw new RingError('INVALID_NODE', `placement ${describe(placement.name)} made a table of ${size} positions; the limit is ${MAX_POINTS}`);
       }
       const slotOf = Uint32Array.from(ids, (id) => byId.get(id)!);
-      ({ layout, splits } = tableLayout(placement.name, made, slotOf, this.#space));
+      ({ layout, splits, dense } = tableLayout(placement.name, made, slotOf, this.#space));
       table = { positions: made.positions, lows: made.lows, slots: made.owners.map((o) => slotOf[o]!) };
     }
     const ranges = withDiff ? movedRanges({ layout: this.#layout, nodes: this.#slots, splits: this.#splits, space: this.#space }, { layout, nodes: slots, splits, space: this.#space }) : [];
@@ -626,6 +639,7 @@ export class HashRing {
     this.#points = layout;
     this.#layout = layout;
     this.#splits = splits;
+    this.#dense = dense;
     this.#table = table;
     this.#slots = slots;
     this.#byId = byId;

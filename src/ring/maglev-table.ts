@@ -57,3 +57,14 @@ export function isPrime(n: number): boolean {
   for (let d = 3; d * d <= n; d += 2) if (n % d === 0) return false;
   return true;
 }
+
+/**
+ * `x mod m` for integers `0 <= x < 2^53` and `0 < m < 2^31`, by a floored
+ * division: V8 computes `%` on a double above the int32 range (half of all
+ * 32-bit hashes) with `fmod`, several times slower. The quotient, rounded,
+ * can be off by one, hence the correction.
+ */
+export function modulo(x: number, m: number): number {
+  const r = x - Math.floor(x / m) * m;
+  return r < 0 ? r + m : r >= m ? r - m : r;
+}

@@ -4,7 +4,7 @@
 import { RingError, describe } from '../errors.js';
 import { checkHasher } from './hasher.js';
 import { MAX_POINTS } from './limits.js';
-import { fillMaglev, isPrime } from './maglev-table.js';
+import { fillMaglev, isPrime, modulo } from './maglev-table.js';
 import { weightOf } from './node.js';
 import type { PlacementTable, TablePlacement } from './table.js';
 import type { Hasher, RingNode } from './types.js';
@@ -78,7 +78,7 @@ export function maglevPlacement(options: MaglevOptions): TablePlacement {
   return Object.freeze({
     kind: 'table' as const,
     name: `maglev:${size}:${hasher.name}`,
-    hasher: Object.freeze({ name: `${hasher.name}%${size}`, hash: (key: string): number => hasher.hash(key) % size }),
+    hasher: Object.freeze({ name: `${hasher.name}%${size}`, hash: (key: string): number => modulo(hasher.hash(key), size) }),
     space: size,
     table,
   });

@@ -103,6 +103,12 @@ export function splitOwner(splits: SplitTable, k: number, low: number): number {
 export interface TableLayout {
   readonly layout: Layout;
   readonly splits: SplitTable;
+  /**
+   * For a table with a position at every coordinate of its space (Maglev):
+   * the owner slot of each coordinate, read directly instead of searching
+   * (16-bit when every slot fits).
+   */
+  readonly dense: Uint16Array | Uint32Array | undefined;
 }
 
 /**
@@ -114,7 +120,13 @@ export function tableLayout(name: string, table: PlacementTable, slotOf: Uint32A
   const n = positions.length;
   const slots = new Uint32Array(n);
   for (let i = 0; i < n; i++) slots[i] = slotOf[owners[i]!]!;
-  return lows === undefined ? plainLayout(positions, slots, Math.ceil(Math.log2(space))) : splitLayout(positions, lows, slots);
+  if (lows !== undefined) return splitLayout(positions, lows, slots);
+  const plain = plainLayout(positions, slots, Math.ceil(Math.log2(space)));
+  // Every coordinate a position (ascending and distinct, so positions[i] === i): index the owners directly.
+  if (n !== space || n === 0) return plain;
+  let max = 0;
+  for (let i = 0; i < n; i++) if (slots[i]! > max) max = slots[i]!;
+  return { ...plain, dense: max < 0x10000 ? Uint16Array.from(slots) : slots };
 }
 
 /** 32-bit positions: one boundary each, merged with the next when they share an owner. */
@@ -130,7 +142,7 @@ function plainLayout(positions: Uint32Array, owners: Uint32Array, spaceBits: num
     pairs[2 * k] = positions[i]!;
     pairs[2 * k++ + 1] = owners[i]!;
   }
-  return { layout: buildIndex(pairs, kept, Math.max(1, spaceBits)), splits: NO_SPLITS };
+  return { layout: buildIndex(pairs, kept, Math.max(1, spaceBits)), splits: NO_SPLITS, dense: undefined };
 }
 
 /**
@@ -191,7 +203,7 @@ function splitLayout(positions: Uint32Array, lows: Uint32Array, owners: Uint32Ar
     next.length === 0
       ? NO_SPLITS
       : { count: next.length, start: Uint32Array.from(start), lows: Uint32Array.from(sLows), owners: Uint32Array.from(sOwners), next: Uint32Array.from(next) };
-  return { layout: buildIndex(pairs, bh.length), splits };
+  return { layout: buildIndex(pairs, bh.length), splits, dense: undefined };
 }
 
 function checkTable(name: string, table: PlacementTable, count: number, space: number): PlacementTable {

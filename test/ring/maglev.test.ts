@@ -118,3 +118,16 @@ describe('maglevPlacement', () => {
     expect(() => new HashRing({ placement: maglevPlacement({ hasher }), vnodes: 160 })).toThrow(/vnodes/);
   });
 });
+
+describe('modulo', () => {
+  it('equals BigInt remainder for every integer below 2^53 and modulus below 2^31', async () => {
+    const { modulo } = await import('../../src/ring/maglev-table.js');
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 2n ** 53n - 1n }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), (x, m) => {
+        expect(modulo(Number(x), m)).toBe(Number(x % BigInt(m)));
+      }),
+      { numRuns: 20_000 },
+    );
+    for (const m of [65537, 5000011, 7]) for (const x of [0, m - 1, m, 2 ** 32 - 1, 2 ** 53 - 1, 2 ** 53 - 2]) expect(modulo(x, m)).toBe(Number(BigInt(x) % BigInt(m)));
+  });
+});

@@ -3,6 +3,7 @@
  * the ring's coordinate (`hash`) and low bits (`low`). Pure apart from a
  * one-key memo.
  */
+import { modulo } from '../../ring/maglev-table.js';
 import type { Hasher } from '../../ring/types.js';
 import { envoyKeyHash } from './hash-policy.js';
 import { xxh64Result } from './xxh64.js';
@@ -44,11 +45,11 @@ export function maglevKeyHasher(name: string, size: number): Hasher {
   const wrap = 2 ** 32 % size;
   return Object.freeze({
     name,
-    hash: (key: string): number => (((envoyKeyHash(key) % size) * wrap + xxh64Result.lo) % size),
+    hash: (key: string): number => modulo(modulo(envoyKeyHash(key), size) * wrap + xxh64Result.lo, size),
   });
 }
 
 /** `xxHash64(key, seed) % size`, exactly, for Maglev's offsets and skips. */
 export function mod64(hi: number, lo: number, size: number): number {
-  return ((hi % size) * (2 ** 32 % size) + lo) % size;
+  return modulo(modulo(hi, size) * (2 ** 32 % size) + lo, size);
 }
