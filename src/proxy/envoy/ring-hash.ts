@@ -7,6 +7,7 @@ import type { RingNode } from '../../ring/types.js';
 import { checkHashPolicy, envoyRequestKey, type EnvoyHashPolicy, type EnvoyRequest } from './hash-policy.js';
 import { envoyHosts, hostOptionsOf, hostSuffix, type EnvoyHostOptions } from './hosts.js';
 import { ringKeyHasher } from './key-hasher.js';
+import { murmur2Result, murmurHash2 } from './murmur2.js';
 import { xxh64, xxh64Result } from './xxh64.js';
 
 /** Envoy's default `minimum_ring_size`. */
@@ -20,8 +21,13 @@ export interface EnvoyRingHashOptions extends EnvoyHostOptions {
   readonly minimumRingSize?: number;
   /** `maximum_ring_size`, an integer in [minimumRingSize, 8388608]. @default 8388608 */
   readonly maximumRingSize?: number;
-  /** `hash_function`: only `'XX_HASH'` (Envoy's default) is reproduced. @default 'XX_HASH' */
-  readonly hashFunction?: 'XX_HASH';
+  /**
+   * `hash_function`, which hashes the ring's entries (requests are hashed by
+   * the hash policy, xxHash64, either way): `'XX_HASH'` (xxHash64) or
+   * `'MURMUR_HASH_2'` (the 64-bit MurmurHash2 of libstdc++'s `std::hash`,
+   * seed 0xc70f6907). @default 'XX_HASH'
+   */
+  readonly hashFunction?: 'XX_HASH' | 'MURMUR_HASH_2';
   /** The route's `hash_policy`, for {@link EnvoyPlacement.requestKey}. @default [{ header: 'x-user-id' }] */
   readonly hashPolicy?: readonly EnvoyHashPolicy[];
 }
@@ -50,9 +56,9 @@ function ringSize(value: unknown, name: string, fallback: number): number {
  * builds it: weights normalized to their sum, a scale that gives the
  * least-weighted host a whole number of entries (capped at the maximum
  * size), entries handed out by running sums in host order, each at
- * xxHash64 of `"<hash key>_<i>"`, sorted.
+ * xxHash64 (or MurmurHash2) of `"<hash key>_<i>"`, sorted.
  */
-function buildRing(nodes: readonly RingNode[], min: number, max: number, hostOptions: EnvoyHostOptions): PlacementTable {
+function buildRing(nodes: readonly RingNode[], min: number, max: number, hostOptions: EnvoyHostOptions, murmur: boolean): PlacementTable {
   const { hosts, min: minWeight } = envoyHosts(nodes, hostOptions);
   // Same double operations, in the same order, as Ring::Ring.
   const scale = Math.min(Math.ceil(minWeight * min) / minWeight, max);
@@ -65,8 +71,13 @@ function buildRing(nodes: readonly RingNode[], min: number, max: number, hostOpt
     target += scale * host.weight;
     const prefix = `${host.key}_`;
     for (let i = 0; current < target; i++, current++) {
-      his.push(xxh64(prefix + i));
-      los.push(xxh64Result.lo);
+      if (murmur) {
+        his.push(murmurHash2(prefix + i));
+        los.push(murmur2Result.lo);
+      } else {
+        his.push(xxh64(prefix + i));
+        los.push(xxh64Result.lo);
+      }
       owners.push(host.index);
     }
   }
@@ -108,7 +119,7 @@ function buildRing(nodes: readonly RingNode[], min: number, max: number, hostOpt
  *   the first entry at or after it, wrapping.
  *
  * Refused: ring sizes Envoy refuses (`minimum_ring_size (A) >
- * maximum_ring_size (B)`), `MURMUR_HASH_2`, weights that are not integers >= 1,
+ * maximum_ring_size (B)`), weights that are not integers >= 1,
  * two hosts with one hash key, entries with equal 64-bit hashes.
  */
 export function envoyRingHashPlacement(options: EnvoyRingHashOptions = {}): EnvoyPlacement {
@@ -117,17 +128,18 @@ export function envoyRingHashPlacement(options: EnvoyRingHashOptions = {}): Envo
   const max = ringSize(options.maximumRingSize, 'maximumRingSize', ENVOY_MAX_RING_SIZE);
   if (min > max) throw new RingError('INVALID_OPTION', `ring hash: minimum_ring_size (${min}) > maximum_ring_size (${max}), as Envoy refuses it`);
   const fn = options.hashFunction ?? 'XX_HASH';
-  if (fn !== 'XX_HASH') {
-    throw new RingError('INVALID_OPTION', `hashFunction ${describe(fn)} is not reproduced; only Envoy's default, "XX_HASH", is (MURMUR_HASH_2 is not)`);
+  if (fn !== 'XX_HASH' && fn !== 'MURMUR_HASH_2') {
+    throw new RingError('INVALID_OPTION', `hashFunction must be "XX_HASH" or "MURMUR_HASH_2" (Envoy's ring_hash hash_function), got ${describe(fn)}`);
   }
+  const murmur = fn === 'MURMUR_HASH_2';
   const hostOptions = hostOptionsOf(options);
   const hashPolicy = checkHashPolicy(options.hashPolicy ?? [{ header: 'x-user-id' }]);
-  const name = `envoy-ring-hash:min=${min}:max=${max}${hostSuffix(hostOptions)}`;
+  const name = `envoy-ring-hash:min=${min}:max=${max}${murmur ? ':murmur2' : ''}${hostSuffix(hostOptions)}`;
   return Object.freeze({
     kind: 'table' as const,
     name,
     hasher: ringKeyHasher('envoy-xxh64'),
-    table: (nodes: readonly RingNode[]) => buildRing(nodes, min, max, hostOptions),
+    table: (nodes: readonly RingNode[]) => buildRing(nodes, min, max, hostOptions, murmur),
     hashPolicy,
     requestKey: (request: EnvoyRequest) => envoyRequestKey(hashPolicy, request),
   });

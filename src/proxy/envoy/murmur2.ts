@@ -1,0 +1,198 @@
+/**
+ * 64-bit MurmurHash2 as libstdc++'s `std::_Hash_bytes` computes it on a
+ * 64-bit `size_t` (libstdc++-v3/libsupc++/hash_bytes.cc), which is Envoy's
+ * `MurmurHash::murmurHash2(key, seed = STD_HASH_SEED)` (source/common/common/
+ * hash.cc, "only works with 64-bit platforms"), over the key's UTF-8 bytes.
+ * Envoy's `ring_hash` with `hash_function: MURMUR_HASH_2` places each ring
+ * entry `"<host hash key>_<i>"` with it, seed `STD_HASH_SEED = 0xc70f6907`
+ * (the seed `std::hash<std::string>` uses). The algorithm is Austin
+ * Appleby's MurmurHash64A:
+ *
+ * ```text
+ * mul = 0xc6a4a7935bd1e995; shift_mix(v) = v ^ (v >> 47)
+ * hash = seed ^ (len * mul)
+ * for each whole 8-byte word w (little-endian):  hash = (hash ^ shift_mix(w * mul) * mul) * mul
+ * if len % 8 != 0: hash = (hash ^ t) * mul       // t: the last len % 8 bytes, little-endian (load_bytes)
+ * hash = shift_mix(shift_mix(hash) * mul)
+ * ```
+ *
+ * Everything mod 2^64. The tail `t` is xor-ed in as it is, not multiplied
+ * first (unlike the whole words), and an empty tail skips that step's
+ * multiplication too.
+ *
+ * As in `xxh64.ts` (see there): a 64-bit value is a pair of 32-bit words,
+ * high `h` and low `l`, held as signed int32; products by `mul` are built
+ * from `Math.imul` and 16 x 16-bit partial products; no BigInt except in
+ * {@link murmurHash2BigInt}. The public function returns the high word
+ * unsigned and leaves the low word (unsigned) in {@link murmur2Result}.
+ *
+ * Keys are encoded by `TextEncoder.encodeInto` into a reused buffer (lone
+ * surrogates as U+FFFD) and read a byte at a time. There is no ASCII
+ * `charCodeAt` path: this hash runs when a ring is built (once per entry),
+ * never per lookup.
+ */
+
+/** `mul` = 0xc6a4a7935bd1e995 as signed high and low words, and the low word's 16-bit halves (ML1 high, ML0 low). */
+const MH = 0xc6a4a793 | 0;
+const ML = 0x5bd1e995;
+const ML1 = 0x5bd1;
+const ML0 = 0xe995;
+
+/** Envoy's `MurmurHash::STD_HASH_SEED` (0xc70f6907UL, a 64-bit `uint64_t` whose high word is 0): the default seed. */
+export const STD_HASH_SEED = 0xc70f6907;
+
+/**
+ * The low 32 bits of the last hash, unsigned: set by every call of
+ * {@link murmurHash2} (a module-level scratch, so a hash allocates nothing).
+ * Read it right after the call.
+ */
+export const murmur2Result: { lo: number } = { lo: 0 };
+
+/**
+ * 64-bit MurmurHash2 (libstdc++'s `_Hash_bytes`, Envoy's
+ * `MurmurHash::murmurHash2`) of the UTF-8 bytes of `key` (lone surrogates as
+ * U+FFFD) with the 64-bit seed `seed` (default {@link STD_HASH_SEED},
+ * 0xc70f6907, Envoy's). Returns the hash's high 32 bits, unsigned; its low
+ * 32 bits are left in {@link murmur2Result}`.lo`, unsigned.
+ *
+ * `seed` is a safe integer (|seed| < 2^53), taken mod 2^64 (so -1 is
+ * 2^64 - 1); seeds of 2^53 and more need {@link murmurHash2BigInt}.
+ *
+ * ```ts
+ * const hi = murmurHash2('127.0.0.1:80_0'); // MurmurHash::murmurHash2(key, STD_HASH_SEED)
+ * const lo = murmur2Result.lo;
+ * ```
+ */
+export function murmurHash2(key: string, seed: number = STD_HASH_SEED): number {
+  if (seed === STD_HASH_SEED) return stringSigned(key, 0, STD_HASH_SEED | 0) >>> 0;
+  if (!Number.isSafeInteger(seed)) {
+    throw new RangeError(`murmurHash2 seed must be a safe integer (use murmurHash2BigInt for larger seeds), got ${String(seed)}`);
+  }
+  // For a negative seed, floor division and `| 0` give the two's-complement words.
+  return stringSigned(key, Math.floor(seed / 4294967296) | 0, seed | 0) >>> 0;
+}
+
+/**
+ * The whole 64-bit hash as a bigint, with a seed in [0, 2^64) (default
+ * 0xc70f6907n, Envoy's `STD_HASH_SEED`): for tests and cold paths (it
+ * allocates). `murmurHash2BigInt('foo')` is Envoy's
+ * `MurmurHash::murmurHash2("foo")`, 9631199822919835226n.
+ */
+export function murmurHash2BigInt(key: string, seed = 0xc70f6907n): bigint {
+  if (typeof seed !== 'bigint' || seed < 0n || seed > 0xffffffffffffffffn) {
+    throw new RangeError(`murmurHash2 seed must be a bigint in [0, 2^64), got ${String(seed)}`);
+  }
+  const hi = stringSigned(key, Number(seed >> 32n) | 0, Number(seed & 0xffffffffn) | 0) >>> 0;
+  return (BigInt(hi) << 32n) | BigInt(murmur2Result.lo);
+}
+
+// ---------------------------------------------------------------------------
+// UTF-8 into a reused buffer (as in xxh64.ts).
+
+/** Largest reused buffer: longer inputs get one of their own. */
+const SCRATCH_MAX = 1 << 16;
+let scratch = new Uint8Array(1 << 10);
+const encoder = new TextEncoder();
+
+/** Whether `size` bytes fit the reused buffer, grown (by doubling, up to {@link SCRATCH_MAX}) if needed. */
+function fitScratch(size: number): boolean {
+  if (size <= scratch.length) return true;
+  if (size > SCRATCH_MAX) return false;
+  let n = scratch.length * 2;
+  while (n < size) n *= 2;
+  scratch = new Uint8Array(n);
+  return true;
+}
+
+/** The hash of `s`'s UTF-8 bytes (TextEncoder's) with the seed `(sh:sl)`: the high word, signed (the low word in {@link murmur2Result}). */
+function stringSigned(s: string, sh: number, sl: number): number {
+  // Three bytes per UTF-16 code unit at most.
+  if (fitScratch(s.length * 3)) {
+    const { written } = encoder.encodeInto(s, scratch);
+    return bytesSigned(scratch, written, sh, sl);
+  }
+  const bytes = encoder.encode(s);
+  return bytesSigned(bytes, bytes.length, sh, sl);
+}
+
+// ---------------------------------------------------------------------------
+// The hash. Each 64-bit product (xh:xl) = (sh:sl) * mul reads:
+//
+//   a0 = sl & 0xffff; a1 = sl >>> 16;                   // sl's 16-bit halves
+//   u = a1 * ML0 + ((a0 * ML0) >>> 16);                 // below 2^32
+//   xh = a1 * ML1 + (u >>> 16) + sh * ML + sl * MH      // mod 2^32
+//      + ((a0 * ML1 + (u & 0xffff)) >>> 16);            // the middle's carry
+//   xl = sl * ML;                                       // mod 2^32
+//
+// with every `*` a Math.imul. shift_mix(v) = v ^ (v >> 47) leaves the high
+// word alone and xors the high word's top 17 bits into the low word:
+// `l ^= h >>> 15`.
+
+/** MurmurHash64A of `x[0, len)` with the seed `(sh:sl)`: the high word, signed (the low word, unsigned, in {@link murmur2Result}). */
+function bytesSigned(x: Uint8Array, len: number, sh: number, sl: number): number {
+  let a0: number, a1: number, u: number, xh: number, xl: number, kh: number, kl: number, h: number, l: number;
+  // hash = seed ^ (len * mul), len a 64-bit word (an array may pass 2^32 bytes)
+  kl = len | 0;
+  kh = Math.floor(len / 4294967296) | 0;
+  a0 = kl & 0xffff;
+  a1 = kl >>> 16;
+  u = (Math.imul(a1, ML0) + (Math.imul(a0, ML0) >>> 16)) | 0;
+  xh = (Math.imul(a1, ML1) + (u >>> 16) + Math.imul(kh, ML) + Math.imul(kl, MH) + ((Math.imul(a0, ML1) + (u & 0xffff)) >>> 16)) | 0;
+  xl = Math.imul(kl, ML);
+  h = sh ^ xh;
+  l = sl ^ xl;
+  // The whole 8-byte words: len - len % 8 (`len & 7` reads the low bits right at any length).
+  const tail = len & 7;
+  const end = len - tail;
+  let p = 0;
+  for (; p < end; p += 8) {
+    kl = x[p]! | (x[p + 1]! << 8) | (x[p + 2]! << 16) | (x[p + 3]! << 24);
+    kh = x[p + 4]! | (x[p + 5]! << 8) | (x[p + 6]! << 16) | (x[p + 7]! << 24);
+    // k *= mul
+    a0 = kl & 0xffff;
+    a1 = kl >>> 16;
+    u = (Math.imul(a1, ML0) + (Math.imul(a0, ML0) >>> 16)) | 0;
+    xh = (Math.imul(a1, ML1) + (u >>> 16) + Math.imul(kh, ML) + Math.imul(kl, MH) + ((Math.imul(a0, ML1) + (u & 0xffff)) >>> 16)) | 0;
+    xl = Math.imul(kl, ML);
+    // k = shift_mix(k) * mul
+    xl ^= xh >>> 15;
+    a0 = xl & 0xffff;
+    a1 = xl >>> 16;
+    u = (Math.imul(a1, ML0) + (Math.imul(a0, ML0) >>> 16)) | 0;
+    kh = (Math.imul(a1, ML1) + (u >>> 16) + Math.imul(xh, ML) + Math.imul(xl, MH) + ((Math.imul(a0, ML1) + (u & 0xffff)) >>> 16)) | 0;
+    kl = Math.imul(xl, ML);
+    // hash ^= k; hash *= mul
+    h ^= kh;
+    l ^= kl;
+    a0 = l & 0xffff;
+    a1 = l >>> 16;
+    u = (Math.imul(a1, ML0) + (Math.imul(a0, ML0) >>> 16)) | 0;
+    h = (Math.imul(a1, ML1) + (u >>> 16) + Math.imul(h, ML) + Math.imul(l, MH) + ((Math.imul(a0, ML1) + (u & 0xffff)) >>> 16)) | 0;
+    l = Math.imul(l, ML);
+  }
+  if (tail !== 0) {
+    // load_bytes(end, len & 7): the last 1 to 7 bytes as a little-endian word (p[n-1] most significant), not multiplied.
+    kl = 0;
+    kh = 0;
+    for (let i = tail - 1; i >= 4; i--) kh = (kh << 8) | x[p + i]!;
+    for (let i = Math.min(tail, 4) - 1; i >= 0; i--) kl = (kl << 8) | x[p + i]!;
+    // hash ^= data; hash *= mul
+    h ^= kh;
+    l ^= kl;
+    a0 = l & 0xffff;
+    a1 = l >>> 16;
+    u = (Math.imul(a1, ML0) + (Math.imul(a0, ML0) >>> 16)) | 0;
+    h = (Math.imul(a1, ML1) + (u >>> 16) + Math.imul(h, ML) + Math.imul(l, MH) + ((Math.imul(a0, ML1) + (u & 0xffff)) >>> 16)) | 0;
+    l = Math.imul(l, ML);
+  }
+  // hash = shift_mix(hash) * mul; hash = shift_mix(hash)
+  l ^= h >>> 15;
+  a0 = l & 0xffff;
+  a1 = l >>> 16;
+  u = (Math.imul(a1, ML0) + (Math.imul(a0, ML0) >>> 16)) | 0;
+  h = (Math.imul(a1, ML1) + (u >>> 16) + Math.imul(h, ML) + Math.imul(l, MH) + ((Math.imul(a0, ML1) + (u & 0xffff)) >>> 16)) | 0;
+  l = Math.imul(l, ML);
+  l ^= h >>> 15;
+  murmur2Result.lo = l >>> 0;
+  return h;
+}
