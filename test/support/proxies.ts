@@ -96,7 +96,15 @@ export async function probe(port: number, param: string, keys: readonly string[]
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const out = new Array<string>(keys.length);
   let next = 0;
-  const one = (key: string): Promise<string> =>
+  // A keep-alive socket the proxy closes just as a request goes out on it (a
+  // reload's old worker leaving, an idle timeout) resets that request: the
+  // usual keep-alive race. The GET is idempotent, so it is sent again, once.
+  const one = (key: string, retried = false): Promise<string> =>
+    attempt(key).catch((error: NodeJS.ErrnoException) => {
+      if (retried || (error.code !== 'ECONNRESET' && error.code !== 'EPIPE')) throw error;
+      return one(key, true);
+    });
+  const attempt = (key: string): Promise<string> =>
     new Promise((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port, path: `/?${param}=${key}`, agent, timeout: timeoutMs }, (res) => {
         let body = '';
