@@ -160,7 +160,7 @@ export class HashRing {
     return this.#byId.size;
   }
 
-  /** Points per unit of weight. */
+  /** Points per unit of weight (1 for a table placement, which has none). */
   get vnodes(): number {
     return this.#vnodes;
   }
@@ -175,7 +175,11 @@ export class HashRing {
     return this.#placement;
   }
 
-  /** Number of points (virtual nodes) on the ring, all nodes together. */
+  /**
+   * Number of points (virtual nodes) on the ring, all nodes together; for a
+   * table placement, the boundaries the ring searches (table entries, with
+   * neighbours of one owner merged).
+   */
   get points(): number {
     return this.#layout.length;
   }
