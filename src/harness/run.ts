@@ -108,6 +108,7 @@ export async function runBench(options: RunOptions, workload: RunWorkload, conte
     for (const [k, n] of options.nodes.entries()) {
       const { ring, sessions, sizes } = placements[k]!;
       const onProblem = (message: string): void => void problems.push(`${n} nodes: ${message}`);
+      const problemsBefore = problems.length;
       /** What a round runs on: started by `open`, closed after the round when `fresh`, else at the end. */
       type Systems = { readonly all: Array<[string, BenchCluster]>; close(): Promise<void> };
       let current: Systems | undefined;
@@ -180,6 +181,9 @@ export async function runBench(options: RunOptions, workload: RunWorkload, conte
         const reason = error instanceof RunAborted ? error.message : link?.lost;
         if (reason === undefined) throw error;
         incomplete = `${n} nodes: ${reason}`;
+        // This node count has no result: what its parts reported as they lost the server (a sender's
+        // "Connection is closed") are symptoms of that loss, which `incomplete` names, not delivery problems.
+        problems.length = problemsBefore;
         break;
       } finally {
         await current?.close();

@@ -78,6 +78,12 @@ interface Pending {
   refused: Set<string> | undefined;
   lastFail: FailReason;
   retryAt: number;
+  /**
+   * Publications of it not settled yet. While one is, a node it reaches is
+   * not in `reached` yet: a `failed` answer from another node must not end
+   * it then (the copy under way may still be delivered).
+   */
+  publishing: number;
   readonly promise: Promise<DeliveryOutcome>;
   resolve: (outcome: DeliveryOutcome) => void;
 }
@@ -213,7 +219,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       if (empty) return Promise.resolve({ status: 'failed', key, reason: 'no-owner' });
       let resolve!: (outcome: DeliveryOutcome) => void;
       const promise = new Promise<DeliveryOutcome>((r) => (resolve = r));
-      const p: Pending = { pk, id, key, data, deadline: now + ttlMs, sentAt: now, reached: new Set(), refused: undefined, lastFail: 'unreachable', retryAt: Infinity, promise, resolve };
+      const p: Pending = { pk, id, key, data, deadline: now + ttlMs, sentAt: now, reached: new Set(), refused: undefined, lastFail: 'unreachable', retryAt: Infinity, publishing: 0, promise, resolve };
       this.#pending.set(pk, p);
       toSend.push(p);
       return promise;
@@ -271,13 +277,16 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       ob: 1, // outcomes may come several to a message
     };
     this.#publications++;
+    for (const p of group) p.publishing++;
     withTimeout(this.#transport.publish(address, JSON.stringify(wire)), this.#publishTimeoutMs, `publish to ${address}`).then(
       (receivers) => {
         for (const p of group) {
+          p.publishing--;
           if (receivers > 0) {
             p.reached.add(node);
             p.retryAt = Date.now() + this.#retryMs;
           } else p.retryAt = Date.now() + NOBODY_RETRY_MS; // nobody listened: certainly not received
+          this.#refusedByAll(p);
         }
       },
       (error: unknown) => {
@@ -285,11 +294,24 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         // A RingError is a refusal before sending (e.g. a closed transport); anything else may have gone out.
         const certain = error instanceof RingError;
         for (const p of group) {
+          p.publishing--;
           if (!certain) p.reached.add(node);
           p.retryAt = Date.now() + (certain ? NOBODY_RETRY_MS : this.#retryMs);
+          this.#refusedByAll(p);
         }
       },
     );
+  }
+
+  /**
+   * Ends `p` as failed when some node answered `failed`, no publication of it
+   * is under way, and every node it may have reached answered `failed`
+   * (hash mode: in broadcast the deadline decides).
+   */
+  #refusedByAll(p: Pending): void {
+    if (p.refused === undefined || p.publishing > 0 || this.#mode === 'broadcast' || this.#pending.get(p.pk) !== p) return;
+    for (const n of p.reached) if (!p.refused.has(n)) return;
+    this.#finish(p, { status: 'failed', key: p.key, reason: p.lastFail });
   }
 
   #onWire(text: string): void {
@@ -308,9 +330,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     (p.refused ??= new Set()).add(node);
     p.lastFail = outcome.reason;
     // In broadcast every node heard it: one that has the user's session may still deliver, so wait for the deadline.
-    if (this.#mode === 'broadcast') return;
-    const others = [...p.reached].some((n) => !p.refused!.has(n));
-    if (!others) this.#finish(p, outcome);
+    // In hash mode, failed once every node that may have it says so, and no copy is still being published.
+    this.#refusedByAll(p);
   }
 
   #tick(): void {

@@ -254,3 +254,55 @@ describe('outcomes in batches', () => {
     await transport.close();
   });
 });
+
+describe('Dispatcher in hash mode, a copy still being published', () => {
+  it("does not take a node's failed as final while a retry to the key's new owner is being published; the new owner's delivery counts", async () => {
+    cluster = new TestCluster();
+    const bus = new MemoryTransport();
+    const handle = bus.connect();
+    // Publications to node b hang until the test lets them through (Redis slow during a fail-over).
+    let releaseB!: () => void;
+    const bHeld = new Promise<void>((resolve) => (releaseB = resolve));
+    const transport = {
+      publish: async (address: string, message: string): Promise<number> => {
+        if (address === 'node:b') await bHeld;
+        return handle.publish(address, message);
+      },
+      listen: handle.listen.bind(handle),
+      close: handle.close.bind(handle),
+    };
+    await cluster.store.compareAndSet(0, [{ id: 'a' }]);
+    const router = await cluster.router();
+    await waitFor(() => router.ring.size === 1);
+    const dispatcher = await Dispatcher.start({ id: 'race', router, transport, ttlMs: 5000, publishTimeoutMs: 3000, retryMs: 150 });
+    const answer = (node: string, id: string, outcome: object) => void bus.publish('sender:race', JSON.stringify({ t: 'o', id, node, outcome }));
+    const seen: string[] = [];
+    // Node a hears the message and says nothing for now (it holds it, forwarding to an owner nobody listens at).
+    await bus.listen('node:a', (text) => seen.push(`a:${(JSON.parse(text) as { id: string }).id}`));
+    // Node b, the new owner, delivers what reaches it.
+    await bus.listen('node:b', (text) => {
+      const { id, keys } = JSON.parse(text) as { id: string; keys: string[] };
+      seen.push(`b:${id}`);
+      answer('b', id, { status: 'delivered', key: keys[0], node: 'b' });
+    });
+    const outcome = dispatcher.send('user-0', 'hi');
+    await waitFor(() => seen.length === 1);
+    const id = seen[0]!.slice(2);
+    // The ring moves user-0 to b: the dispatcher's retry goes to b, whose publication hangs.
+    const state = await cluster.store.read();
+    await cluster.store.compareAndSet(state!.version, [{ id: 'b' }], state!.epoch);
+    await waitFor(() => router.ring.has('b') && !router.ring.has('a'));
+    await sleep(400); // past retryMs: the retry to b is under way
+    // Now a gives up: it could not reach anyone. The copy to b is still being published.
+    answer('a', id, { status: 'failed', key: 'user-0', reason: 'unreachable' });
+    await sleep(100);
+    let settled = false;
+    void outcome.then(() => (settled = true));
+    await sleep(50);
+    expect(settled).toBe(false);
+    releaseB();
+    expect(await outcome).toEqual({ status: 'delivered', key: 'user-0', node: 'b' });
+    await dispatcher.close();
+    await bus.close();
+  });
+});
