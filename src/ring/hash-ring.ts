@@ -634,6 +634,9 @@ export class HashRing {
       if (typeof size === 'number' && size > MAX_POINTS) {
         throw new RingError('INVALID_NODE', `placement ${describe(placement.name)} made a table of ${size} positions; the limit is ${MAX_POINTS}`);
       }
+      if ((made as { lows?: unknown }).lows !== undefined && typeof (placement.hasher as { low?: unknown }).low !== 'function') {
+        throw new RingError('INVALID_OPTION', `placement ${describe(placement.name)} returned 64-bit positions (lows) but its hasher has no low(key) for the low 32 bits of a key's hash`);
+      }
       const slotOf = Uint32Array.from(ids, (id) => byId.get(id)!);
       ({ layout, splits, dense } = tableLayout(placement.name, made, slotOf, this.#space));
       table = { positions: made.positions, lows: made.lows, slots: made.owners.map((o) => slotOf[o]!) };

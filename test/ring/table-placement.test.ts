@@ -177,6 +177,9 @@ describe('table placements with 64-bit positions', () => {
       expect(() => r.add({ id: 'x' })).toThrow(RingError);
       expect(r.size).toBe(0);
     }
+    // 64-bit positions need the hasher's low(key).
+    const noLow: TablePlacement = { ...good, name: 'no-low', hasher: { name: 'h', hash: () => 0 } };
+    expect(() => new HashRing({ placement: noLow }, [{ id: 'a' }])).toThrow(/low\(key\)/);
     const snapshot = ring.toJSON();
     expect(snapshot.placement).toBe(good.name);
     expect(ring.lookup(key(3, 0)).id).toBe('a');
