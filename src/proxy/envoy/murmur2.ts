@@ -22,7 +22,8 @@
  *
  * As in `xxh64.ts` (see there): a 64-bit value is a pair of 32-bit words,
  * high `h` and low `l`, held as signed int32; products by `mul` are built
- * from `Math.imul` and 16 x 16-bit partial products; no BigInt except in
+ * from `Math.imul` and 16 x 16-bit partial products (one function here: a
+ * ring build is not a hot path); no BigInt except in
  * {@link murmurHash2BigInt}. The public function returns the high word
  * unsigned and leaves the low word (unsigned) in {@link murmur2Result}.
  *
@@ -116,83 +117,57 @@ function stringSigned(s: string, sh: number, sl: number): number {
 }
 
 // ---------------------------------------------------------------------------
-// The hash. Each 64-bit product (xh:xl) = (sh:sl) * mul reads:
-//
-//   a0 = sl & 0xffff; a1 = sl >>> 16;                   // sl's 16-bit halves
-//   u = a1 * ML0 + ((a0 * ML0) >>> 16);                 // below 2^32
-//   xh = a1 * ML1 + (u >>> 16) + sh * ML + sl * MH      // mod 2^32
-//      + ((a0 * ML1 + (u & 0xffff)) >>> 16);            // the middle's carry
-//   xl = sl * ML;                                       // mod 2^32
-//
-// with every `*` a Math.imul. shift_mix(v) = v ^ (v >> 47) leaves the high
-// word alone and xors the high word's top 17 bits into the low word:
-// `l ^= h >>> 15`.
+// The hash. It runs once per ring entry when a ring is built, never per
+// lookup, so the 64-bit product is a function (xxh64.ts writes it out inline
+// at every step, for speed). shift_mix(v) = v ^ (v >> 47) leaves the high word
+// alone and xors the high word's top 17 bits into the low word: `l ^ (h >>> 15)`.
+
+/** The product of the last {@link mulM}: high and low words, signed. */
+let ph = 0;
+let pl = 0;
+
+/**
+ * (h:l) x mul mod 2^64 into (ph:pl): the low words' 16-bit halves times the
+ * low word of `mul`, plus the cross products into the high word, each a
+ * Math.imul (mod 2^32), with the middle's carry.
+ */
+function mulM(h: number, l: number): void {
+  const a0 = l & 0xffff;
+  const a1 = l >>> 16;
+  const u = (Math.imul(a1, ML0) + (Math.imul(a0, ML0) >>> 16)) | 0;
+  ph = (Math.imul(a1, ML1) + (u >>> 16) + Math.imul(h, ML) + Math.imul(l, MH) + ((Math.imul(a0, ML1) + (u & 0xffff)) >>> 16)) | 0;
+  pl = Math.imul(l, ML);
+}
 
 /** MurmurHash64A of `x[0, len)` with the seed `(sh:sl)`: the high word, signed (the low word, unsigned, in {@link murmur2Result}). */
 function bytesSigned(x: Uint8Array, len: number, sh: number, sl: number): number {
-  let a0: number, a1: number, u: number, xh: number, xl: number, kh: number, kl: number, h: number, l: number;
   // hash = seed ^ (len * mul), len a 64-bit word (an array may pass 2^32 bytes)
-  kl = len | 0;
-  kh = Math.floor(len / 4294967296) | 0;
-  a0 = kl & 0xffff;
-  a1 = kl >>> 16;
-  u = (Math.imul(a1, ML0) + (Math.imul(a0, ML0) >>> 16)) | 0;
-  xh = (Math.imul(a1, ML1) + (u >>> 16) + Math.imul(kh, ML) + Math.imul(kl, MH) + ((Math.imul(a0, ML1) + (u & 0xffff)) >>> 16)) | 0;
-  xl = Math.imul(kl, ML);
-  h = sh ^ xh;
-  l = sl ^ xl;
-  // The whole 8-byte words: len - len % 8 (`len & 7` reads the low bits right at any length).
+  mulM(Math.floor(len / 4294967296) | 0, len | 0);
+  let h = sh ^ ph;
+  let l = sl ^ pl;
   const tail = len & 7;
   const end = len - tail;
   let p = 0;
   for (; p < end; p += 8) {
-    kl = x[p]! | (x[p + 1]! << 8) | (x[p + 2]! << 16) | (x[p + 3]! << 24);
-    kh = x[p + 4]! | (x[p + 5]! << 8) | (x[p + 6]! << 16) | (x[p + 7]! << 24);
-    // k *= mul
-    a0 = kl & 0xffff;
-    a1 = kl >>> 16;
-    u = (Math.imul(a1, ML0) + (Math.imul(a0, ML0) >>> 16)) | 0;
-    xh = (Math.imul(a1, ML1) + (u >>> 16) + Math.imul(kh, ML) + Math.imul(kl, MH) + ((Math.imul(a0, ML1) + (u & 0xffff)) >>> 16)) | 0;
-    xl = Math.imul(kl, ML);
-    // k = shift_mix(k) * mul
-    xl ^= xh >>> 15;
-    a0 = xl & 0xffff;
-    a1 = xl >>> 16;
-    u = (Math.imul(a1, ML0) + (Math.imul(a0, ML0) >>> 16)) | 0;
-    kh = (Math.imul(a1, ML1) + (u >>> 16) + Math.imul(xh, ML) + Math.imul(xl, MH) + ((Math.imul(a0, ML1) + (u & 0xffff)) >>> 16)) | 0;
-    kl = Math.imul(xl, ML);
-    // hash ^= k; hash *= mul
-    h ^= kh;
-    l ^= kl;
-    a0 = l & 0xffff;
-    a1 = l >>> 16;
-    u = (Math.imul(a1, ML0) + (Math.imul(a0, ML0) >>> 16)) | 0;
-    h = (Math.imul(a1, ML1) + (u >>> 16) + Math.imul(h, ML) + Math.imul(l, MH) + ((Math.imul(a0, ML1) + (u & 0xffff)) >>> 16)) | 0;
-    l = Math.imul(l, ML);
+    // k = shift_mix(w * mul) * mul; hash = (hash ^ k) * mul
+    mulM(x[p + 4]! | (x[p + 5]! << 8) | (x[p + 6]! << 16) | (x[p + 7]! << 24), x[p]! | (x[p + 1]! << 8) | (x[p + 2]! << 16) | (x[p + 3]! << 24));
+    mulM(ph, pl ^ (ph >>> 15));
+    mulM(h ^ ph, l ^ pl);
+    h = ph;
+    l = pl;
   }
   if (tail !== 0) {
     // load_bytes(end, len & 7): the last 1 to 7 bytes as a little-endian word (p[n-1] most significant), not multiplied.
-    kl = 0;
-    kh = 0;
+    let kh = 0;
+    let kl = 0;
     for (let i = tail - 1; i >= 4; i--) kh = (kh << 8) | x[p + i]!;
     for (let i = Math.min(tail, 4) - 1; i >= 0; i--) kl = (kl << 8) | x[p + i]!;
-    // hash ^= data; hash *= mul
-    h ^= kh;
-    l ^= kl;
-    a0 = l & 0xffff;
-    a1 = l >>> 16;
-    u = (Math.imul(a1, ML0) + (Math.imul(a0, ML0) >>> 16)) | 0;
-    h = (Math.imul(a1, ML1) + (u >>> 16) + Math.imul(h, ML) + Math.imul(l, MH) + ((Math.imul(a0, ML1) + (u & 0xffff)) >>> 16)) | 0;
-    l = Math.imul(l, ML);
+    mulM(h ^ kh, l ^ kl);
+    h = ph;
+    l = pl;
   }
-  // hash = shift_mix(hash) * mul; hash = shift_mix(hash)
-  l ^= h >>> 15;
-  a0 = l & 0xffff;
-  a1 = l >>> 16;
-  u = (Math.imul(a1, ML0) + (Math.imul(a0, ML0) >>> 16)) | 0;
-  h = (Math.imul(a1, ML1) + (u >>> 16) + Math.imul(h, ML) + Math.imul(l, MH) + ((Math.imul(a0, ML1) + (u & 0xffff)) >>> 16)) | 0;
-  l = Math.imul(l, ML);
-  l ^= h >>> 15;
-  murmur2Result.lo = l >>> 0;
-  return h;
+  // hash = shift_mix(shift_mix(hash) * mul)
+  mulM(h, l ^ (h >>> 15));
+  murmur2Result.lo = (pl ^ (ph >>> 15)) >>> 0;
+  return ph;
 }
