@@ -27,11 +27,13 @@
  * {@link murmurHash2BigInt}. The public function returns the high word
  * unsigned and leaves the low word (unsigned) in {@link murmur2Result}.
  *
- * Keys are encoded by `TextEncoder.encodeInto` into a reused buffer (lone
- * surrogates as U+FFFD) and read a byte at a time. There is no ASCII
+ * Keys are encoded by {@link keyBytes} (the proxies' shared UTF-8 scratch;
+ * lone surrogates as U+FFFD) and read a byte at a time. There is no ASCII
  * `charCodeAt` path: this hash runs when a ring is built (once per entry),
  * never per lookup.
  */
+
+import { keyBytes } from '../key-bytes.js';
 
 /** `mul` = 0xc6a4a7935bd1e995 as signed high and low words, and the low word's 16-bit halves (ML1 high, ML0 low). */
 const MH = 0xc6a4a793 | 0;
@@ -87,32 +89,9 @@ export function murmurHash2BigInt(key: string, seed = 0xc70f6907n): bigint {
   return (BigInt(hi) << 32n) | BigInt(murmur2Result.lo);
 }
 
-// ---------------------------------------------------------------------------
-// UTF-8 into a reused buffer (as in xxh64.ts).
-
-/** Largest reused buffer: longer inputs get one of their own. */
-const SCRATCH_MAX = 1 << 16;
-let scratch = new Uint8Array(1 << 10);
-const encoder = new TextEncoder();
-
-/** Whether `size` bytes fit the reused buffer, grown (by doubling, up to {@link SCRATCH_MAX}) if needed. */
-function fitScratch(size: number): boolean {
-  if (size <= scratch.length) return true;
-  if (size > SCRATCH_MAX) return false;
-  let n = scratch.length * 2;
-  while (n < size) n *= 2;
-  scratch = new Uint8Array(n);
-  return true;
-}
-
 /** The hash of `s`'s UTF-8 bytes (TextEncoder's) with the seed `(sh:sl)`: the high word, signed (the low word in {@link murmur2Result}). */
 function stringSigned(s: string, sh: number, sl: number): number {
-  // Three bytes per UTF-16 code unit at most.
-  if (fitScratch(s.length * 3)) {
-    const { written } = encoder.encodeInto(s, scratch);
-    return bytesSigned(scratch, written, sh, sl);
-  }
-  const bytes = encoder.encode(s);
+  const bytes = keyBytes(s);
   return bytesSigned(bytes, bytes.length, sh, sl);
 }
 
