@@ -17,10 +17,33 @@ export interface RedisTransportClient {
   spublish?(channel: string, message: string): Promise<unknown>;
   /** A new connection with the same options, used for subscribing. The transport closes it. */
   duplicate(): RedisSubscriberClient;
+  /**
+   * ioredis's `close` event: a publish whose connection closed before its
+   * reply is not certain to have reached nobody (see {@link RedisTransport.publish}).
+   */
+  on?(event: 'close', listener: () => void): unknown;
   /** `true` on an ioredis `Cluster`: turns {@link RedisTransportOptions.sharded} on by default. */
   readonly isCluster?: boolean;
   /** The client's options: a `keyPrefix` there is part of shard channel names (ioredis prepends it to `SPUBLISH`'s channel). */
   readonly options?: { readonly keyPrefix?: string | undefined };
+}
+
+interface CloseCount {
+  n: number;
+}
+
+/** One counter per client, however many transports share it (one `close` listener, not one per transport). */
+const closeCounts = new WeakMap<object, CloseCount>();
+
+function closeCount(redis: RedisTransportClient): CloseCount {
+  let count = closeCounts.get(redis);
+  if (count === undefined) {
+    const counter: CloseCount = { n: 0 };
+    count = counter;
+    closeCounts.set(redis, counter);
+    if (typeof redis.on === 'function') redis.on('close', () => counter.n++);
+  }
+  return count;
 }
 
 /** Options of {@link RedisTransport}. */
@@ -71,6 +94,8 @@ export class RedisTransport implements Transport {
   readonly #subscriptions = new Map<string, ChannelSubscription | ShardChannelSubscription>();
   readonly #slots = new Map<string, number>();
   #closed = false;
+  /** How many connections of the user's client closed so far: a publish that saw one close under it may have run twice. */
+  readonly #closes: CloseCount;
 
   constructor(options: RedisTransportOptions) {
     if (typeof options !== 'object' || options === null) throw new RingError('INVALID_OPTION', `RedisTransport needs { redis }, got ${describe(options)}`);
@@ -89,6 +114,7 @@ export class RedisTransport implements Transport {
     this.#sharded = sharded;
     this.#redis = options.redis;
     this.#prefix = redisKeys(options.prefix ?? DEFAULT_PREFIX).ring.slice(0, -':ring'.length); // validates the prefix
+    this.#closes = closeCount(options.redis);
   }
 
   /** Whether this transport uses sharded pub/sub (`SPUBLISH`/`SSUBSCRIBE`). */
@@ -103,11 +129,26 @@ export class RedisTransport implements Transport {
     return `${this.#prefix}:sessions:${address}`;
   }
 
+  /**
+   * Publishes on the address's channel; resolves to the number of
+   * subscribers it reached. A 0 is certain only when the client's connection
+   * stayed up from the send to the reply: when it closed in between, ioredis
+   * sends the command again on the next connection
+   * (`autoResendUnfulfilledCommands`), so the first copy may have reached
+   * subscribers (on the old server, or copied to them by replication) while
+   * the answer counts only the second. Then it rejects instead ("maybe
+   * sent"), as the {@link Transport} contract asks.
+   */
   async publish(address: string, message: string): Promise<number> {
     this.#check();
     if (typeof message !== 'string') throw new RingError('INVALID_OPTION', `publish() needs a string message, got ${describe(message)}`);
-    if (this.#sharded) return this.#spublish(this.channel(address), message);
-    return this.#redis.publish(this.channel(address), message);
+    const channel = this.channel(address);
+    const closedBefore = this.#closes.n;
+    const reached = this.#sharded ? await this.#spublish(channel, message) : await this.#redis.publish(channel, message);
+    if (reached === 0 && this.#closes.n !== closedBefore) {
+      throw new Error(`the connection to Redis closed while publishing on ${channel} and the command was sent again: the first copy may have reached listeners`);
+    }
+    return reached;
   }
 
   async listen(address: string, listener: (message: string) => void, onError?: (error: Error) => void): Promise<() => Promise<void>> {

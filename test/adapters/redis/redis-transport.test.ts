@@ -1,3 +1,4 @@
+import { connect, createServer, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisTransport } from '../../../src/adapters/redis/index.js';
@@ -73,6 +74,61 @@ describe.skipIf(skipWithoutRedis('RedisTransport', 'server-or-url'))('RedisTrans
     } finally {
       await cluster.close();
       for (const c of clients) c.disconnect();
+    }
+  });
+
+  it('rejects ("maybe sent") instead of resolving 0 when the connection closed under a publish that ioredis then sent again', async () => {
+    // A relay to Redis that, once armed, passes the next command on but swallows its reply and cuts the connection:
+    // Redis ran the PUBLISH (the subscriber got it), ioredis never saw the answer and sends it again after reconnecting.
+    const target = new URL(url());
+    let armed = false;
+    const sockets = new Set<Socket>();
+    const relay = createServer((from) => {
+      const to = connect(Number(target.port), target.hostname);
+      sockets.add(from).add(to);
+      from.pipe(to);
+      to.on('data', (chunk) => {
+        if (!armed) return void from.write(chunk);
+        armed = false;
+        from.destroy();
+        to.destroy();
+      });
+      for (const s of [from, to]) s.on('error', () => undefined).on('close', () => sockets.delete(s));
+      from.on('close', () => to.destroy());
+      to.on('close', () => from.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const port = (relay.address() as { port: number }).port;
+    const publisher = new Redis({ host: '127.0.0.1', port, retryStrategy: () => 200, maxRetriesPerRequest: 3 });
+    publisher.on('error', () => undefined);
+    const subscriber = client(url());
+    const transport = new RedisTransport({ redis: publisher, prefix: randomPrefix('resent') });
+    try {
+      await publisher.ping();
+      const channel = transport.channel('node:a');
+      const heard: string[] = [];
+      await subscriber.subscribe(channel);
+      // The first copy is heard; the listener then leaves, so the copy sent again reaches nobody (as on a new server).
+      subscriber.on('message', (_c: string, message: string) => {
+        heard.push(message);
+        void subscriber.unsubscribe(channel);
+      });
+      armed = true;
+      const outcome = await transport.publish('node:a', 'hello').then(
+        (n) => ({ n }),
+        (error: unknown) => ({ error: error as Error }),
+      );
+      expect(heard).toEqual(['hello']);
+      expect(outcome).toEqual({ error: expect.objectContaining({ message: expect.stringMatching(/closed while publishing .* may have reached listeners/) }) });
+      expect((outcome as { error: Error }).error).not.toBeInstanceOf(RingError); // a RingError would mean "certainly not sent"
+      // With the connection up from send to reply, 0 stays a certain 0.
+      expect(await transport.publish('node:a', 'again')).toBe(0);
+    } finally {
+      await transport.close();
+      publisher.disconnect();
+      subscriber.disconnect();
+      for (const s of sockets) s.destroy();
+      relay.close();
     }
   });
 });
