@@ -59,6 +59,8 @@ const LEADER_POLL_TIMEOUT_MS = 250;
 export interface BucketConfig {
   /** Max age of an entry (the member ttl), in ms; 0 for none. */
   readonly ttlMs: number;
+  /** Values kept per key (the newest first); JetStream allows 1 to 64. */
+  readonly history: number;
   /** Replicas of the bucket's stream (1, 3 or 5). */
   readonly replicas: number;
   /** Longest wait for one JetStream call, in ms. */
@@ -120,7 +122,7 @@ export function connectionClosed(owner: string, cause?: unknown): RingError {
  * When the bucket's stream disappears under it (a server restarted with an
  * empty store, an operator deleted it), the next call creates it again and
  * retries once, so the adapters recover as the Redis ones do after an empty
- * restart. The bucket's settings (history 1, max age, replicas, no direct
+ * restart. The bucket's settings (history, max age, replicas, no direct
  * gets) are applied only when this process creates it.
  */
 export class KvBucket {
@@ -217,14 +219,14 @@ export class KvBucket {
   #open(): Promise<KV> {
     if (isClosed(this.#nc)) return Promise.reject(connectionClosed(this.#owner));
     if (this.#kv === null) {
-      const { ttlMs, replicas, timeoutMs } = this.#config;
+      const { ttlMs, history, replicas, timeoutMs } = this.#config;
       // On a cluster, asking about a stream that another client is creating at that moment can go unanswered
       // (nats-server 2.9) until the request times out: ask again with a short timeout until timeoutMs x 3 ran out.
       const attemptMs = Math.min(timeoutMs, CREATE_ATTEMPT_TIMEOUT_MS);
       const createJs = jetstream(this.#nc as unknown as ClientConnection, { timeout: attemptMs });
       const create = () =>
         new Kvm(createJs).create(this.name, {
-          history: 1,
+          history,
           replicas,
           timeout: attemptMs,
           // Reads go to the stream leader: a direct get may be answered by a replica that lags behind.

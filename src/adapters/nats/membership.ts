@@ -158,7 +158,7 @@ export class NatsMembership implements MembershipAdapter {
     this.#heartbeatMs = heartbeatMs;
     this.#timeoutMs = timeoutMs;
     this.#watchers = new Fanout('membership event', options.onError);
-    this.#bucket = new KvBucket(this.#nc, this.#names.membersBucket, { ttlMs, replicas, timeoutMs: Math.min(timeoutMs, DEFAULT_NATS_TIMEOUT_MS) }, 'NatsMembership');
+    this.#bucket = new KvBucket(this.#nc, this.#names.membersBucket, { ttlMs, history: 1, replicas, timeoutMs: Math.min(timeoutMs, DEFAULT_NATS_TIMEOUT_MS) }, 'NatsMembership');
   }
 
   /** How long a member stays alive without a heartbeat, in ms. */

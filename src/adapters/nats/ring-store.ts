@@ -26,6 +26,17 @@ export const RING_KEY = 'ring';
 /** Default cap on the size of a stored ring state: 4 MiB (the server's `max_payload`, 1 MiB by default, usually binds first). */
 export const DEFAULT_NATS_MAX_STATE_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Ring states the bucket keeps (JetStream KV history). A KV watch is a
+ * consumer that reads the stream behind the writers: with history 1 each
+ * write deletes the state before it, so a watcher lagging one write behind
+ * (a busy process, a consumer on another server of a cluster) never sees
+ * that state and skips to the next. Kept states let it push every state
+ * while it lags less than this many writes; past that it skips to the newest
+ * (a push is only a hint: the router reads the store anyway).
+ */
+export const RING_HISTORY = 8;
+
 /** Room left in a message for the JetStream headers (expected revision, operation) next to the value. */
 export const HEADER_ALLOWANCE_BYTES = 512;
 
@@ -68,7 +79,7 @@ export interface NatsRingStoreOptions {
 /**
  * A {@link RingStore} in a NATS JetStream KV bucket.
  *
- * The ring is the key `ring` of the bucket `<prefix>-ring` (history 1),
+ * The ring is the key `ring` of the bucket `<prefix>-ring` (history 8, see {@link RING_HISTORY}),
  * holding `{"epoch":"E","version":N,"nodes":[...]}`; nothing else may be
  * written to that bucket. `compareAndSet` reads the entry, checks the version
  * and epoch, and writes the next version expecting the entry's revision to
@@ -112,7 +123,7 @@ export class NatsRingStore implements RingStore {
     this.#nc = options.nats;
     this.#names = natsNames(options.prefix ?? DEFAULT_NATS_PREFIX);
     this.#maxBytes = maxBytes;
-    this.#bucket = new KvBucket(this.#nc, this.#names.ringBucket, { ttlMs: 0, replicas, timeoutMs }, 'NatsRingStore');
+    this.#bucket = new KvBucket(this.#nc, this.#names.ringBucket, { ttlMs: 0, history: RING_HISTORY, replicas, timeoutMs }, 'NatsRingStore');
   }
 
   /** The bucket and subject names of this store's prefix. */
