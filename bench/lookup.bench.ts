@@ -180,6 +180,8 @@ if (CHILD === undefined && (ONLY === undefined || ONLY === 'many')) {
     return c;
   };
   const many = new Map<number, Rounds>();
+  // lookupMany(keys, out): one result array per batch size, written again by every call.
+  const outs = new Map(MANY_BATCHES.map((b) => [b, [] as RingNode[]]));
   for (const size of MANY_SIZES) {
     const ring = rings.get(size)!;
     const rounds = await runRounds(
@@ -188,6 +190,7 @@ if (CHILD === undefined && (ONLY === undefined || ONLY === 'many')) {
         for (const b of MANY_BATCHES) {
           const arrays = slices.get(b)!;
           bench.add(`many-${b}`, () => void (sink = ring.lookupMany(arrays[next(`many-${b}`, arrays.length)]!)));
+          bench.add(`out-${b}`, () => void (sink = ring.lookupMany(arrays[next(`out-${b}`, arrays.length)]!, outs.get(b)!)));
           bench.add(`loop-${b}`, () => lookupLoop(ring, arrays[next(`loop-${b}`, arrays.length)]!));
         }
       },
@@ -197,11 +200,13 @@ if (CHILD === undefined && (ONLY === undefined || ONLY === 'many')) {
     many.set(size, rounds);
   }
   console.log(`lookupMany(keys) per key against lookup(key) in a loop over the same keys: one call per batch, consecutive slices of ${BIG_POOL.toLocaleString('en')} distinct keys, ${VNODES} vnodes (target: ≤ 0.8 at every batch size):\n`);
-  console.log('| nodes | keys per call | lookup loop (ns/key) | lookupMany (ns/key) | lookupMany / lookup |');
-  console.log('|---:|---:|---:|---:|---:|');
+  console.log('| nodes | keys per call | lookup loop (ns/key) | lookupMany (ns/key) | lookupMany / lookup | lookupMany with `out` (ns/key) | with `out` / lookup |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|');
   for (const [size, rounds] of many) {
     for (const b of MANY_BATCHES) {
-      console.log(`| ${size} | ${b.toLocaleString('en')} | ${fmt(med(rounds, `loop-${b}`))} | ${fmt(med(rounds, `many-${b}`))} | ${ratio(rounds, `many-${b}`, `loop-${b}`)} |`);
+      console.log(
+        `| ${size} | ${b.toLocaleString('en')} | ${fmt(med(rounds, `loop-${b}`))} | ${fmt(med(rounds, `many-${b}`))} | ${ratio(rounds, `many-${b}`, `loop-${b}`)} | ${fmt(med(rounds, `out-${b}`))} | ${ratio(rounds, `out-${b}`, `loop-${b}`)} |`,
+      );
     }
   }
   console.log('');

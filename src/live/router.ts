@@ -178,9 +178,9 @@ export class RingRouter extends EventEmitter<RingRouterEvents> {
     return this.#ring.lookup(key);
   }
 
-  /** The owner of each key, in order (see `HashRing.lookupMany`); `groupByOwner(router, keys)` uses it. */
-  lookupMany(keys: ArrayLike<string>): RingNode[] {
-    return this.#ring.lookupMany(keys);
+  /** The owner of each key, in order, written into `out` when given (see `HashRing.lookupMany`); `groupByOwner(router, keys)` uses it. */
+  lookupMany(keys: ArrayLike<string>, out?: RingNode[]): RingNode[] {
+    return this.#ring.lookupMany(keys, out);
   }
 
   /** `min(n, size)` distinct nodes for `key`, owner first. */

@@ -27,6 +27,35 @@ describe('HashRing.lookupMany', () => {
     }
   });
 
+  it('writes into a given out array (longer, shorter or empty before), returns it, and leaves it as it was on bad input', async () => {
+    fc.assert(
+      fc.property(clusterArb(1, 8), fc.array(fc.string(), { maxLength: 3000 }), fc.nat(3000), (c, keys, before) => {
+        const ring = build(c);
+        const sentinel = { id: 'not-a-node' };
+        const out = Array.from({ length: before }, () => sentinel);
+        const result = ring.lookupMany(keys, out);
+        expect(result).toBe(out);
+        expect(out).toHaveLength(keys.length);
+        keys.forEach((key, i) => expect(out[i]).toBe(ring.lookup(key)));
+      }),
+      { numRuns: 40 },
+    );
+    const ring = await HashRing.create([{ id: 'a' }, { id: 'b' }]);
+    const keys = Array.from({ length: 2500 }, (_, i) => `k${i}`);
+    const out = ring.lookupMany(keys);
+    const copy = [...out];
+    // A bad key past the first chunk: nothing is written.
+    expect(() => ring.lookupMany([...keys.slice(0, 2000), 7 as unknown as string], out)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', message: 'keys must be strings, got 7' }));
+    expect(out).toEqual(copy);
+    for (const bad of [{}, 'x', new Uint32Array(2), null]) {
+      expect(() => ring.lookupMany(['x'], bad as unknown as never[])).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', message: expect.stringMatching(/^lookupMany\(\)'s out must be an array/) }));
+    }
+    const empty = await HashRing.create();
+    expect(() => empty.lookupMany(['x'], out)).toThrow(expect.objectContaining({ code: 'EMPTY_RING' }));
+    expect(out).toEqual(copy);
+    expect(empty.lookupMany([], out)).toEqual([]);
+  });
+
   it('throws EMPTY_RING on an empty ring with keys, returns [] for no keys, and rejects bad input', async () => {
     const empty = await HashRing.create();
     expect(empty.lookupMany([])).toEqual([]);
