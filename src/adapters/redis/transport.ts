@@ -36,14 +36,13 @@ interface CloseCount {
 const closeCounts = new WeakMap<object, CloseCount>();
 
 function closeCount(redis: RedisTransportClient): CloseCount {
-  let count = closeCounts.get(redis);
-  if (count === undefined) {
-    const counter: CloseCount = { n: 0 };
-    count = counter;
-    closeCounts.set(redis, counter);
-    if (typeof redis.on === 'function') redis.on('close', () => counter.n++);
-  }
-  return count;
+  const known = closeCounts.get(redis);
+  if (known !== undefined) return known;
+  const counter: CloseCount = { n: 0 };
+  closeCounts.set(redis, counter);
+  // Stays on the client after the transports close: one counter, nothing else held.
+  if (typeof redis.on === 'function') redis.on('close', () => counter.n++);
+  return counter;
 }
 
 /** Options of {@link RedisTransport}. */
