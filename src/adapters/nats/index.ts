@@ -13,7 +13,7 @@
 export type { NatsConnection, NatsMessage, NatsSubscription } from './bucket.js';
 export { DEFAULT_NATS_TIMEOUT_MS } from './bucket.js';
 export { DEFAULT_NATS_PREFIX, MAX_NATS_PREFIX_LENGTH, addressToken, memberKey, natsNames, type NatsNames } from './names.js';
-export { DEFAULT_NATS_MAX_STATE_BYTES, NatsRingStore, RING_KEY, type NatsRingStoreOptions } from './ring-store.js';
+export { DEFAULT_NATS_MAX_STATE_BYTES, NatsRingStore, RING_HISTORY, RING_KEY, type NatsRingStoreOptions } from './ring-store.js';
 export {
   DEFAULT_NATS_HEARTBEAT_MS,
   DEFAULT_NATS_TTL_MS,

@@ -5,7 +5,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NatsMembership, NatsRingStore, natsNames } from '../../../src/adapters/nats/index.js';
+import { NatsMembership, NatsRingStore, RING_HISTORY, natsNames } from '../../../src/adapters/nats/index.js';
 import type { MembershipAdapter, RingStore } from '../../../src/live/contracts.js';
 import { membershipContract, type MembershipHarness } from '../../contract/membership.contract.js';
 import { ringStoreContract, type RingStoreHarness } from '../../contract/ring-store.contract.js';
@@ -108,6 +108,30 @@ describe.skipIf(skipWithoutNats('NATS adapters on a single server'))('NATS adapt
         expect(await store.read()).toMatchObject({ version: 1, nodes: [{ id: 'a' }] });
       } finally {
         await store.close();
+        await deleteStreams(server().url, prefix);
+      }
+    });
+
+    it('keeps the last RING_HISTORY ring states (a lagging watch still finds them) and one value per member', async () => {
+      const nc = await open();
+      const prefix = randomNatsPrefix('hist');
+      const store = new NatsRingStore({ nats: nc, prefix });
+      const members = new NatsMembership({ nats: nc, prefix, ttlMs: 400, heartbeatMs: 100 });
+      try {
+        for (let v = 0; v < RING_HISTORY + 3; v++) expect(await store.compareAndSet(v, [{ id: `n${v}` }])).not.toBeNull();
+        const handle = await members.join({ id: 'a' });
+        const jsm = await jetstreamManager(nc);
+        const names = natsNames(prefix);
+        const ring = await jsm.streams.info(`KV_${names.ringBucket}`);
+        expect(RING_HISTORY).toBe(8);
+        expect(ring.config.max_msgs_per_subject).toBe(RING_HISTORY);
+        expect(ring.state.messages).toBe(RING_HISTORY);
+        expect((await jsm.streams.info(`KV_${names.membersBucket}`)).config.max_msgs_per_subject).toBe(1);
+        expect(await store.read()).toMatchObject({ version: RING_HISTORY + 3, nodes: [{ id: `n${RING_HISTORY + 2}` }] });
+        await handle.leave();
+      } finally {
+        await store.close();
+        await members.close();
         await deleteStreams(server().url, prefix);
       }
     });
