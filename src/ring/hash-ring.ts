@@ -554,9 +554,7 @@ export class HashRing {
     const count = (node: RingNode): number => placedCount(placement, node, vnodes);
     const slots = this.#slots.slice();
     const byId = new Map(this.#byId);
-    const free: number[] = [];
-    for (let s = 0; s < slots.length; s++) if (slots[s] === undefined) free.push(s);
-    free.reverse();
+    const free = freeSlots(slots);
 
     // Count first, hash later: a change that would exceed MAX_POINTS fails before any work.
     let size = this.#points.length;
@@ -623,9 +621,7 @@ export class HashRing {
   #applyTable(placement: TablePlacement, plan: Plan, withDiff: boolean): RingDiff {
     const slots = this.#slots.slice();
     const byId = new Map(this.#byId);
-    const free: number[] = [];
-    for (let s = 0; s < slots.length; s++) if (slots[s] === undefined) free.push(s);
-    free.reverse();
+    const free = freeSlots(slots);
     for (const node of plan.replacing) slots[byId.get(node.id)!] = node;
     for (const node of plan.joining) {
       // New slots never reuse one freed by this same change, so the old slots stay valid for the diff.
@@ -676,6 +672,13 @@ function ruleOf(placement: Placement): string {
 
 function emptyRing(): RingError {
   return new RingError('EMPTY_RING', 'the ring has no nodes: add a node before looking up keys');
+}
+
+/** The unused slots of `slots`, lowest last: `pop()` hands out the lowest first. */
+function freeSlots(slots: ReadonlyArray<RingNode | undefined>): number[] {
+  const free: number[] = [];
+  for (let s = slots.length - 1; s >= 0; s--) if (slots[s] === undefined) free.push(s);
+  return free;
 }
 
 function badKey(key: unknown): RingError {
